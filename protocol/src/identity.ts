@@ -1,0 +1,34 @@
+import { isNonce, isSerial } from './ids.js';
+
+/**
+ * Who is on the other end of an MQTT connection.
+ * - An unclaimed box connects as `claim:{serial}` (password: its verification code) with client id
+ *   `claim:{serial}:{nonce}`; it may only subscribe to its own credentials topic.
+ * - A claimed box connects as `edge:{serial}` (password: the secret the cloud gave it) with client id
+ *   `edge:{serial}`; it may only publish and subscribe under `v1/edge/{serial}/`.
+ */
+export type MqttIdentity = { role: 'edge'; serial: string } | { role: 'claim'; serial: string; nonce: string };
+
+export const mqttIdentity = {
+  edgeUsername: (serial: string): string => `edge:${serial}`,
+  edgeClientId: (serial: string): string => `edge:${serial}`,
+  claimUsername: (serial: string): string => `claim:${serial}`,
+  claimClientId: (serial: string, nonce: string): string => `claim:${serial}:${nonce}`,
+};
+
+/** Reads the identity a client claims from its username and client id; null when they do not agree. */
+export function parseMqttIdentity(username: string | undefined, clientId: string): MqttIdentity | null {
+  if (!username) return null;
+  const [role, serial, ...rest] = username.split(':');
+  if (rest.length > 0 || !serial || !isSerial(serial)) return null;
+  if (role === 'edge') {
+    return clientId === mqttIdentity.edgeClientId(serial) ? { role: 'edge', serial } : null;
+  }
+  if (role === 'claim') {
+    const prefix = `claim:${serial}:`;
+    if (!clientId.startsWith(prefix)) return null;
+    const nonce = clientId.slice(prefix.length);
+    return isNonce(nonce) ? { role: 'claim', serial, nonce } : null;
+  }
+  return null;
+}

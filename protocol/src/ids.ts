@@ -1,0 +1,18 @@
+/**
+ * Identifiers that appear as MQTT topic levels. They may never contain the topic separators or
+ * wildcards (`/`, `+`, `#`), so each kind has one pattern used by schemas, topic builders and parsers.
+ */
+export const SERIAL_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_-]{2,63}$';
+export const DEVICE_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$';
+export const REQUEST_ID_PATTERN = '^[A-Za-z0-9_-]{8,64}$';
+export const NONCE_PATTERN = '^[A-Za-z0-9_-]{8,64}$';
+
+const serialRe = new RegExp(SERIAL_PATTERN);
+const deviceIdRe = new RegExp(DEVICE_ID_PATTERN);
+const requestIdRe = new RegExp(REQUEST_ID_PATTERN);
+const nonceRe = new RegExp(NONCE_PATTERN);
+
+export const isSerial = (s: string): boolean => serialRe.test(s);
+export const isDeviceId = (s: string): boolean => deviceIdRe.test(s);
+export const isRequestId = (s: string): boolean => requestIdRe.test(s);
+export const isNonce = (s: string): boolean => nonceRe.test(s);

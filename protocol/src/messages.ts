@@ -1,0 +1,127 @@
+import Type, { type Static, type TSchema } from 'typebox';
+import { DeviceReportSchema } from './devices.js';
+import { DEVICE_ID_PATTERN, SERIAL_PATTERN } from './ids.js';
+import type { TopicKind } from './topics.js';
+
+/** The `type` of each envelope, one per topic kind. */
+export const MessageType = {
+  status: 'edge.status',
+  heartbeat: 'edge.heartbeat',
+  inventory: 'edge.inventory',
+  deviceState: 'device.state',
+  event: 'edge.event',
+  command: 'rpc.request',
+  reply: 'rpc.reply',
+  claimCredentials: 'claim.credentials',
+} as const satisfies Record<TopicKind, string>;
+export type MessageType = (typeof MessageType)[keyof typeof MessageType];
+
+const Timestamp = Type.Integer({ minimum: 0, description: 'milliseconds since the Unix epoch' });
+
+export const StatusSchema = Type.Object(
+  {
+    state: Type.Union([Type.Literal('online'), Type.Literal('offline')]),
+    /** Why the edge went offline: its last will fired, it shut down, or it restarts on command. */
+    reason: Type.Optional(Type.Union([Type.Literal('will'), Type.Literal('shutdown'), Type.Literal('reboot')])),
+    agentVersion: Type.Optional(Type.String({ maxLength: 64 })),
+    startedAt: Type.Optional(Timestamp),
+  },
+  { additionalProperties: false },
+);
+
+export const HeartbeatSchema = Type.Object(
+  {
+    uptimeSec: Type.Integer({ minimum: 0 }),
+    rssBytes: Type.Integer({ minimum: 0 }),
+    outboxDepth: Type.Integer({ minimum: 0 }),
+    devicesOnline: Type.Integer({ minimum: 0 }),
+    devicesTotal: Type.Integer({ minimum: 0 }),
+  },
+  { additionalProperties: false },
+);
+
+export const InventorySchema = Type.Object(
+  { devices: Type.Array(DeviceReportSchema, { maxItems: 4096 }) },
+  { additionalProperties: false },
+);
+
+export const DeviceStateSchema = Type.Object(
+  {
+    deviceId: Type.String({ pattern: DEVICE_ID_PATTERN }),
+    online: Type.Boolean(),
+    /** When the edge saw the change, which may be long before the message reaches the cloud. */
+    at: Timestamp,
+    reason: Type.Optional(Type.String({ maxLength: 256 })),
+  },
+  { additionalProperties: false },
+);
+
+export const EventSchema = Type.Object(
+  {
+    deviceId: Type.Optional(Type.String({ pattern: DEVICE_ID_PATTERN })),
+    at: Timestamp,
+    details: Type.Record(Type.String(), Type.Unknown()),
+  },
+  { additionalProperties: false },
+);
+
+export const RpcRequestSchema = Type.Object(
+  {
+    /** The cloud gives up at this time; an edge that sees the request later does not run it. */
+    deadline: Timestamp,
+    params: Type.Record(Type.String(), Type.Unknown()),
+  },
+  { additionalProperties: false },
+);
+
+export const RpcErrorSchema = Type.Object(
+  { code: Type.String({ maxLength: 64 }), message: Type.String({ maxLength: 2048 }) },
+  { additionalProperties: false },
+);
+
+export const RpcReplySchema = Type.Union([
+  Type.Object({ ok: Type.Literal(true), result: Type.Unknown() }, { additionalProperties: false }),
+  Type.Object({ ok: Type.Literal(false), error: RpcErrorSchema }, { additionalProperties: false }),
+]);
+
+export const ClaimCredentialsSchema = Type.Object(
+  {
+    edgeId: Type.String({ pattern: SERIAL_PATTERN }),
+    username: Type.String({ minLength: 1, maxLength: 128 }),
+    password: Type.String({ minLength: 16, maxLength: 256 }),
+  },
+  { additionalProperties: false },
+);
+
+/** The data schema of each topic kind. */
+export const DataSchemas = {
+  status: StatusSchema,
+  heartbeat: HeartbeatSchema,
+  inventory: InventorySchema,
+  deviceState: DeviceStateSchema,
+  event: EventSchema,
+  command: RpcRequestSchema,
+  reply: RpcReplySchema,
+  claimCredentials: ClaimCredentialsSchema,
+} as const satisfies Record<TopicKind, TSchema>;
+
+export type StatusData = Static<typeof StatusSchema>;
+export type HeartbeatData = Static<typeof HeartbeatSchema>;
+export type InventoryData = Static<typeof InventorySchema>;
+export type DeviceStateData = Static<typeof DeviceStateSchema>;
+export type EventData = Static<typeof EventSchema>;
+export type RpcRequestData = Static<typeof RpcRequestSchema>;
+export type RpcReplyData = Static<typeof RpcReplySchema>;
+export type RpcError = Static<typeof RpcErrorSchema>;
+export type ClaimCredentialsData = Static<typeof ClaimCredentialsSchema>;
+
+export interface DataOf {
+  status: StatusData;
+  heartbeat: HeartbeatData;
+  inventory: InventoryData;
+  deviceState: DeviceStateData;
+  event: EventData;
+  command: RpcRequestData;
+  reply: RpcReplyData;
+  claimCredentials: ClaimCredentialsData;
+}

@@ -1,0 +1,51 @@
+import Type, { type Static, type TSchema } from 'typebox';
+
+/** The commands the cloud can send an edge, with their parameters and results. */
+export const RpcMethod = {
+  edgeInfo: 'edge.info',
+  edgeReboot: 'edge.reboot',
+} as const;
+export type RpcMethod = (typeof RpcMethod)[keyof typeof RpcMethod];
+
+export const RpcErrorCode = {
+  timeout: 'RPC_TIMEOUT',
+  deadlinePassed: 'RPC_DEADLINE_PASSED',
+  unknownMethod: 'RPC_UNKNOWN_METHOD',
+  badParams: 'RPC_BAD_PARAMS',
+  failed: 'RPC_FAILED',
+} as const;
+
+export const WorkerInfoSchema = Type.Object({
+  name: Type.String(),
+  pid: Type.Integer(),
+  ready: Type.Boolean(),
+  restarts: Type.Integer({ minimum: 0 }),
+});
+
+export const EdgeInfoSchema = Type.Object({
+  serial: Type.String(),
+  agentVersion: Type.String(),
+  startedAt: Type.Integer(),
+  uptimeSec: Type.Integer({ minimum: 0 }),
+  rssBytes: Type.Integer({ minimum: 0 }),
+  outboxDepth: Type.Integer({ minimum: 0 }),
+  devices: Type.Integer({ minimum: 0 }),
+  workers: Type.Array(WorkerInfoSchema),
+  platform: Type.Object({ node: Type.String(), os: Type.String(), arch: Type.String() }),
+});
+export type EdgeInfo = Static<typeof EdgeInfoSchema>;
+
+export const EdgeRebootResultSchema = Type.Object({
+  /** The agent restarts after the reply is sent; it comes back online within seconds. */
+  accepted: Type.Literal(true),
+});
+
+const NoParams = Type.Object({}, { additionalProperties: false });
+
+export const RpcSchemas = {
+  [RpcMethod.edgeInfo]: { params: NoParams, result: EdgeInfoSchema },
+  [RpcMethod.edgeReboot]: { params: NoParams, result: EdgeRebootResultSchema },
+} as const satisfies Record<RpcMethod, { params: TSchema; result: TSchema }>;
+
+export type RpcParams<M extends RpcMethod> = Static<(typeof RpcSchemas)[M]['params']>;
+export type RpcResult<M extends RpcMethod> = Static<(typeof RpcSchemas)[M]['result']>;
