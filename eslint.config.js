@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', 'ui/**', '.vigil/**', '**/drizzle/**'] },
+  { ignores: ['**/dist/**', '**/node_modules/**', 'ui/**', '.vigil/**', '**/drizzle/**', '**/drizzle.config.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -30,7 +30,9 @@ export const TopicKind = {
 export type TopicKind = (typeof TopicKind)[keyof typeof TopicKind];
 
 export type ParsedTopic =
-  | { kind: 'status' | 'heartbeat' | 'inventory'; edgeId: string }
+  | { kind: 'status'; edgeId: string }
+  | { kind: 'heartbeat'; edgeId: string }
+  | { kind: 'inventory'; edgeId: string }
   | { kind: 'deviceState'; edgeId: string; deviceId: string }
   | { kind: 'event'; edgeId: string; eventKind: string }
   | { kind: 'command'; edgeId: string; method: string }
@@ -89,7 +91,7 @@ export function parseTopic(topic: string): Result<ParsedTopic> {
   if (!edgeId || !isSerial(edgeId)) return fail(`bad edge id in ${JSON.stringify(topic)}`);
   const leaf = p[3];
   if (p.length === 4) {
-    if (leaf === 'status' || leaf === 'heartbeat' || leaf === 'inventory') return ok({ kind: leaf, edgeId });
+    if (leaf === 'status' || leaf === 'heartbeat' || leaf === 'inventory') return ok({ kind: leaf, edgeId } as ParsedTopic);
   } else if (p.length === 5) {
     const arg = p[4] ?? '';
     if (leaf === 'event' && isEventKind(arg)) return ok({ kind: 'event', edgeId, eventKind: arg });

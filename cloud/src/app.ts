@@ -1,0 +1,60 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import cookie from '@fastify/cookie';
+import fastifyStatic from '@fastify/static';
+import type { CloudConfig } from './config.js';
+import type { CloudContext } from './context.js';
+import { installAuth } from './auth/plugin.js';
+import { authRoutes } from './auth/routes.js';
+import { companyRoutes } from './companies/routes.js';
+import { deviceRoutes } from './devices/routes.js';
+import { edgeRoutes } from './edges/routes.js';
+import { healthRoutes } from './health/routes.js';
+import { installErrorHandling } from './http/errors.js';
+import { liveRoutes } from './live/routes.js';
+import { operationLogRoutes } from './oplog/routes.js';
+import { siteRoutes } from './sites/routes.js';
+
+export const API_PREFIX = '/api/v1';
+
+/** The HTTP side of the cloud: the API, the portal's files, and the metrics. */
+export async function buildApp(config: CloudConfig, makeContext: (app: FastifyInstance) => Promise<CloudContext>): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: { level: config.logLevel },
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: false,
+    ...(config.tls ? { https: { cert: config.tls.cert, key: config.tls.key } } : {}),
+    ajv: {
+      // Unknown fields are refused, not silently dropped, and numbers in JSON bodies are not coerced.
+      customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false },
+    },
+  });
+  // Only JSON bodies: a form or text body on the API is refused with 415 before any handler runs.
+  app.removeContentTypeParser(['text/plain']);
+  installErrorHandling(app, config.uiDir);
+  app.decorate('ctx', await makeContext(app));
+  await app.register(cookie);
+  installAuth(app);
+
+  await app.register(
+    async (api) => {
+      await api.register(healthRoutes);
+      await api.register(companyRoutes);
+      await api.register(authRoutes);
+      await api.register(siteRoutes);
+      await api.register(edgeRoutes);
+      await api.register(deviceRoutes);
+      await api.register(operationLogRoutes);
+      await api.register(liveRoutes);
+    },
+    { prefix: API_PREFIX },
+  );
+
+  app.get('/metrics', { config: { public: true } }, async (_request, reply) =>
+    reply.type('text/plain; version=0.0.4').send(app.ctx.metrics.render()),
+  );
+
+  if (config.uiDir) {
+    await app.register(fastifyStatic, { root: config.uiDir, prefix: '/', wildcard: false, index: ['index.html'] });
+  }
+  return app;
+}

@@ -1,0 +1,97 @@
+import { and, eq, gt, sql } from 'drizzle-orm';
+import { ALL_PERMISSIONS, ErrorCode, type Permission } from '@vigil/protocol/api';
+import type { Db } from '../db/client.js';
+import { accounts, companies, sessions } from '../db/schema.js';
+import { AppError } from '../http/errors.js';
+import type { Throttle } from '../security/throttle.js';
+import { hashSecret, randomToken, sha256, verifySecret } from '../security/secrets.js';
+import type { Auth } from '../types.js';
+
+export const SESSION_COOKIE = 'vigil_session';
+export const PORTAL_SESSION_DAYS = 7;
+
+/** Spent on unknown emails too, so response time does not tell which emails have accounts. */
+let decoyHash: Promise<string> | null = null;
+
+export type SessionKind = 'portal' | 'api';
+
+export async function createSession(db: Db, accountId: string, kind: SessionKind, days: number, meta: { userAgent: string; ip: string }) {
+  const token = randomToken(32);
+  const expiresAt = new Date(Date.now() + days * 86_400_000);
+  await db.insert(sessions).values({ tokenHash: sha256(token), accountId, kind, expiresAt, userAgent: meta.userAgent.slice(0, 256), ip: meta.ip });
+  return { token, expiresAt };
+}
+
+export async function resolveSession(db: Db, token: string): Promise<Auth | null> {
+  const tokenHash = sha256(token);
+  const [row] = await db
+    .select({ account: accounts, kind: sessions.kind })
+    .from(sessions)
+    .innerJoin(accounts, eq(accounts.id, sessions.accountId))
+    .where(and(eq(sessions.tokenHash, tokenHash), gt(sessions.expiresAt, sql`now()`)));
+  if (!row || !row.account.enabled) return null;
+  const a = row.account;
+  const role = a.role === 'installer_admin' ? 'installer_admin' : 'installer';
+  return {
+    accountId: a.id,
+    companyId: a.companyId,
+    name: a.name,
+    email: a.email,
+    role,
+    permissions: new Set<Permission>(role === 'installer_admin' ? ALL_PERMISSIONS : (a.permissions as Permission[])),
+    client: row.kind === 'api' ? 'api' : 'portal',
+    tokenHash,
+  };
+}
+
+export async function endSession(db: Db, tokenHash: string): Promise<void> {
+  await db.delete(sessions).where(eq(sessions.tokenHash, tokenHash));
+}
+
+/**
+ * Checks an email and password, with a lockout after repeated failures per email.
+ * Returns the account, or throws the refusal the caller should send.
+ */
+export async function checkPassword(db: Db, throttle: Throttle, email: string, password: string) {
+  const key = `login:${email.toLowerCase()}`;
+  const locked = await throttle.lockedFor(key);
+  if (locked > 0) throw lockedError(locked);
+  const [account] = await db.select().from(accounts).where(sql`lower(${accounts.email}) = ${email.toLowerCase()}`);
+  decoyHash ??= hashSecret(randomToken());
+  const ok = await verifySecret(password, account?.passwordHash ?? (await decoyHash));
+  if (!account || !ok) {
+    const lockedNow = await throttle.fail(key);
+    if (lockedNow > 0) throw lockedError(lockedNow);
+    throw new AppError(401, ErrorCode.invalidCredentials, 'The email or password is incorrect.');
+  }
+  if (!account.enabled) throw new AppError(403, ErrorCode.accountDisabled, 'This account has been disabled by its company.');
+  await throttle.reset(key);
+  await db.update(accounts).set({ lastLoginAt: new Date() }).where(eq(accounts.id, account.id));
+  return account;
+}
+
+function lockedError(seconds: number): AppError {
+  const minutes = Math.ceil(seconds / 60);
+  return new AppError(
+    423,
+    ErrorCode.accountLocked,
+    `Too many failed attempts: signing in with this email is locked for ${minutes} minute${minutes === 1 ? '' : 's'}.`,
+    { 'retry-after': String(seconds) },
+  );
+}
+
+export async function meOf(db: Db, accountId: string) {
+  const [row] = await db
+    .select({ account: accounts, company: companies })
+    .from(accounts)
+    .innerJoin(companies, eq(companies.id, accounts.companyId))
+    .where(eq(accounts.id, accountId));
+  if (!row) throw new AppError(401, ErrorCode.unauthenticated, 'Sign in first.');
+  const { account: a, company: c } = row;
+  const role = a.role === 'installer_admin' ? 'installer_admin' : 'installer';
+  return {
+    account: { id: a.id, companyId: a.companyId, name: a.name, email: a.email, role, createdAt: a.createdAt.toISOString() } as const,
+    company: { id: c.id, name: c.name, type: c.type, countryCode: c.countryCode, createdAt: c.createdAt.toISOString() },
+    permissions: role === 'installer_admin' ? [...ALL_PERMISSIONS] : a.permissions,
+  };
+}

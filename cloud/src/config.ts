@@ -1,0 +1,110 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { OFFLINE_DELAY_MIN_SEC } from '@vigil/protocol/api';
+
+/** Everything the cloud can be told at start-up, read from the environment and validated at once. */
+export interface CloudConfig {
+  httpHost: string;
+  httpPort: number;
+  /** Plain MQTT over TCP besides MQTT over WebSocket on the HTTP port; null: not listening. */
+  mqttTcpPort: number | null;
+  databaseUrl: string | null;
+  dataDir: string;
+  publicUrl: string | null;
+  tls: { cert: Buffer; key: Buffer } | null;
+  uiDir: string | null;
+  minOfflineDelaySec: number;
+  loginMaxFailures: number;
+  loginLockSec: number;
+  claimMaxFailures: number;
+  claimLockSec: number;
+  jobPollMs: number;
+  rpcTimeoutMs: number;
+  bodyLimitBytes: number;
+  logLevel: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Reads the configuration; throws one ConfigError naming every bad key. */
+export function loadConfig(env: Env = process.env): CloudConfig {
+  const problems: string[] = [];
+  const int = (key: string, fallback: number, min: number, max: number): number => {
+    const raw = env[key];
+    if (raw === undefined || raw === '') return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      problems.push(`${key}=${JSON.stringify(raw)}: expected an integer from ${min} to ${max}`);
+      return fallback;
+    }
+    return n;
+  };
+  const optionalInt = (key: string, min: number, max: number): number | null =>
+    env[key] === undefined || env[key] === '' ? null : int(key, 0, min, max);
+
+  const databaseUrl = env.DATABASE_URL || null;
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    problems.push('DATABASE_URL: expected a postgres:// or postgresql:// URL');
+  }
+  const publicUrl = env.VIGIL_PUBLIC_URL || null;
+  if (publicUrl && !/^https?:\/\/[^/]+/.test(publicUrl)) problems.push('VIGIL_PUBLIC_URL: expected an http(s):// URL');
+
+  let tls: CloudConfig['tls'] = null;
+  const certPath = env.VIGIL_TLS_CERT;
+  const keyPath = env.VIGIL_TLS_KEY;
+  if (certPath || keyPath) {
+    if (!certPath || !keyPath) problems.push('VIGIL_TLS_CERT and VIGIL_TLS_KEY: give both or neither');
+    else if (!existsSync(certPath)) problems.push(`VIGIL_TLS_CERT: no file at ${certPath}`);
+    else if (!existsSync(keyPath)) problems.push(`VIGIL_TLS_KEY: no file at ${keyPath}`);
+    else tls = { cert: readFileSync(certPath), key: readFileSync(keyPath) };
+  }
+
+  const uiDir = env.VIGIL_UI_DIR ? resolve(env.VIGIL_UI_DIR) : defaultUiDir();
+  if (env.VIGIL_UI_DIR && !existsSync(join(uiDir ?? '', 'index.html'))) {
+    problems.push(`VIGIL_UI_DIR: no index.html in ${env.VIGIL_UI_DIR}`);
+  }
+  const logLevel = env.VIGIL_LOG_LEVEL ?? 'info';
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
+    problems.push(`VIGIL_LOG_LEVEL=${JSON.stringify(logLevel)}: expected fatal, error, warn, info, debug, trace or silent`);
+  }
+
+  const config: CloudConfig = {
+    httpHost: env.VIGIL_HTTP_HOST || '127.0.0.1',
+    httpPort: int('VIGIL_HTTP_PORT', 8080, 0, 65535),
+    mqttTcpPort: optionalInt('VIGIL_MQTT_TCP_PORT', 0, 65535),
+    databaseUrl,
+    dataDir: resolve(env.VIGIL_DATA_DIR || '.vigil/cloud'),
+    publicUrl,
+    tls,
+    uiDir,
+    minOfflineDelaySec: int('VIGIL_MIN_OFFLINE_DELAY_SEC', OFFLINE_DELAY_MIN_SEC, 1, OFFLINE_DELAY_MIN_SEC),
+    loginMaxFailures: int('VIGIL_LOGIN_MAX_FAILURES', 5, 1, 100),
+    loginLockSec: int('VIGIL_LOGIN_LOCK_SEC', 900, 1, 86_400),
+    claimMaxFailures: int('VIGIL_CLAIM_MAX_FAILURES', 5, 1, 100),
+    claimLockSec: int('VIGIL_CLAIM_LOCK_SEC', 900, 1, 86_400),
+    jobPollMs: int('VIGIL_JOB_POLL_MS', 1000, 10, 60_000),
+    rpcTimeoutMs: int('VIGIL_RPC_TIMEOUT_MS', 10_000, 100, 300_000),
+    bodyLimitBytes: int('VIGIL_BODY_LIMIT_BYTES', 64 * 1024, 1024, 16 * 1024 * 1024),
+    logLevel,
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+/** The portal's built files, when the ui package has been built. */
+function defaultUiDir(): string | null {
+  try {
+    const pkg = createRequire(import.meta.url).resolve('@vigil/ui/package.json');
+    const dir = join(dirname(pkg), 'dist');
+    return existsSync(join(dir, 'index.html')) ? dir : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,22 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { CloudConfig } from './config.js';
+import type { Db } from './db/client.js';
+import type { EdgeService } from './edges/service.js';
+import type { Tunnel } from './edges/tunnel.js';
+import type { JobQueue } from './jobs/queue.js';
+import type { LiveHub } from './live/hub.js';
+import type { Metrics } from './metrics.js';
+import type { Throttle } from './security/throttle.js';
+
+/** What every domain of the cloud shares, built once at start-up. */
+export interface CloudContext {
+  config: CloudConfig;
+  db: Db;
+  log: FastifyBaseLogger;
+  jobs: JobQueue;
+  hub: LiveHub;
+  metrics: Metrics;
+  throttles: { login: Throttle; claim: Throttle };
+  tunnel: Tunnel;
+  edges: EdgeService;
+}

@@ -1,0 +1,256 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigserial,
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+
+const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
+const ts = (name: string) => timestamp(name, { withTimezone: true });
+
+export const companies = pgTable('companies', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  name: text('name').notNull(),
+  type: text('type').notNull(),
+  countryCode: text('country_code').notNull(),
+  createdAt: createdAt(),
+});
+
+export const accounts = pgTable(
+  'accounts',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    companyId: uuid('company_id')
+      .notNull()
+      .references(() => companies.id, { onDelete: 'cascade' }),
+    email: text('email').notNull(),
+    name: text('name').notNull(),
+    passwordHash: text('password_hash').notNull(),
+    role: text('role').notNull(),
+    /** Permissions of an employee's role; the Installer Admin holds all regardless. */
+    permissions: text('permissions').array().notNull().default(sql`'{}'::text[]`),
+    enabled: boolean('enabled').notNull().default(true),
+    lastLoginAt: ts('last_login_at'),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('accounts_email_key').on(sql`lower(${t.email})`), index('accounts_company_idx').on(t.companyId)],
+);
+
+export const sessions = pgTable(
+  'sessions',
+  {
+    /** SHA-256 of the token; the token itself is only ever in the client's hands. */
+    tokenHash: text('token_hash').primaryKey(),
+    accountId: uuid('account_id')
+      .notNull()
+      .references(() => accounts.id, { onDelete: 'cascade' }),
+    kind: text('kind').notNull(),
+    createdAt: createdAt(),
+    expiresAt: ts('expires_at').notNull(),
+    userAgent: text('user_agent').notNull().default(''),
+    ip: text('ip').notNull().default(''),
+  },
+  (t) => [index('sessions_account_idx').on(t.accountId)],
+);
+
+/** Failed attempts per key (a login email, an edge serial being claimed), for lockouts. */
+export const throttles = pgTable('throttles', {
+  key: text('key').primaryKey(),
+  failures: integer('failures').notNull().default(0),
+  windowStartedAt: ts('window_started_at').notNull().defaultNow(),
+  lockedUntil: ts('locked_until'),
+});
+
+export const sites = pgTable(
+  'sites',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    companyId: uuid('company_id')
+      .notNull()
+      .references(() => companies.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    type: text('type').notNull(),
+    status: text('status').notNull().default('NotHandedOver'),
+    timeZone: text('time_zone').notNull(),
+    syncTimeToDevices: boolean('sync_time_to_devices').notNull().default(false),
+    address: text('address').notNull().default(''),
+    city: text('city').notNull().default(''),
+    stateProvince: text('state_province').notNull().default(''),
+    customerRemark: text('customer_remark').notNull().default(''),
+    offlineDelaySec: integer('offline_delay_sec').notNull(),
+    createdBy: uuid('created_by').references(() => accounts.id, { onDelete: 'set null' }),
+    createdAt: createdAt(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('sites_company_name_key').on(t.companyId, sql`lower(${t.name})`)],
+);
+
+/** An edge box added to a site (before that, only its announcements are known). */
+export const edges = pgTable(
+  'edges',
+  {
+    serial: text('serial').primaryKey(),
+    companyId: uuid('company_id').references(() => companies.id, { onDelete: 'set null' }),
+    siteId: uuid('site_id').references(() => sites.id, { onDelete: 'set null' }),
+    name: text('name').notNull().default(''),
+    /** The claim connection (nonce) whose verification code matched when the box was added. */
+    claimNonce: text('claim_nonce'),
+    /** The box's verification code (scrypt), so a claimed box may fetch its credentials again. */
+    claimCodeHash: text('claim_code_hash'),
+    secretHash: text('secret_hash'),
+    /** Set when the box first logs in with its credentials; from then on claim logins are refused. */
+    provisionedAt: ts('provisioned_at'),
+    claimedAt: ts('claimed_at'),
+    claimedBy: uuid('claimed_by').references(() => accounts.id, { onDelete: 'set null' }),
+    status: text('status').notNull().default('offline'),
+    statusChangedAt: ts('status_changed_at'),
+    connected: boolean('connected').notNull().default(false),
+    disconnectedAt: ts('disconnected_at'),
+    lastSeenAt: ts('last_seen_at'),
+    agentVersion: text('agent_version'),
+    offlineDelaySec: integer('offline_delay_sec'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('edges_site_idx').on(t.siteId)],
+);
+
+/** What an unclaimed box presented when it connected: the hash of its verification code. */
+export const edgeAnnouncements = pgTable(
+  'edge_announcements',
+  {
+    serial: text('serial').notNull(),
+    nonce: text('nonce').notNull(),
+    codeHash: text('code_hash').notNull(),
+    lastSeenAt: ts('last_seen_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.serial, t.nonce] })],
+);
+
+export const devices = pgTable(
+  'devices',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    companyId: uuid('company_id')
+      .notNull()
+      .references(() => companies.id, { onDelete: 'cascade' }),
+    siteId: uuid('site_id')
+      .notNull()
+      .references(() => sites.id, { onDelete: 'cascade' }),
+    edgeSerial: text('edge_serial')
+      .notNull()
+      .references(() => edges.serial, { onDelete: 'cascade' }),
+    /** The device's id as the edge reports it. */
+    deviceKey: text('device_key').notNull(),
+    kind: text('kind').notNull(),
+    protocol: text('protocol').notNull(),
+    manufacturer: text('manufacturer').notNull(),
+    model: text('model').notNull(),
+    serial: text('serial').notNull(),
+    firmware: text('firmware').notNull(),
+    name: text('name').notNull(),
+    host: text('host').notNull(),
+    port: integer('port').notNull(),
+    /** What the edge last reported, with the time it saw it. */
+    reportedOnline: boolean('reported_online').notNull(),
+    reportedAt: ts('reported_at').notNull(),
+    /** Declared presence, which lags a reported loss by the offline delay. */
+    status: text('status').notNull(),
+    statusChangedAt: ts('status_changed_at'),
+    lastSeenAt: ts('last_seen_at'),
+    offlineDelaySec: integer('offline_delay_sec'),
+    createdAt: createdAt(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('devices_edge_key').on(t.edgeSerial, t.deviceKey), index('devices_site_idx').on(t.siteId)],
+);
+
+export const presenceHistory = pgTable(
+  'presence_history',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    subjectType: text('subject_type').notNull(),
+    subjectId: text('subject_id').notNull(),
+    companyId: uuid('company_id'),
+    siteId: uuid('site_id'),
+    state: text('state').notNull(),
+    at: ts('at').notNull().defaultNow(),
+    since: ts('since').notNull(),
+    reason: text('reason').notNull().default(''),
+  },
+  (t) => [index('presence_history_subject_idx').on(t.subjectType, t.subjectId, t.at)],
+);
+
+export const operationLogs = pgTable(
+  'operation_logs',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    companyId: uuid('company_id').notNull(),
+    accountId: uuid('account_id'),
+    accountName: text('account_name').notNull(),
+    accountEmail: text('account_email').notNull(),
+    client: text('client').notNull(),
+    siteId: uuid('site_id'),
+    siteName: text('site_name').notNull().default(''),
+    target: text('target').notNull(),
+    action: text('action').notNull(),
+    result: text('result').notNull(),
+    detail: text('detail').notNull().default(''),
+    ip: text('ip').notNull().default(''),
+    at: ts('at').notNull().defaultNow(),
+  },
+  (t) => [index('operation_logs_company_at_idx').on(t.companyId, t.at)],
+);
+
+/** Durable timers: each runs once at `run_at`, whichever cloud node picks it up; `key` makes scheduling idempotent. */
+export const jobs = pgTable(
+  'jobs',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    key: text('key').notNull(),
+    kind: text('kind').notNull(),
+    payload: jsonb('payload').notNull().default(sql`'{}'::jsonb`),
+    runAt: ts('run_at').notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    lockedUntil: ts('locked_until'),
+    lastError: text('last_error'),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('jobs_key').on(t.key), index('jobs_run_at_idx').on(t.runAt)],
+);
+
+/** Envelope ids already handled, so an edge's at-least-once redelivery changes nothing twice. */
+export const receivedMessages = pgTable(
+  'received_messages',
+  {
+    id: text('id').notNull(),
+    edgeSerial: text('edge_serial').notNull(),
+    receivedAt: ts('received_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.edgeSerial, t.id] }), index('received_messages_at_idx').on(t.receivedAt)],
+);
+
+/** Events the edges report (motion, alarms, ...), kept for the timeline. */
+export const deviceEvents = pgTable(
+  'device_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    messageId: text('message_id').notNull(),
+    companyId: uuid('company_id').notNull(),
+    siteId: uuid('site_id').notNull(),
+    edgeSerial: text('edge_serial').notNull(),
+    deviceId: uuid('device_id'),
+    kind: text('kind').notNull(),
+    at: ts('at').notNull(),
+    details: jsonb('details').notNull(),
+    receivedAt: ts('received_at').notNull().defaultNow(),
+  },
+  (t) => [index('device_events_site_at_idx').on(t.siteId, t.at)],
+);

@@ -1,0 +1,108 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { eq } from 'drizzle-orm';
+import Type from 'typebox';
+import { EdgeInfoSchema, EdgeRebootResultSchema, RpcMethod } from '@vigil/protocol';
+import {
+  AddEdgeBodySchema,
+  EdgeSchema,
+  Permission,
+  PresenceHistorySchema,
+  UpdateEdgeBodySchema,
+  type AddEdgeBody,
+  type UpdateEdgeBody,
+} from '@vigil/protocol/api';
+import { edges } from '../db/schema.js';
+import { requireAuth, requirePermission } from '../auth/plugin.js';
+import { siteScope, visibleSite } from '../sites/access.js';
+import { edgeView } from './service.js';
+
+const SiteParams = Type.Object({ siteId: Type.String({ format: 'uuid' }) });
+const SerialParams = Type.Object({ serial: Type.String({ minLength: 1, maxLength: 64 }) });
+const EdgeList = Type.Object({ items: Type.Array(EdgeSchema) });
+const seeSites = requirePermission(Permission.siteManageAll, Permission.siteManageAssigned);
+const manageDevices = requirePermission(Permission.deviceManage);
+
+export async function edgeRoutes(app: FastifyInstance) {
+  const { ctx } = app;
+
+  app.get('/sites/:siteId/edges', { schema: { params: SiteParams, response: { 200: EdgeList } }, preHandler: seeSites }, async (request) => {
+    const site = await visibleSite(ctx.db, requireAuth(request), (request.params as { siteId: string }).siteId);
+    return { items: await ctx.edges.list(site.id, site.offlineDelaySec) };
+  });
+
+  app.post(
+    '/sites/:siteId/edges',
+    { schema: { params: SiteParams, body: AddEdgeBodySchema, response: { 201: EdgeSchema } }, preHandler: [seeSites, manageDevices], config: { oplog: 'Add Edge Box' } },
+    async (request, reply) => {
+      const auth = requireAuth(request);
+      const body = request.body as AddEdgeBody;
+      request.oplog.target = body.serial;
+      const site = await visibleSite(ctx.db, auth, (request.params as { siteId: string }).siteId);
+      request.oplog.siteId = site.id;
+      request.oplog.siteName = site.name;
+      const edge = await ctx.edges.claim(auth, site, body);
+      ctx.hub.publish(site.companyId, { type: 'edges.changed', siteId: site.id });
+      return reply.status(201).send(edge);
+    },
+  );
+
+  /** Loads the box for a route and names it in the operation log. */
+  async function edgeFor(request: FastifyRequest) {
+    const auth = requireAuth(request);
+    const { serial } = request.params as { serial: string };
+    request.oplog.target = serial;
+    const row = await ctx.edges.visible(auth, serial, siteScope(auth));
+    request.oplog.siteId = row.site.id;
+    request.oplog.siteName = row.site.name;
+    return row;
+  }
+
+  app.get('/edges/:serial', { schema: { params: SerialParams, response: { 200: EdgeSchema } }, preHandler: seeSites }, async (request) => {
+    const { edge, site } = await edgeFor(request);
+    return edgeView(edge, site.offlineDelaySec);
+  });
+
+  app.patch(
+    '/edges/:serial',
+    { schema: { params: SerialParams, body: UpdateEdgeBodySchema, response: { 200: EdgeSchema } }, preHandler: [seeSites, manageDevices], config: { oplog: 'Edit Edge Box' } },
+    async (request) => {
+      const { edge, site } = await edgeFor(request);
+      const body = request.body as UpdateEdgeBody;
+      const [updated] = await ctx.db.update(edges).set(body).where(eq(edges.serial, edge.serial)).returning();
+      ctx.hub.publish(site.companyId, { type: 'edges.changed', siteId: site.id });
+      return edgeView(updated!, site.offlineDelaySec);
+    },
+  );
+
+  app.delete(
+    '/edges/:serial',
+    { schema: { params: SerialParams, response: { 204: Type.Null() } }, preHandler: [seeSites, manageDevices], config: { oplog: 'Delete Edge Box' } },
+    async (request, reply) => {
+      const { edge, site } = await edgeFor(request);
+      await ctx.edges.remove(edge.serial);
+      ctx.hub.publish(site.companyId, { type: 'edges.changed', siteId: site.id });
+      ctx.hub.publish(site.companyId, { type: 'devices.changed', siteId: site.id });
+      return reply.status(204).send();
+    },
+  );
+
+  app.get('/edges/:serial/history', { schema: { params: SerialParams, response: { 200: PresenceHistorySchema } }, preHandler: seeSites }, async (request) => {
+    const { edge } = await edgeFor(request);
+    return { items: await ctx.edges.history('edge', edge.serial) };
+  });
+
+  app.get('/edges/:serial/info', { schema: { params: SerialParams, response: { 200: EdgeInfoSchema } }, preHandler: seeSites }, async (request) => {
+    const { edge } = await edgeFor(request);
+    return ctx.tunnel.call(edge.serial, RpcMethod.edgeInfo, {}, ctx.config.rpcTimeoutMs);
+  });
+
+  app.post(
+    '/edges/:serial/reboot',
+    { schema: { params: SerialParams, response: { 202: EdgeRebootResultSchema } }, preHandler: [seeSites, manageDevices], config: { oplog: 'Reboot Edge Box' } },
+    async (request, reply) => {
+      const { edge } = await edgeFor(request);
+      const result = await ctx.tunnel.call(edge.serial, RpcMethod.edgeReboot, {}, ctx.config.rpcTimeoutMs);
+      return reply.status(202).send(result);
+    },
+  );
+}

@@ -1,0 +1,128 @@
+import { and, asc, eq, lte, sql } from 'drizzle-orm';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Db } from '../db/client.js';
+import { jobs } from '../db/schema.js';
+
+export type JobHandler = (payload: Record<string, unknown>) => Promise<void>;
+
+const LOCK_SEC = 60;
+const BATCH = 50;
+const MAX_BACKOFF_SEC = 300;
+
+/**
+ * Durable timers kept in PostgreSQL: a job runs once at its time even if the cloud restarted in between,
+ * and `FOR UPDATE SKIP LOCKED` lets several cloud nodes share the table. Scheduling by key replaces the
+ * previous timer of the same key, so "declare edge X offline at T" is idempotent.
+ */
+export class JobQueue {
+  private readonly handlers = new Map<string, JobHandler>();
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private stopped = true;
+
+  constructor(
+    private readonly db: Db,
+    private readonly log: FastifyBaseLogger,
+    private readonly pollMs: number,
+  ) {}
+
+  handle(kind: string, handler: JobHandler): void {
+    this.handlers.set(kind, handler);
+  }
+
+  async schedule(key: string, kind: string, runAt: Date, payload: Record<string, unknown> = {}): Promise<void> {
+    await this.db
+      .insert(jobs)
+      .values({ key, kind, runAt, payload })
+      .onConflictDoUpdate({ target: jobs.key, set: { kind, runAt, payload, attempts: 0, lockedUntil: null, lastError: null } });
+    this.wakeAt(runAt);
+  }
+
+  async cancel(key: string): Promise<void> {
+    await this.db.delete(jobs).where(eq(jobs.key, key));
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.wakeAt(new Date());
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.running;
+  }
+
+  /** Runs every due job now (also what the timer calls). */
+  async runDue(): Promise<void> {
+    if (this.running) return this.running;
+    this.running = this.drain().finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+
+  private wakeAt(at: Date): void {
+    if (this.stopped) return;
+    const delay = Math.max(0, Math.min(at.getTime() - Date.now(), this.pollMs));
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.runDue()
+        .catch((err: unknown) => this.log.error({ err }, 'job run failed'))
+        .finally(() => this.wakeAt(new Date(Date.now() + this.pollMs)));
+    }, delay);
+    this.timer.unref();
+  }
+
+  private async drain(): Promise<void> {
+    for (;;) {
+      const batch = await this.claimBatch();
+      for (const job of batch) await this.runOne(job);
+      if (batch.length < BATCH || this.stopped) return;
+    }
+  }
+
+  private claimBatch() {
+    return this.db.transaction(async (tx) => {
+      const due = await tx
+        .select({ id: jobs.id, key: jobs.key, kind: jobs.kind, payload: jobs.payload, attempts: jobs.attempts })
+        .from(jobs)
+        .where(and(lte(jobs.runAt, sql`now()`), sql`(${jobs.lockedUntil} IS NULL OR ${jobs.lockedUntil} < now())`))
+        .orderBy(asc(jobs.runAt))
+        .limit(BATCH)
+        .for('update', { skipLocked: true });
+      if (due.length === 0) return [];
+      const lockedUntil = new Date(Date.now() + LOCK_SEC * 1000);
+      await tx
+        .update(jobs)
+        .set({ lockedUntil })
+        .where(sql`${jobs.id} IN (${sql.join(due.map((d) => sql`${d.id}`), sql`, `)})`);
+      return due.map((d) => ({ ...d, lockedUntil }));
+    });
+  }
+
+  private async runOne(job: { id: number; kind: string; payload: unknown; attempts: number; lockedUntil: Date }) {
+    const handler = this.handlers.get(job.kind);
+    // Only the run that holds the lock may finish the row: a job rescheduled meanwhile is left alone.
+    const stillMine = and(eq(jobs.id, job.id), eq(jobs.lockedUntil, job.lockedUntil));
+    try {
+      if (!handler) throw new Error(`no handler for job kind ${job.kind}`);
+      await handler(job.payload as Record<string, unknown>);
+      await this.db.delete(jobs).where(stillMine);
+    } catch (err) {
+      const backoff = Math.min(MAX_BACKOFF_SEC, 2 ** job.attempts);
+      this.log.warn({ err, job: job.kind }, 'job failed; will retry');
+      await this.db
+        .update(jobs)
+        .set({
+          attempts: job.attempts + 1,
+          lockedUntil: null,
+          runAt: new Date(Date.now() + backoff * 1000),
+          lastError: String(err instanceof Error ? err.message : err).slice(0, 1000),
+        })
+        .where(stillMine);
+    }
+  }
+}

@@ -1,0 +1,80 @@
+import type { AddressInfo } from 'node:net';
+import { createBroker, type Broker } from './broker/broker.js';
+import type { CloudConfig } from './config.js';
+import type { CloudContext } from './context.js';
+import { openDatabase } from './db/client.js';
+import { Presence } from './edges/presence.js';
+import { EdgeService } from './edges/service.js';
+import { Tunnel } from './edges/tunnel.js';
+import { JobQueue } from './jobs/queue.js';
+import { LiveHub } from './live/hub.js';
+import { Metrics } from './metrics.js';
+import { Throttle } from './security/throttle.js';
+import { buildApp } from './app.js';
+
+export interface RunningCloud {
+  httpPort: number;
+  mqttTcpPort: number | null;
+  url: string;
+  ctx: CloudContext;
+  close(): Promise<void>;
+}
+
+/** Opens the database, starts the broker, the jobs and the HTTP server, and returns once all listen. */
+export async function startCloud(config: CloudConfig): Promise<RunningCloud> {
+  const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+  let broker: Broker | null = null;
+  let ctx: CloudContext | null = null;
+  const app = await buildApp(config, async (app) => {
+    const { db } = database;
+    const metrics = new Metrics();
+    const hub = new LiveHub();
+    const jobs = new JobQueue(db, app.log, config.jobPollMs);
+    const presence = new Presence(db, jobs, hub);
+    const tunnel = new Tunnel(db, presence, hub, metrics, app.log);
+    broker = await createBroker(tunnel, app.log);
+    tunnel.attach(broker);
+    const claim = new Throttle(db, config.claimMaxFailures, config.claimLockSec);
+    ctx = {
+      config,
+      db,
+      log: app.log,
+      jobs,
+      hub,
+      metrics,
+      throttles: { login: new Throttle(db, config.loginMaxFailures, config.loginLockSec), claim },
+      tunnel,
+      edges: new EdgeService(db, claim, tunnel, presence),
+    };
+    await presence.resumeAfterRestart();
+    return ctx;
+  });
+  const b = broker as unknown as Broker;
+  const c = ctx as unknown as CloudContext;
+  b.attachWebSocket(app.server);
+  try {
+    await app.listen({ host: config.httpHost, port: config.httpPort });
+  } catch (err) {
+    await b.close();
+    await database.close();
+    throw err;
+  }
+  const mqttTcpPort = config.mqttTcpPort === null ? null : await b.listenTcp(config.mqttTcpPort, config.httpHost);
+  c.jobs.start();
+  const httpPort = (app.server.address() as AddressInfo).port;
+  const scheme = config.tls ? 'https' : 'http';
+  const host = config.httpHost === '0.0.0.0' || config.httpHost === '::' ? 'localhost' : config.httpHost;
+  return {
+    httpPort,
+    mqttTcpPort,
+    url: config.publicUrl ?? `${scheme}://${host}:${httpPort}`,
+    ctx: c,
+    async close() {
+      await c.jobs.stop();
+      c.tunnel.close();
+      await b.close();
+      await app.close();
+      await database.close();
+    },
+  };
+}

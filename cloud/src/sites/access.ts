@@ -1,0 +1,22 @@
+import { and, eq, type SQL } from 'drizzle-orm';
+import { ErrorCode, Permission } from '@vigil/protocol/api';
+import type { Db } from '../db/client.js';
+import { sites } from '../db/schema.js';
+import { AppError } from '../http/errors.js';
+import type { Auth } from '../types.js';
+
+/**
+ * Which sites a caller may see. Managing all sites covers the company; otherwise only the sites the
+ * employee created (assignment of other sites arrives with company roles).
+ */
+export function siteScope(auth: Auth): SQL {
+  const inCompany = eq(sites.companyId, auth.companyId);
+  return auth.permissions.has(Permission.siteManageAll) ? inCompany : and(inCompany, eq(sites.createdBy, auth.accountId))!;
+}
+
+/** Loads a site the caller may see; any other id, including another company's, is "not found". */
+export async function visibleSite(db: Db, auth: Auth, siteId: string) {
+  const [site] = await db.select().from(sites).where(and(eq(sites.id, siteId), siteScope(auth)));
+  if (!site) throw new AppError(404, ErrorCode.siteNotFound, 'Site not found.');
+  return site;
+}

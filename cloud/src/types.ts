@@ -1,0 +1,40 @@
+import type { Permission } from '@vigil/protocol/api';
+import type { CloudContext } from './context.js';
+
+/** Who is calling: resolved from the session cookie or a bearer token. */
+export interface Auth {
+  accountId: string;
+  companyId: string;
+  name: string;
+  email: string;
+  role: 'installer_admin' | 'installer';
+  permissions: ReadonlySet<Permission>;
+  client: 'portal' | 'api';
+  tokenHash: string;
+}
+
+/** What the operation log should say about the call; handlers fill in what they learn. */
+export interface OplogDraft {
+  siteId?: string | null;
+  siteName?: string;
+  target?: string;
+  detail?: string;
+  /** For calls made before anyone is signed in (registration, login): who they concern. */
+  actor?: { accountId: string; companyId: string; name: string; email: string };
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    ctx: CloudContext;
+  }
+  interface FastifyRequest {
+    auth: Auth | null;
+    oplog: OplogDraft;
+  }
+  interface FastifyContextConfig {
+    /** Reachable without signing in. Every other /api route refuses anonymous calls. */
+    public?: boolean;
+    /** The operation-log action of a state-changing route ("Add Site"), or false when it changes nothing worth a line. */
+    oplog?: string | false;
+  }
+}

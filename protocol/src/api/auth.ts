@@ -1,0 +1,116 @@
+import Type, { type Static } from 'typebox';
+import { IsoDateSchema, UuidSchema } from './common.js';
+
+/** The six company types the manual offers at registration. */
+export const CompanyType = {
+  installer: 'installer',
+  systemIntegrator: 'system_integrator',
+  distributor: 'distributor',
+  reseller: 'reseller',
+  alarmReceivingCenter: 'alarm_receiving_center',
+  oem: 'oem',
+} as const;
+export type CompanyType = (typeof CompanyType)[keyof typeof CompanyType];
+export const COMPANY_TYPE_LABELS: Record<CompanyType, string> = {
+  installer: 'Installer',
+  system_integrator: 'System integrator',
+  distributor: 'Distributor',
+  reseller: 'Reseller',
+  alarm_receiving_center: 'Alarm receiving center',
+  oem: 'OEM',
+};
+
+export const AccountRole = { installerAdmin: 'installer_admin', installer: 'installer' } as const;
+export type AccountRole = (typeof AccountRole)[keyof typeof AccountRole];
+
+/** Account passwords: 8 to 64 characters with at least three of upper case, lower case, digits and others. */
+export const PASSWORD_MIN = 8;
+export const PASSWORD_MAX = 64;
+
+/** Returns why a password breaks the policy, or null when it is acceptable. */
+export function passwordProblem(password: string, email?: string): string | null {
+  if (password.length < PASSWORD_MIN || password.length > PASSWORD_MAX) {
+    return `Password must be ${PASSWORD_MIN} to ${PASSWORD_MAX} characters long.`;
+  }
+  const classes = [/[A-Z]/, /[a-z]/, /[0-9]/, /[^A-Za-z0-9]/].filter((re) => re.test(password)).length;
+  if (classes < 3) {
+    return 'Password must contain at least three of: upper-case letters, lower-case letters, digits, other characters.';
+  }
+  const local = email?.split('@')[0]?.toLowerCase();
+  if (local && local.length >= 3 && password.toLowerCase().includes(local)) {
+    return 'Password must not contain the name part of the email address.';
+  }
+  return null;
+}
+
+const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254 });
+const Password = Type.String({ minLength: 1, maxLength: 256 });
+const CompanyTypeSchema = Type.Union(Object.values(CompanyType).map((t) => Type.Literal(t)));
+
+export const RegisterBodySchema = Type.Object(
+  {
+    company: Type.Object(
+      {
+        name: Type.String({ minLength: 1, maxLength: 128 }),
+        type: CompanyTypeSchema,
+        /** ISO 3166-1 alpha-2; fixed at registration. */
+        countryCode: Type.String({ pattern: '^[A-Z]{2}$' }),
+      },
+      { additionalProperties: false },
+    ),
+    admin: Type.Object(
+      {
+        name: Type.String({ minLength: 1, maxLength: 128 }),
+        email: Email,
+        password: Password,
+      },
+      { additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false },
+);
+export type RegisterBody = Static<typeof RegisterBodySchema>;
+
+export const LoginBodySchema = Type.Object(
+  { email: Email, password: Password },
+  { additionalProperties: false },
+);
+export type LoginBody = Static<typeof LoginBodySchema>;
+
+export const TokenBodySchema = Type.Object(
+  {
+    email: Email,
+    password: Password,
+    /** Lifetime of the bearer token in days (default 30). */
+    days: Type.Optional(Type.Integer({ minimum: 1, maximum: 365 })),
+  },
+  { additionalProperties: false },
+);
+
+export const TokenReplySchema = Type.Object({ token: Type.String(), expiresAt: IsoDateSchema });
+
+export const CompanySchema = Type.Object({
+  id: UuidSchema,
+  name: Type.String(),
+  type: CompanyTypeSchema,
+  countryCode: Type.String(),
+  createdAt: IsoDateSchema,
+});
+export type Company = Static<typeof CompanySchema>;
+
+export const AccountSchema = Type.Object({
+  id: UuidSchema,
+  companyId: UuidSchema,
+  name: Type.String(),
+  email: Type.String(),
+  role: Type.Union([Type.Literal('installer_admin'), Type.Literal('installer')]),
+  createdAt: IsoDateSchema,
+});
+export type Account = Static<typeof AccountSchema>;
+
+export const MeReplySchema = Type.Object({
+  account: AccountSchema,
+  company: CompanySchema,
+  permissions: Type.Array(Type.String()),
+});
+export type MeReply = Static<typeof MeReplySchema>;

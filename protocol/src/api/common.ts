@@ -1,0 +1,51 @@
+import Type, { type Static } from 'typebox';
+
+/** Every refusal of the HTTP API has this shape. */
+export const ErrorReplySchema = Type.Object({
+  statusCode: Type.Integer(),
+  code: Type.String(),
+  message: Type.String(),
+});
+export type ErrorReply = Static<typeof ErrorReplySchema>;
+
+export const UuidSchema = Type.String({ format: 'uuid' });
+export const IsoDateSchema = Type.String({ format: 'date-time' });
+
+export const PageQuerySchema = Type.Object({
+  page: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, default: 1 })),
+  pageSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+});
+
+/** The error codes the API answers with, beside HTTP's own. */
+export const ErrorCode = {
+  validationFailed: 'VALIDATION_FAILED',
+  malformedJson: 'MALFORMED_JSON',
+  bodyTooLarge: 'BODY_TOO_LARGE',
+  unsupportedMediaType: 'UNSUPPORTED_MEDIA_TYPE',
+  notFound: 'NOT_FOUND',
+  unauthenticated: 'UNAUTHENTICATED',
+  forbidden: 'FORBIDDEN',
+  permissionDenied: 'PERMISSION_DENIED',
+  crossOrigin: 'CROSS_ORIGIN_REFUSED',
+  emailTaken: 'EMAIL_TAKEN',
+  passwordPolicy: 'PASSWORD_POLICY',
+  invalidCredentials: 'INVALID_CREDENTIALS',
+  accountLocked: 'ACCOUNT_LOCKED',
+  accountDisabled: 'ACCOUNT_DISABLED',
+  siteNotFound: 'SITE_NOT_FOUND',
+  siteNameTaken: 'SITE_NAME_TAKEN',
+  siteStatusForbids: 'SITE_STATUS_FORBIDS',
+  invalidTimeZone: 'INVALID_TIME_ZONE',
+  offlineDelayOutOfRange: 'OFFLINE_DELAY_OUT_OF_RANGE',
+  edgeNotFound: 'EDGE_NOT_FOUND',
+  edgeNeverConnected: 'EDGE_NEVER_CONNECTED',
+  edgeAlreadyAdded: 'EDGE_ALREADY_ADDED',
+  verificationCodeInvalid: 'VERIFICATION_CODE_INVALID',
+  claimLocked: 'CLAIM_LOCKED',
+  edgeOffline: 'EDGE_OFFLINE',
+  rpcTimeout: 'RPC_TIMEOUT',
+  rpcFailed: 'RPC_FAILED',
+  deviceNotFound: 'DEVICE_NOT_FOUND',
+  internal: 'INTERNAL_ERROR',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

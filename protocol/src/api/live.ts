@@ -1,0 +1,10 @@
+/**
+ * Server-sent events on `GET /api/v1/live`: one JSON object per `data:` line, telling the portal what
+ * changed so it can refetch or patch what it shows. Only events of the viewer's company are sent.
+ */
+export type LiveEvent =
+  | { type: 'edge.status'; siteId: string; serial: string; status: 'online' | 'offline'; connected: boolean; at: string }
+  | { type: 'device.status'; siteId: string; deviceId: string; status: 'online' | 'offline'; at: string }
+  | { type: 'devices.changed'; siteId: string }
+  | { type: 'site.changed'; siteId: string }
+  | { type: 'edges.changed'; siteId: string };
