@@ -16,7 +16,7 @@ import {
   type UpdateSiteBody,
 } from '@vigil/protocol/api';
 import { isUniqueViolation } from '../db/errors.js';
-import { devices, edges, sites } from '../db/schema.js';
+import { edges, sites } from '../db/schema.js';
 import { AppError } from '../http/errors.js';
 import { requireAuth, requirePermission } from '../auth/plugin.js';
 import { siteScope, visibleSite } from './access.js';
@@ -33,11 +33,12 @@ function isTimeZone(tz: string): boolean {
   }
 }
 
+// Written out in SQL: inside a subquery Drizzle would leave the outer column unqualified.
 const siteColumns = {
   site: sites,
-  edgeCount: sql<number>`(SELECT count(*)::int FROM ${edges} WHERE ${edges.siteId} = ${sites.id})`,
-  deviceCount: sql<number>`(SELECT count(*)::int FROM ${devices} WHERE ${devices.siteId} = ${sites.id})`,
-  devicesOnline: sql<number>`(SELECT count(*)::int FROM ${devices} WHERE ${devices.siteId} = ${sites.id} AND ${devices.status} = 'online')`,
+  edgeCount: sql<number>`(SELECT count(*)::int FROM edges e WHERE e.site_id = "sites"."id")`,
+  deviceCount: sql<number>`(SELECT count(*)::int FROM devices d WHERE d.site_id = "sites"."id")`,
+  devicesOnline: sql<number>`(SELECT count(*)::int FROM devices d WHERE d.site_id = "sites"."id" AND d.status = 'online')`,
 };
 
 function view(row: { site: typeof sites.$inferSelect; edgeCount: number; deviceCount: number; devicesOnline: number }) {

@@ -1,0 +1,245 @@
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import mqtt, { type MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeMessage, encodeEnvelope, envelope, mqttIdentity, topics, type DeviceReport } from '@vigil/protocol';
+import { registerCompany, startTestCloud, type ApiClient, type TestCloud } from '../testing/cloud.js';
+
+let cloud: TestCloud;
+let ws: string;
+beforeAll(async () => {
+  cloud = await startTestCloud({ VIGIL_CLAIM_MAX_FAILURES: '3' });
+  ws = `${cloud.url.replace('http', 'ws')}/mqtt`;
+});
+afterAll(() => cloud?.stop());
+
+const clients: MqttClient[] = [];
+afterAll(async () => {
+  await Promise.all(clients.map((c) => c.endAsync(true)));
+});
+
+function connect(username: string, password: string, clientId: string): Promise<{ client: MqttClient; error?: { code?: number } }> {
+  const client = mqtt.connect(ws, { username, password, clientId, protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5000 });
+  clients.push(client);
+  return new Promise((resolve) => {
+    client.once('connect', () => resolve({ client }));
+    client.once('error', (error) => resolve({ client, error: error as { code?: number } }));
+  });
+}
+
+const newSerial = () => `VGE${randomBytes(5).toString('hex').toUpperCase()}`;
+const nonce = () => randomBytes(8).toString('hex');
+
+/** Plays an unclaimed box: announces itself, and resolves with the credentials once the installer adds it. */
+async function unclaimedBox(serial: string, code: string) {
+  const n = nonce();
+  const { client, error } = await connect(mqttIdentity.claimUsername(serial), code, mqttIdentity.claimClientId(serial, n));
+  if (error) throw new Error(`claim connect refused: ${JSON.stringify(error)}`);
+  const topic = topics.claimCredentials(serial, n);
+  const credentials = new Promise<{ username: string; password: string }>((resolve) => {
+    client.on('message', (t, payload) => {
+      const m = decodeMessage(t, payload);
+      if (m.ok && m.value.topic.kind === 'claimCredentials') resolve(m.value.envelope.data as { username: string; password: string });
+    });
+  });
+  await client.subscribeAsync(topic, { qos: 1 });
+  return { client, credentials };
+}
+
+async function siteOf(client: ApiClient, offlineDelaySec = 1) {
+  const res = await client.post<{ id: string }>('/sites', { name: `Site ${nonce()}`, type: 'personal', timeZone: 'UTC', offlineDelaySec });
+  return res.body.id;
+}
+
+/** A claimed, connected edge: the whole claim flow through public interfaces. */
+async function claimedEdge(client: ApiClient, siteId: string) {
+  const serial = newSerial();
+  const box = await unclaimedBox(serial, 'ABC123');
+  const added = await client.post<{ serial: string }>(`/sites/${siteId}/edges`, { serial, verificationCode: 'ABC123' });
+  expect(added.status).toBe(201);
+  const creds = await box.credentials;
+  await box.client.endAsync();
+  const will = { topic: topics.status(serial), payload: Buffer.from(encodeEnvelope(envelope('status', { state: 'offline', reason: 'will' }))), qos: 1 as const, retain: true };
+  const edge = mqtt.connect(ws, { username: creds.username, password: creds.password, clientId: mqttIdentity.edgeClientId(serial), protocolVersion: 4, reconnectPeriod: 0, will });
+  clients.push(edge);
+  await once(edge, 'connect');
+  return { serial, edge, password: creds.password };
+}
+
+const publish = (c: MqttClient, topic: string, payload: Uint8Array | string) => c.publishAsync(topic, Buffer.from(payload), { qos: 1 });
+
+async function until<T>(probe: () => Promise<T>, ok: (v: T) => boolean, what: string, timeoutMs = 10_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (ok(v)) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: last ${JSON.stringify(v)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const camera = (id: string, online = true): DeviceReport => ({
+  deviceId: id, kind: 'camera', protocol: 'onvif', manufacturer: 'Sim', model: 'DS-2CD2143G2-I', serial: id, firmware: 'V5.7.3',
+  name: `Camera ${id}`, host: '127.0.0.1', port: 8000, online, lastSeenAt: Date.now(),
+});
+
+describe('claiming an edge box', () => {
+  it('refuses a box that never connected, a wrong code, and locks the serial after repeated wrong codes', async () => {
+    const { client } = await registerCompany(cloud.api);
+    const siteId = await siteOf(client);
+    const never = await client.post<{ code: string }>(`/sites/${siteId}/edges`, { serial: newSerial(), verificationCode: 'ABC123' });
+    expect(never.status).toBe(404);
+    expect(never.body.code).toBe('EDGE_NEVER_CONNECTED');
+
+    const serial = newSerial();
+    const box = await unclaimedBox(serial, 'RIGHT1');
+    const wrong = await client.post<{ code: string }>(`/sites/${siteId}/edges`, { serial, verificationCode: 'WRONG1' });
+    expect(wrong.status).toBe(400);
+    expect(wrong.body.code).toBe('VERIFICATION_CODE_INVALID');
+    await client.post(`/sites/${siteId}/edges`, { serial, verificationCode: 'WRONG2' });
+    const locked = await client.post<{ code: string }>(`/sites/${siteId}/edges`, { serial, verificationCode: 'WRONG3' });
+    expect(locked.status).toBe(429);
+    expect(locked.body.code).toBe('CLAIM_LOCKED');
+    const evenRight = await client.post<{ code: string }>(`/sites/${siteId}/edges`, { serial, verificationCode: 'RIGHT1' });
+    expect(evenRight.body.code).toBe('CLAIM_LOCKED');
+    expect((await client.get<{ items: unknown[] }>(`/sites/${siteId}/edges`)).body.items).toHaveLength(0);
+    await box.client.endAsync();
+  });
+
+  it('gives the box its own credentials; a claimed box cannot be added twice; bad credentials are refused', async () => {
+    const a = await registerCompany(cloud.api);
+    const b = await registerCompany(cloud.api);
+    const siteId = await siteOf(a.client);
+    const { serial, edge } = await claimedEdge(a.client, siteId);
+    const listed = await until(
+      () => a.client.get<{ items: { serial: string; connected: boolean; provisioned: boolean; status: string }[] }>(`/sites/${siteId}/edges`),
+      (r) => r.body.items[0]?.status === 'online',
+      'edge online',
+    );
+    expect(listed.body.items[0]).toMatchObject({ serial, connected: true, provisioned: true });
+
+    const again = await b.client.post<{ code: string }>(`/sites/${await siteOf(b.client)}/edges`, { serial, verificationCode: 'ABC123' });
+    expect(again.status).toBe(409);
+    expect(again.body.code).toBe('EDGE_ALREADY_ADDED');
+    expect((await b.client.get<{ code: string }>(`/edges/${serial}`)).body.code).toBe('EDGE_NOT_FOUND');
+
+    const bad = await connect(mqttIdentity.edgeUsername(serial), 'not-the-secret-at-all', `${mqttIdentity.edgeClientId(serial)}`);
+    expect(bad.error?.code).toBe(4);
+    // Once provisioned, the box can no longer log in with its verification code.
+    const claimAgain = await connect(mqttIdentity.claimUsername(serial), 'ABC123', mqttIdentity.claimClientId(serial, nonce()));
+    expect(claimAgain.error?.code).toBe(5);
+    expect(edge.connected).toBe(true);
+  });
+});
+
+describe('an edge on the tunnel', () => {
+  it('may not publish or subscribe under another edge id', async () => {
+    const { client } = await registerCompany(cloud.api);
+    const siteId = await siteOf(client);
+    const mine = await claimedEdge(client, siteId);
+    const theirs = await claimedEdge(client, siteId);
+
+    const granted = await mine.edge.subscribeAsync(topics.filters.commandsOf(mine.serial), { qos: 1 });
+    expect(granted.map((g) => g.qos)).toEqual([1]);
+    // SUBACK 0x80: refused, and the client is told so.
+    await expect(mine.edge.subscribeAsync(topics.filters.commandsOf(theirs.serial), { qos: 1 })).rejects.toThrow(/Subscribe error/);
+    await expect(mine.edge.subscribeAsync('#', { qos: 1 })).rejects.toThrow(/Subscribe error/);
+
+    const closed = once(mine.edge, 'close');
+    mine.edge.publish(topics.inventory(theirs.serial), Buffer.from(encodeEnvelope(envelope('inventory', { devices: [camera('intruder')] }))), { qos: 1 });
+    await closed;
+    const devices = await client.get<{ items: unknown[] }>(`/sites/${siteId}/devices`);
+    expect(devices.body.items).toHaveLength(0);
+    const refused = await (await fetch(`${cloud.url}/metrics`)).text();
+    expect(refused).toMatch(/vigil_mqtt_refused_total\{reason="publish_outside_prefix"\} [1-9]/);
+    expect(refused).toMatch(/vigil_mqtt_refused_total\{reason="subscribe_outside_prefix"\} [1-9]/);
+  });
+
+  it('drops and counts malformed messages, stays connected, and stores valid inventory and states once', async () => {
+    const { client } = await registerCompany(cloud.api);
+    const siteId = await siteOf(client);
+    const { serial, edge } = await claimedEdge(client, siteId);
+    await publish(edge, topics.inventory(serial), '{"v":1,"id":"x"');
+    await publish(edge, topics.inventory(serial), encodeEnvelope(envelope('heartbeat', { uptimeSec: 1, rssBytes: 1, outboxDepth: 0, devicesOnline: 0, devicesTotal: 0 })));
+    await publish(edge, topics.inventory(serial), JSON.stringify({ v: 1, id: 'abcdefgh1', ts: 1, type: 'edge.inventory', data: { devices: [{ deviceId: 'x' }] } }));
+    expect(edge.connected).toBe(true);
+    const metrics = await (await fetch(`${cloud.url}/metrics`)).text();
+    expect(metrics).toMatch(/vigil_mqtt_messages_total\{kind="inventory",result="malformed"\} 3/);
+
+    const inv = envelope('inventory', { devices: [camera('cam-1'), camera('cam-2', false)] });
+    await publish(edge, topics.inventory(serial), encodeEnvelope(inv));
+    await publish(edge, topics.inventory(serial), encodeEnvelope(inv)); // a redelivery changes nothing
+    // PUBACK comes after the store: the devices are there as soon as the publish resolves.
+    const list = await client.get<{ items: { name: string; status: string; model: string }[] }>(`/sites/${siteId}/devices`);
+    expect(list.body.items.map((d) => [d.name, d.status])).toEqual([['Camera cam-1', 'online'], ['Camera cam-2', 'offline']]);
+    const site = await client.get<{ deviceCount: number; devicesOnline: number }>(`/sites/${siteId}`);
+    expect(site.body).toMatchObject({ deviceCount: 2, devicesOnline: 1 });
+
+    // A stale state (seen before the inventory) is ignored; a fresh loss waits for the offline delay.
+    await publish(edge, topics.deviceState(serial, 'cam-1'), encodeEnvelope(envelope('deviceState', { deviceId: 'cam-1', online: false, at: inv.ts - 1000 })));
+    expect((await client.get<{ items: { status: string }[] }>(`/sites/${siteId}/devices`)).body.items[0]?.status).toBe('online');
+    const lostAt = Date.now();
+    await publish(edge, topics.deviceState(serial, 'cam-1'), encodeEnvelope(envelope('deviceState', { deviceId: 'cam-1', online: false, at: lostAt })));
+    expect((await client.get<{ items: { status: string }[] }>(`/sites/${siteId}/devices`)).body.items[0]?.status).toBe('online');
+    await until(() => client.get<{ items: { status: string }[] }>(`/sites/${siteId}/devices`), (r) => r.body.items[0]?.status === 'offline', 'device offline');
+    expect(Date.now() - lostAt).toBeGreaterThanOrEqual(1000);
+  });
+
+  it('declares the edge offline only after the offline delay, and online again at once', async () => {
+    const { client } = await registerCompany(cloud.api);
+    const siteId = await siteOf(client, 2);
+    const first = await claimedEdge(client, siteId);
+    const status = () => client.get<{ status: string; connected: boolean }>(`/edges/${first.serial}`);
+    await until(status, (r) => r.body.status === 'online', 'online');
+    const droppedAt = Date.now();
+    first.edge.stream.destroy(); // an abrupt loss: the last will fires
+    await until(status, (r) => !r.body.connected, 'disconnected');
+    expect((await status()).body.status).toBe('online');
+    await until(status, (r) => r.body.status === 'offline', 'offline');
+    expect(Date.now() - droppedAt).toBeGreaterThanOrEqual(2000);
+
+    const back = mqtt.connect(ws, { username: mqttIdentity.edgeUsername(first.serial), password: first.password, clientId: mqttIdentity.edgeClientId(first.serial), protocolVersion: 4, reconnectPeriod: 0 });
+    clients.push(back);
+    await once(back, 'connect');
+    await until(status, (r) => r.body.status === 'online', 'online again');
+    const history = await client.get<{ items: { state: string }[] }>(`/edges/${first.serial}/history`);
+    expect(history.body.items.map((h) => h.state)).toEqual(['online', 'offline', 'online']);
+  });
+
+  it('answers RPC calls through the edge, times out clearly, and refuses offline edges', async () => {
+    const { client } = await registerCompany(cloud.api);
+    const siteId = await siteOf(client);
+    const { serial, edge } = await claimedEdge(client, siteId);
+    await edge.subscribeAsync(topics.filters.commandsOf(serial), { qos: 1 });
+    const timeout = await client.get<{ code: string }>(`/edges/${serial}/info`);
+    expect(timeout.status).toBe(504);
+    expect(timeout.body.code).toBe('RPC_TIMEOUT');
+
+    edge.on('message', (topic, payload) => {
+      const m = decodeMessage(topic, payload);
+      if (!m.ok || m.value.topic.kind !== 'command') return;
+      const result = { serial, agentVersion: 't', startedAt: 1, uptimeSec: 2, rssBytes: 3, outboxDepth: 0, devices: 0, workers: [], platform: { node: 'v20', os: 'linux', arch: 'x64' } };
+      void publish(edge, topics.reply(serial, m.value.envelope.id), encodeEnvelope(envelope('reply', { ok: true, result }, { id: m.value.envelope.id })));
+    });
+    const info = await client.get<{ serial: string; uptimeSec: number }>(`/edges/${serial}/info`);
+    expect(info.status).toBe(200);
+    expect(info.body).toMatchObject({ serial, uptimeSec: 2 });
+
+    await edge.endAsync();
+    await until(() => client.get<{ connected: boolean }>(`/edges/${serial}`), (r) => !r.body.connected, 'disconnected');
+    const offline = await client.post<{ code: string }>(`/edges/${serial}/reboot`);
+    expect(offline.status).toBe(409);
+    expect(offline.body.code).toBe('EDGE_OFFLINE');
+  });
+
+  it('removing a box revokes its credentials and disconnects it', async () => {
+    const { client } = await registerCompany(cloud.api);
+    const siteId = await siteOf(client);
+    const { serial, edge, password } = await claimedEdge(client, siteId);
+    const closed = once(edge, 'close');
+    expect((await client.delete(`/edges/${serial}`)).status).toBe(204);
+    await closed;
+    const retry = await connect(mqttIdentity.edgeUsername(serial), password, mqttIdentity.edgeClientId(serial));
+    expect(retry.error?.code).toBe(4);
+  });
+});

@@ -1,0 +1,106 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { loadConfig, type CloudConfig } from '../config.js';
+import { startCloud, type RunningCloud } from '../server.js';
+
+const ADMIN_URL = process.env.VIGIL_TEST_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+/** A fresh, empty PostgreSQL database for one test file, dropped afterwards. */
+export async function freshDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `vigil_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: ADMIN_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const c = new pg.Client({ connectionString: ADMIN_URL });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+export interface TestCloud extends RunningCloud {
+  api: string;
+  stop(): Promise<void>;
+}
+
+/** A cloud on ephemeral ports over a fresh database, with short timers so tests need no long waits. */
+export async function startTestCloud(env: Record<string, string> = {}): Promise<TestCloud> {
+  const db = await freshDatabase();
+  const dataDir = mkdtempSync(join(tmpdir(), 'vigil-cloud-'));
+  const config: CloudConfig = loadConfig({
+    DATABASE_URL: db.url,
+    VIGIL_HTTP_PORT: '0',
+    VIGIL_DATA_DIR: dataDir,
+    VIGIL_MIN_OFFLINE_DELAY_SEC: '1',
+    VIGIL_JOB_POLL_MS: '50',
+    VIGIL_RPC_TIMEOUT_MS: '1500',
+    VIGIL_LOG_LEVEL: 'silent',
+    ...env,
+  });
+  const cloud = await startCloud(config);
+  return {
+    ...cloud,
+    api: `${cloud.url}/api/v1`,
+    async stop() {
+      await cloud.close();
+      await db.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A small HTTP client that keeps the session cookie like a browser would. */
+export class ApiClient {
+  private cookie: string | null = null;
+  constructor(
+    readonly base: string,
+    private readonly headers: Record<string, string> = {},
+  ) {}
+
+  async call<T = unknown>(method: string, path: string, body?: unknown, extra: Record<string, string> = {}) {
+    const res = await fetch(`${this.base}${path}`, {
+      method,
+      headers: {
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...(this.cookie ? { cookie: this.cookie } : {}),
+        ...this.headers,
+        ...extra,
+      },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const setCookie = res.headers.get('set-cookie');
+    if (setCookie) this.cookie = setCookie.split(';')[0] ?? null;
+    const text = await res.text();
+    const json = text ? (JSON.parse(text) as T) : (undefined as T);
+    return { status: res.status, body: json, headers: res.headers };
+  }
+
+  get = <T = unknown>(path: string) => this.call<T>('GET', path);
+  post = <T = unknown>(path: string, body?: unknown) => this.call<T>('POST', path, body ?? {});
+  patch = <T = unknown>(path: string, body: unknown) => this.call<T>('PATCH', path, body);
+  delete = <T = unknown>(path: string) => this.call<T>('DELETE', path);
+}
+
+let seq = 0;
+/** Registers a company with its admin and returns a signed-in client. */
+export async function registerCompany(api: string, name = `Company ${++seq}`) {
+  const client = new ApiClient(api);
+  const email = `admin${seq}.${randomBytes(3).toString('hex')}@example.test`;
+  const password = 'Correct-Horse9';
+  const res = await client.post<{ company: { id: string }; account: { id: string } }>('/companies', {
+    company: { name, type: 'installer', countryCode: 'GB' },
+    admin: { name: 'Admin', email, password },
+  });
+  if (res.status !== 201) throw new Error(`register failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return { client, email, password, companyId: res.body.company.id };
+}
