@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeMessage, encodeEnvelope, envelope, mqttIdentity, topics, type DeviceReport } from '@vigil/protocol';
+import { FIXTURE_EDGE_ID, wireFixtures } from '@vigil/protocol/fixtures';
 import { registerCompany, startTestCloud, type ApiClient, type TestCloud } from '../testing/cloud.js';
 
 let cloud: TestCloud;
@@ -52,8 +53,7 @@ async function siteOf(client: ApiClient, offlineDelaySec = 1) {
 }
 
 /** A claimed, connected edge: the whole claim flow through public interfaces. */
-async function claimedEdge(client: ApiClient, siteId: string) {
-  const serial = newSerial();
+async function claimedEdge(client: ApiClient, siteId: string, serial = newSerial()) {
   const box = await unclaimedBox(serial, 'ABC123');
   const added = await client.post<{ serial: string }>(`/sites/${siteId}/edges`, { serial, verificationCode: 'ABC123' });
   expect(added.status).toBe(201);
@@ -241,5 +241,24 @@ describe('an edge on the tunnel', () => {
     await closed;
     const retry = await connect(mqttIdentity.edgeUsername(serial), password, mqttIdentity.edgeClientId(serial));
     expect(retry.error?.code).toBe(4);
+  });
+});
+
+describe('the shared wire fixtures', () => {
+  it('accepts the valid ones and drops the invalid ones byte for byte, keeping the edge connected', async () => {
+    const { client } = await registerCompany(cloud.api);
+    const siteId = await siteOf(client);
+    const { edge } = await claimedEdge(client, siteId, FIXTURE_EDGE_ID);
+    const malformedCount = async () => {
+      const text = await (await fetch(`${cloud.url}/metrics`)).text();
+      return [...text.matchAll(/vigil_mqtt_messages_total\{kind="[a-zA-Z]+",result="malformed"\} (\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
+    };
+    const malformedBefore = await malformedCount();
+    const fromEdge = wireFixtures.filter((f) => f.from === 'edge');
+    for (const f of fromEdge) await publish(edge, f.topic, f.payload);
+    expect(edge.connected).toBe(true);
+    expect((await malformedCount()) - malformedBefore).toBe(fromEdge.filter((f) => !f.valid).length);
+    const devices = await client.get<{ items: { model: string; serial: string; firmware: string; status: string }[] }>(`/sites/${siteId}/devices`);
+    expect(devices.body.items).toEqual([expect.objectContaining({ model: 'DS-2CD2143G2-I', firmware: 'V5.7.3 build 220112', serial: 'DS-2CD2143G2-I20240101AACHE12345678' })]);
   });
 });
