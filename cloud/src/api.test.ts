@@ -91,6 +91,11 @@ describe('sites', () => {
     expect(found.body.items.map((s) => s.name)).toEqual(['Warehouse']);
     const team = await client.get<{ items: Site[] }>('/sites?type=team');
     expect(team.body.items).toHaveLength(1);
+    const paged = await client.get<{ items: Site[]; total: number }>('/sites?page=2&pageSize=1');
+    expect(paged.body.items).toHaveLength(1);
+    expect(paged.body.total).toBe(2);
+    expect((await client.get<{ code: string }>('/sites?page=zero')).body.code).toBe('VALIDATION_FAILED');
+    expect((await client.post<{ code: string }>('/sites', site('Typed', { offlineDelaySec: '600' }))).body.code).toBe('VALIDATION_FAILED');
 
     const edited = await client.patch<Site>(`/sites/${a.body.id}`, { offlineDelaySec: 3600, name: 'Bakery' });
     expect(edited.status).toBe(200);

@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import cookie from '@fastify/cookie';
 import fastifyStatic from '@fastify/static';
+import { AjvCompiler } from '@fastify/ajv-compiler';
 import type { CloudConfig } from './config.js';
 import type { CloudContext } from './context.js';
 import { installAuth } from './auth/plugin.js';
@@ -16,6 +17,21 @@ import { siteRoutes } from './sites/routes.js';
 
 export const API_PREFIX = '/api/v1';
 
+/**
+ * Unknown fields are refused, not silently dropped. JSON bodies are typed already and are never coerced
+ * ("300" is not a number); query strings and path parameters are text, so they are.
+ */
+function validatorFactory() {
+  const pool = AjvCompiler();
+  return (externalSchemas: unknown, options: { customOptions?: object }) => {
+    const build = (coerceTypes: false | 'array') =>
+      pool(externalSchemas as never, { ...options, customOptions: { ...options.customOptions, removeAdditional: false, allErrors: false, coerceTypes } } as never);
+    const strict = build(false);
+    const coercing = build('array');
+    return (route: { httpPart?: string }) => (route.httpPart === 'body' ? strict : coercing)(route as never);
+  };
+}
+
 /** The HTTP side of the cloud: the API, the portal's files, and the metrics. */
 export async function buildApp(config: CloudConfig, makeContext: (app: FastifyInstance) => Promise<CloudContext>): Promise<FastifyInstance> {
   const app = Fastify({
@@ -23,10 +39,7 @@ export async function buildApp(config: CloudConfig, makeContext: (app: FastifyIn
     bodyLimit: config.bodyLimitBytes,
     trustProxy: false,
     ...(config.tls ? { https: { cert: config.tls.cert, key: config.tls.key } } : {}),
-    ajv: {
-      // Unknown fields are refused, not silently dropped, and numbers in JSON bodies are not coerced.
-      customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false },
-    },
+    schemaController: { compilersFactory: { buildValidator: validatorFactory() as never } },
   });
   // Only JSON bodies: a form or text body on the API is refused with 415 before any handler runs.
   app.removeContentTypeParser(['text/plain']);
