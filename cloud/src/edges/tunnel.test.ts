@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeMessage, encodeEnvelope, envelope, mqttIdentity, topics, type DeviceReport } from '@vigil/protocol';
@@ -62,7 +61,7 @@ async function claimedEdge(client: ApiClient, siteId: string, serial = newSerial
   const will = { topic: topics.status(serial), payload: Buffer.from(encodeEnvelope(envelope('status', { state: 'offline', reason: 'will' }))), qos: 1 as const, retain: true };
   const edge = mqtt.connect(ws, { username: creds.username, password: creds.password, clientId: mqttIdentity.edgeClientId(serial), protocolVersion: 4, reconnectPeriod: 0, will });
   clients.push(edge);
-  await once(edge, 'connect');
+  await new Promise((resolve) => edge.once('connect', resolve));
   return { serial, edge, password: creds.password };
 }
 
@@ -145,7 +144,7 @@ describe('an edge on the tunnel', () => {
     await expect(mine.edge.subscribeAsync(topics.filters.commandsOf(theirs.serial), { qos: 1 })).rejects.toThrow(/Subscribe error/);
     await expect(mine.edge.subscribeAsync('#', { qos: 1 })).rejects.toThrow(/Subscribe error/);
 
-    const closed = once(mine.edge, 'close');
+    const closed = new Promise((resolve) => mine.edge.once('close', resolve));
     mine.edge.publish(topics.inventory(theirs.serial), Buffer.from(encodeEnvelope(envelope('inventory', { devices: [camera('intruder')] }))), { qos: 1 });
     await closed;
     const devices = await client.get<{ items: unknown[] }>(`/sites/${siteId}/devices`);
@@ -200,7 +199,7 @@ describe('an edge on the tunnel', () => {
 
     const back = mqtt.connect(ws, { username: mqttIdentity.edgeUsername(first.serial), password: first.password, clientId: mqttIdentity.edgeClientId(first.serial), protocolVersion: 4, reconnectPeriod: 0 });
     clients.push(back);
-    await once(back, 'connect');
+    await new Promise((resolve) => back.once('connect', resolve));
     await until(status, (r) => r.body.status === 'online', 'online again');
     const history = await client.get<{ items: { state: string }[] }>(`/edges/${first.serial}/history`);
     expect(history.body.items.map((h) => h.state)).toEqual(['online', 'offline', 'online']);
@@ -236,7 +235,7 @@ describe('an edge on the tunnel', () => {
     const { client } = await registerCompany(cloud.api);
     const siteId = await siteOf(client);
     const { serial, edge, password } = await claimedEdge(client, siteId);
-    const closed = once(edge, 'close');
+    const closed = new Promise((resolve) => edge.once('close', resolve));
     expect((await client.delete(`/edges/${serial}`)).status).toBe(204);
     await closed;
     const retry = await connect(mqttIdentity.edgeUsername(serial), password, mqttIdentity.edgeClientId(serial));
