@@ -144,7 +144,7 @@ describe('an edge on the tunnel', () => {
     await expect(mine.edge.subscribeAsync(topics.filters.commandsOf(theirs.serial), { qos: 1 })).rejects.toThrow(/Subscribe error/);
     await expect(mine.edge.subscribeAsync('#', { qos: 1 })).rejects.toThrow(/Subscribe error/);
 
-    const closed = new Promise((resolve) => mine.edge.once('close', resolve));
+    const closed = new Promise<void>((resolve) => mine.edge.once('close', () => resolve()));
     mine.edge.publish(topics.inventory(theirs.serial), Buffer.from(encodeEnvelope(envelope('inventory', { devices: [camera('intruder')] }))), { qos: 1 });
     await closed;
     const devices = await client.get<{ items: unknown[] }>(`/sites/${siteId}/devices`);
@@ -235,7 +235,7 @@ describe('an edge on the tunnel', () => {
     const { client } = await registerCompany(cloud.api);
     const siteId = await siteOf(client);
     const { serial, edge, password } = await claimedEdge(client, siteId);
-    const closed = new Promise((resolve) => edge.once('close', resolve));
+    const closed = new Promise<void>((resolve) => edge.once('close', () => resolve()));
     expect((await client.delete(`/edges/${serial}`)).status).toBe(204);
     await closed;
     const retry = await connect(mqttIdentity.edgeUsername(serial), password, mqttIdentity.edgeClientId(serial));
