@@ -1,0 +1,146 @@
+import type {
+  AddEdgeBody,
+  CreateSiteBody,
+  Device,
+  Edge,
+  ErrorReply,
+  LoginBody,
+  MeReply,
+  OperationLogList,
+  PresenceEvent,
+  RegisterBody,
+  Site,
+  SiteList,
+  SiteStatus,
+  SiteType,
+  UpdateDeviceBody,
+  UpdateEdgeBody,
+  UpdateSiteBody,
+} from '@vigil/protocol/api';
+import type { EdgeInfo } from '@vigil/protocol';
+
+const BASE = '/api/v1';
+/** The API's page size when none is asked for. */
+export const DEFAULT_PAGE_SIZE = 50;
+
+/** A refusal of the API (or of the network), with the server's code and sentence. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+let unauthenticatedHandler: (() => void) | null = null;
+
+/** Called when the session has ended on the server (expired or logged out elsewhere). */
+export function onUnauthenticated(handler: () => void): void {
+  unauthenticatedHandler = handler;
+}
+
+type Query = Record<string, string | number | undefined | null>;
+
+function url(path: string, query?: Query): string {
+  if (!query) return BASE + path;
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    if (value === undefined || value === null || value === '') continue;
+    // The server's defaults are left out: shorter addresses, and the first page never depends on paging.
+    if ((key === 'page' && value === 1) || (key === 'pageSize' && value === DEFAULT_PAGE_SIZE)) continue;
+    params.set(key, String(value));
+  }
+  const qs = params.toString();
+  return BASE + path + (qs ? `?${qs}` : '');
+}
+
+function isErrorReply(value: unknown): value is ErrorReply {
+  return typeof value === 'object' && value !== null && typeof (value as ErrorReply).code === 'string' && typeof (value as ErrorReply).message === 'string';
+}
+
+async function request<T>(method: string, path: string, options: { body?: unknown; query?: Query } = {}): Promise<T> {
+  const headers: Record<string, string> = { Accept: 'application/json' };
+  const init: RequestInit = { method, credentials: 'same-origin', headers };
+  if (method !== 'GET') {
+    // The server requires JSON on every unsafe request, and refuses an empty JSON body.
+    headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(options.body ?? {});
+  }
+  let response: Response;
+  try {
+    response = await fetch(url(path, options.query), init);
+  } catch {
+    throw new ApiError(0, 'NETWORK', 'Cannot reach the server. Check your connection and try again.');
+  }
+  if (response.status === 204) return undefined as T;
+  const text = await response.text();
+  let data: unknown = undefined;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = undefined;
+    }
+  }
+  if (!response.ok) {
+    if (isErrorReply(data)) {
+      if (data.code === 'UNAUTHENTICATED' && unauthenticatedHandler) unauthenticatedHandler();
+      throw new ApiError(response.status, data.code, data.message);
+    }
+    throw new ApiError(response.status, 'HTTP_ERROR', `The server answered ${response.status} ${response.statusText}`.trim() + '.');
+  }
+  return data as T;
+}
+
+export interface SiteListQuery {
+  search?: string;
+  type?: SiteType | '';
+  status?: SiteStatus | '';
+  page?: number;
+  pageSize?: number;
+}
+
+export interface OperationLogQuery {
+  page?: number;
+  pageSize?: number;
+  from?: string;
+  to?: string;
+  siteId?: string;
+}
+
+const enc = encodeURIComponent;
+
+export const api = {
+  register: (body: RegisterBody) => request<MeReply>('POST', '/companies', { body }),
+  login: (body: LoginBody) => request<MeReply>('POST', '/auth/login', { body }),
+  logout: () => request<void>('POST', '/auth/logout'),
+  me: () => request<MeReply>('GET', '/me'),
+
+  listSites: (query: SiteListQuery) => request<SiteList>('GET', '/sites', { query: { ...query } }),
+  createSite: (body: CreateSiteBody) => request<Site>('POST', '/sites', { body }),
+  getSite: (siteId: string) => request<Site>('GET', `/sites/${enc(siteId)}`),
+  updateSite: (siteId: string, body: UpdateSiteBody) => request<Site>('PATCH', `/sites/${enc(siteId)}`, { body }),
+  deleteSite: (siteId: string) => request<void>('DELETE', `/sites/${enc(siteId)}`),
+
+  listEdges: (siteId: string) => request<{ items: Edge[] }>('GET', `/sites/${enc(siteId)}/edges`),
+  addEdge: (siteId: string, body: AddEdgeBody) => request<Edge>('POST', `/sites/${enc(siteId)}/edges`, { body }),
+  updateEdge: (serial: string, body: UpdateEdgeBody) => request<Edge>('PATCH', `/edges/${enc(serial)}`, { body }),
+  removeEdge: (serial: string) => request<void>('DELETE', `/edges/${enc(serial)}`),
+  edgeHistory: (serial: string) => request<{ items: PresenceEvent[] }>('GET', `/edges/${enc(serial)}/history`),
+  edgeInfo: (serial: string) => request<EdgeInfo>('GET', `/edges/${enc(serial)}/info`),
+  rebootEdge: (serial: string) => request<{ accepted: true }>('POST', `/edges/${enc(serial)}/reboot`),
+
+  listDevices: (siteId: string) => request<{ items: Device[] }>('GET', `/sites/${enc(siteId)}/devices`),
+  updateDevice: (deviceId: string, body: UpdateDeviceBody) => request<Device>('PATCH', `/devices/${enc(deviceId)}`, { body }),
+  deviceHistory: (deviceId: string) => request<{ items: PresenceEvent[] }>('GET', `/devices/${enc(deviceId)}/history`),
+
+  operationLogs: (query: OperationLogQuery) => request<OperationLogList>('GET', '/operation-logs', { query: { ...query } }),
+};
+
+export function errorMessage(error: unknown): string {
+  if (error instanceof ApiError) return error.message;
+  if (error instanceof Error) return error.message;
+  return 'Something went wrong.';
+}

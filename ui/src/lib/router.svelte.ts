@@ -1,0 +1,63 @@
+/** A small router on the History API; the server answers every non-API path with index.html. */
+
+export type Route =
+  | { name: 'login' }
+  | { name: 'register' }
+  | { name: 'sites' }
+  | { name: 'site'; siteId: string }
+  | { name: 'operationLog' }
+  | { name: 'home' }
+  | { name: 'notFound' };
+
+export const PUBLIC_ROUTES = new Set<Route['name']>(['login', 'register']);
+
+export function matchRoute(path: string): Route {
+  const p = path.replace(/\/+$/, '') || '/';
+  if (p === '/') return { name: 'home' };
+  if (p === '/login') return { name: 'login' };
+  if (p === '/register') return { name: 'register' };
+  if (p === '/sites') return { name: 'sites' };
+  if (p === '/operation-log') return { name: 'operationLog' };
+  const site = /^\/sites\/([^/]+)$/.exec(p);
+  if (site?.[1]) return { name: 'site', siteId: decodeURIComponent(site[1]) };
+  return { name: 'notFound' };
+}
+
+export const current = $state({ path: window.location.pathname, search: window.location.search });
+
+function sync(): void {
+  current.path = window.location.pathname;
+  current.search = window.location.search;
+}
+
+window.addEventListener('popstate', sync);
+
+export function navigate(to: string, options: { replace?: boolean } = {}): void {
+  if (options.replace) history.replaceState(null, '', to);
+  else history.pushState(null, '', to);
+  sync();
+}
+
+/** Only same-site paths are followed after login, never another origin. */
+export function safeNext(next: string | null): string {
+  return next && next.startsWith('/') && !next.startsWith('//') ? next : '/sites';
+}
+
+/** Lets ordinary links navigate without a page load; modified clicks keep the browser's behaviour. */
+export function interceptLinks(root: HTMLElement): () => void {
+  const onClick = (event: MouseEvent): void => {
+    if (event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+    const anchor = (event.target as Element | null)?.closest?.('a');
+    if (!anchor || anchor.target || anchor.hasAttribute('download')) return;
+    const href = anchor.getAttribute('href');
+    if (!href || href.startsWith('#')) return;
+    const target = new URL(anchor.href, window.location.href);
+    if (target.origin !== window.location.origin || target.pathname.startsWith('/api/')) return;
+    event.preventDefault();
+    if (target.pathname + target.search !== window.location.pathname + window.location.search) {
+      navigate(target.pathname + target.search);
+    }
+  };
+  root.addEventListener('click', onClick);
+  return () => root.removeEventListener('click', onClick);
+}
