@@ -1,0 +1,115 @@
+#!/usr/bin/env node
+/**
+ * `npm start`: the cloud (embedded PostgreSQL, embedded broker), one edge box and a small simulated site,
+ * with a demo company signed up and the box added to its site. State lives in .vigil/demo, so a second
+ * start finds everything as it was left.
+ */
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { ApiClient } from '@vigil/cloud/testing';
+import { ENTRY, ROOT, startProcess, type Proc } from './harness/process.js';
+
+const DEMO = {
+  company: 'Demo Security Ltd',
+  email: 'demo@vigil.example',
+  password: 'Demo-pass-2026',
+  site: 'Demo site: corner shop',
+  edgeSerial: 'VGDEMO0001',
+  edgeCode: 'DEMO2026',
+  cameraPassword: 'Cam-pass-2024',
+};
+const home = join(ROOT, '.vigil/demo');
+const logDir = join(home, 'logs');
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+async function main(): Promise<void> {
+  const wanted = Number(process.env.VIGIL_HTTP_PORT ?? 8080);
+  const port = (await portFree(wanted)) ? wanted : 0;
+  const procs: Proc[] = [];
+  const stopAll = async () => {
+    for (const p of procs.reverse()) await p.stop();
+  };
+  process.on('SIGINT', () => void stopAll().then(() => process.exit(0)));
+  process.on('SIGTERM', () => void stopAll().then(() => process.exit(0)));
+
+  console.log('Starting the cloud (first start prepares its embedded database; this takes a few seconds)...');
+  const cloud = await startProcess({
+    name: 'cloud',
+    entry: ENTRY.cloud,
+    logDir,
+    env: { VIGIL_HTTP_PORT: String(port), VIGIL_DATA_DIR: join(home, 'cloud'), DATABASE_URL: process.env.DATABASE_URL ?? '' },
+    ready: (l) => l.ready === true,
+    timeoutMs: 120_000,
+  });
+  procs.push(cloud);
+  const url = String(cloud.lines.find((l) => l.ready)!.url);
+  const api = new ApiClient(`${url}/api/v1`);
+
+  const cams = await startProcess({
+    name: 'cameras',
+    entry: ENTRY.sim,
+    args: ['cameras', '--count', '3', '--serial-prefix', 'DEMOCAM', '--password', DEMO.cameraPassword],
+    logDir,
+    ready: (l) => l.ready === true,
+  });
+  procs.push(cams);
+  const cameras = cams.lines.find((l) => l.ready)!.cameras as { host: string; discovery: number }[];
+
+  // Sign in, or sign the demo company up on the first start.
+  let login = await api.post('/auth/login', { email: DEMO.email, password: DEMO.password });
+  if (login.status === 401) {
+    await api.post('/companies', {
+      company: { name: DEMO.company, type: 'installer', countryCode: 'GB' },
+      admin: { name: 'Demo Installer', email: DEMO.email, password: DEMO.password },
+    });
+    login = await api.post('/auth/login', { email: DEMO.email, password: DEMO.password });
+  }
+  if (login.status !== 200) throw new Error(`demo sign-in failed: ${JSON.stringify(login.body)}`);
+  const sites = await api.get<{ items: { id: string; name: string }[] }>(`/sites?search=${encodeURIComponent('corner shop')}`);
+  const siteId =
+    sites.body.items.find((s) => s.name === DEMO.site)?.id ??
+    (await api.post<{ id: string }>('/sites', { name: DEMO.site, type: 'personal', timeZone: 'Europe/London', address: '1 High Street' })).body.id;
+
+  const edge = await startProcess({
+    name: 'edge',
+    entry: ENTRY.edge,
+    logDir,
+    env: {
+      VIGIL_EDGE_SERIAL: DEMO.edgeSerial,
+      VIGIL_EDGE_VERIFICATION_CODE: DEMO.edgeCode,
+      VIGIL_CLOUD_URL: url,
+      VIGIL_EDGE_DATA_DIR: join(home, 'edge'),
+      VIGIL_EDGE_PROBE_TARGETS: cameras.map((c) => `${c.host}:${c.discovery}`).join(','),
+      VIGIL_EDGE_DEVICE_PASSWORD: DEMO.cameraPassword,
+      VIGIL_EDGE_DISCOVERY_INTERVAL_MS: '3000',
+    },
+    ready: (l) => l.event === 'connected',
+  });
+  procs.push(edge);
+  const edges = await api.get<{ items: { serial: string }[] }>(`/sites/${siteId}/edges`);
+  if (!edges.body.items.some((e) => e.serial === DEMO.edgeSerial)) {
+    const added = await api.post(`/sites/${siteId}/edges`, { serial: DEMO.edgeSerial, verificationCode: DEMO.edgeCode });
+    if (added.status !== 201) throw new Error(`adding the demo edge box failed: ${JSON.stringify(added.body)}`);
+  }
+  await edge.waitFor((l) => l.event === 'connected' && l.mode === 'edge', 'the edge box online');
+
+  console.log(`
+Vigil is running.
+  Portal:    ${url}
+  Sign in:   ${DEMO.email} / ${DEMO.password}
+  Edge box:  ${DEMO.edgeSerial} (verification code ${DEMO.edgeCode}) at "${DEMO.site}", with 3 simulated cameras
+  Logs:      ${logDir}
+Press Ctrl+C to stop.${port === 0 ? `\n(Port ${wanted} was taken, so the portal uses port ${new URL(url).port}.)` : ''}`);
+}
+
+main().catch((err: unknown) => {
+  console.error(`npm start failed: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});
