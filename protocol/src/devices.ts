@@ -1,4 +1,4 @@
-import Type, { type Static } from 'typebox';
+import Type, { type Static, type TLiteral } from 'typebox';
 import { DEVICE_ID_PATTERN } from './ids.js';
 
 /** The classes of device the platform knows, as the manual groups them. */
@@ -17,8 +17,10 @@ export type DeviceKind = (typeof DeviceKind)[keyof typeof DeviceKind];
 export const DeviceProtocol = { onvif: 'onvif', isapi: 'isapi', dc09: 'dc09' } as const;
 export type DeviceProtocol = (typeof DeviceProtocol)[keyof typeof DeviceProtocol];
 
-const kinds = Object.values(DeviceKind).map((k) => Type.Literal(k));
-const protocols = Object.values(DeviceProtocol).map((k) => Type.Literal(k));
+// Typed as one-element tuples: Static<> of a union over a plain array is `never` in typebox 1.x.
+// The schemas at run time are unchanged (one literal per value).
+const kinds = Object.values(DeviceKind).map((k) => Type.Literal(k)) as unknown as [TLiteral<DeviceKind>];
+const protocols = Object.values(DeviceProtocol).map((k) => Type.Literal(k)) as unknown as [TLiteral<DeviceProtocol>];
 
 export const DeviceReportSchema = Type.Object(
   {

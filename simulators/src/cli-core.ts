@@ -1,0 +1,111 @@
+import { parseArgs } from 'node:util';
+import { fail, ok, type Result } from '@vigil/protocol';
+import { CameraFleet } from './camera/fleet.js';
+import type { CameraEndpoints, IpCameraOptions } from './camera/ip-camera.js';
+
+export const USAGE = `usage:
+  vigil-sim camera  [--serial S] [--model M] [--manufacturer M] [--firmware F] [--name N]
+                    [--host 127.0.0.1] [--http-port 0] [--discovery-port 0]
+                    [--user admin] [--password P] [--latency-ms N]
+  vigil-sim cameras --count N [--serial-prefix VCAM] [same options as camera, ports are bases]
+Prints one JSON line {"ready":true,"cameras":[{"serial","http","discovery","host"}]} once listening;
+stops on SIGTERM or SIGINT.`;
+
+export type CliCommand = { kind: 'cameras'; count: number; serialPrefix: string; camera: Omit<IpCameraOptions, 'serial'> & { serial?: string } };
+
+export interface ReadyLine {
+  ready: true;
+  cameras: CameraEndpoints[];
+}
+
+export interface RunningCli {
+  ready: ReadyLine;
+  stop(): Promise<void>;
+}
+
+const PORT = /^\d{1,5}$/;
+const INT = /^\d{1,9}$/;
+
+/** Parses the arguments after the program name. Never throws. */
+export function parseCliArgs(argv: readonly string[]): Result<CliCommand> {
+  const [sub, ...rest] = argv;
+  if (sub !== 'camera' && sub !== 'cameras') return fail(sub === undefined ? 'missing command' : `unknown command ${sub}`);
+  let values: Record<string, string | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: rest,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        serial: { type: 'string' },
+        'serial-prefix': { type: 'string' },
+        count: { type: 'string' },
+        model: { type: 'string' },
+        manufacturer: { type: 'string' },
+        firmware: { type: 'string' },
+        name: { type: 'string' },
+        host: { type: 'string' },
+        'http-port': { type: 'string' },
+        'discovery-port': { type: 'string' },
+        user: { type: 'string' },
+        password: { type: 'string' },
+        'latency-ms': { type: 'string' },
+      },
+    }));
+  } catch (e) {
+    return fail(e instanceof Error ? e.message : String(e));
+  }
+  const port = (key: string): Result<number> => {
+    const v = values[key];
+    if (v === undefined) return ok(0);
+    const n = Number(v);
+    return PORT.test(v) && n <= 65535 ? ok(n) : fail(`--${key} must be a port number (0 picks a free one)`);
+  };
+  const httpPort = port('http-port');
+  if (!httpPort.ok) return httpPort;
+  const discoveryPort = port('discovery-port');
+  if (!discoveryPort.ok) return discoveryPort;
+  const latency = values['latency-ms'];
+  if (latency !== undefined && !INT.test(latency)) return fail('--latency-ms must be a non-negative integer');
+  let count = 1;
+  if (sub === 'cameras') {
+    const c = values.count;
+    if (c === undefined || !INT.test(c) || Number(c) < 1 || Number(c) > 1000) return fail('cameras needs --count from 1 to 1000');
+    count = Number(c);
+    if (values.serial !== undefined) return fail('--serial is for one camera; use --serial-prefix');
+  } else if (values.count !== undefined || values['serial-prefix'] !== undefined) {
+    return fail('--count and --serial-prefix are for the cameras command');
+  }
+  const defined = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+  return ok({
+    kind: 'cameras',
+    count,
+    serialPrefix: values['serial-prefix'] ?? 'VCAM',
+    camera: defined({
+      serial: values.serial,
+      model: values.model,
+      manufacturer: values.manufacturer,
+      firmware: values.firmware,
+      name: values.name,
+      host: values.host,
+      httpPort: httpPort.value,
+      discoveryPort: discoveryPort.value,
+      username: values.user,
+      password: values.password,
+      latencyMs: latency === undefined ? undefined : Number(latency),
+    }),
+  });
+}
+
+/** Starts what the command describes and returns the ready line to print. */
+export async function runCli(cmd: CliCommand): Promise<RunningCli> {
+  const { serial, ...camera } = cmd.camera;
+  const fleet = new CameraFleet({
+    ...camera,
+    count: cmd.count,
+    serialPrefix: cmd.serialPrefix,
+    ...(serial === undefined ? {} : { serials: [serial] }),
+  });
+  const cameras = await fleet.start();
+  return { ready: { ready: true, cameras }, stop: () => fleet.stop() };
+}

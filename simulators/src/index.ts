@@ -1,0 +1,13 @@
+export {
+  IpCameraSimulator,
+  endpointReferenceFor,
+  verificationCodeFor,
+  type CameraEndpoints,
+  type CameraIdentity,
+  type IpCameraCounters,
+  type IpCameraEvents,
+  type IpCameraOptions,
+  type IpCameraState,
+} from './camera/ip-camera.js';
+export { CameraFleet, fleetSerial, type CameraFleetOptions } from './camera/fleet.js';
+export { parseCliArgs, runCli, USAGE, type CliCommand, type ReadyLine, type RunningCli } from './cli-core.js';
