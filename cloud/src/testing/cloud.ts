@@ -61,7 +61,8 @@ export async function startTestCloud(env: Record<string, string> = {}): Promise<
 
 /** A small HTTP client that keeps the session cookie like a browser would. */
 export class ApiClient {
-  private cookie: string | null = null;
+  /** The session cookie as the server set it, `name=value`. */
+  cookie: string | null = null;
   constructor(
     readonly base: string,
     private readonly headers: Record<string, string> = {},
