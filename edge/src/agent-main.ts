@@ -1,0 +1,34 @@
+import { Agent } from './agent.js';
+import { ConfigError, EXIT_CONFIG, loadConfig } from './config.js';
+import { createLogger } from './log.js';
+
+/** The agent process: the MQTT tunnel, the store, the bus and its workers. */
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${JSON.stringify({ level: 'error', msg: 'invalid configuration', problems: err.problems })}\n`);
+      process.exit(EXIT_CONFIG);
+    }
+    throw err;
+  }
+  const log = createLogger(config.logLevel, { proc: 'agent', serial: config.serial });
+  const agent = await Agent.start(config, { log });
+  agent.once('exit', (code) => process.exit(code));
+  const onSignal = (signal: NodeJS.Signals): void => {
+    log.info('signal received', { signal });
+    agent.shutdown('shutdown').catch((err: unknown) => {
+      log.error('shutdown failed', { err });
+      process.exit(1);
+    });
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${JSON.stringify({ level: 'error', msg: 'agent failed', err: String(err) })}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,206 @@
+import { EventEmitter } from 'node:events';
+import os from 'node:os';
+import {
+  decoder,
+  DeviceReportSchema,
+  encodeEnvelope,
+  envelope,
+  RpcMethod,
+  topics,
+  type DeviceReport,
+  type EdgeInfo,
+} from '@vigil/protocol';
+import { BusHub, BusTopic, WorkerManager, siblingModule, type WorkerSpec } from './bus.js';
+import type { EdgeConfig } from './config.js';
+import { DeviceRegistry } from './devices.js';
+import { announce, type Logger } from './log.js';
+import { RpcServer } from './rpc.js';
+import { Store } from './store.js';
+import { Uplink, type UplinkMode } from './uplink.js';
+import { AGENT_VERSION } from './version.js';
+
+/** The agent exits with this code to be restarted at once by the supervisor (EX_TEMPFAIL). */
+export const EXIT_REBOOT = 75;
+
+export interface AgentOptions {
+  log: Logger;
+  /** Overrides the workers to fork (tests); defaults to the discovery worker. */
+  workers?: WorkerSpec[];
+  /** Overrides the broker URL derived from the cloud URL (tests against a plain TCP broker). */
+  mqttUrl?: string;
+  /** Where progress lines go; stdout by default. */
+  announce?: (line: Record<string, unknown>) => void;
+  backoff?: { initialMs: number; maxMs: number };
+}
+
+interface AgentEvents {
+  /** The agent has stopped and wants the process to exit with this code. */
+  exit: [code: number];
+  connected: [mode: UplinkMode];
+  ready: [];
+  /** A discovery round has been applied (its messages are in the outbox). */
+  round: [devices: DeviceReport[]];
+}
+
+const deviceDecoder = decoder(DeviceReportSchema);
+
+export class Agent extends EventEmitter<AgentEvents> {
+  readonly startedAt = Date.now();
+  private stopping: Promise<void> | null = null;
+  private roundChain: Promise<void> = Promise.resolve();
+  private announcedReady = false;
+
+  private constructor(
+    readonly config: EdgeConfig,
+    readonly store: Store,
+    readonly registry: DeviceRegistry,
+    readonly hub: BusHub,
+    readonly workers: WorkerManager,
+    readonly uplink: Uplink,
+    readonly rpc: RpcServer,
+    private readonly log: Logger,
+    private readonly say: (line: Record<string, unknown>) => void,
+  ) {
+    super();
+  }
+
+  static async start(config: EdgeConfig, opts: AgentOptions): Promise<Agent> {
+    const { log } = opts;
+    const say = opts.announce ?? announce;
+    const store = await Store.open(config.dataDir);
+    const registry = new DeviceRegistry(await store.listDevices());
+    const hub = await BusHub.start(config.dataDir, log.child({ part: 'bus' }));
+    const discovery = siblingModule(import.meta.url, 'workers/discovery');
+    const workers = new WorkerManager(
+      hub,
+      log.child({ part: 'workers' }),
+      opts.workers ?? [{ name: 'discovery', module: discovery.module, execArgv: discovery.execArgv }],
+    );
+    const uplink = new Uplink({
+      serial: config.serial,
+      verificationCode: config.verificationCode,
+      mqttUrl: opts.mqttUrl ?? config.mqttUrl,
+      store,
+      log: log.child({ part: 'uplink' }),
+      agentVersion: AGENT_VERSION,
+      startedAt: Date.now(),
+      heartbeatSec: config.heartbeatSec,
+      ...(opts.backoff ? { backoff: opts.backoff } : {}),
+      heartbeat: async () => ({
+        uptimeSec: Math.floor(process.uptime()),
+        rssBytes: process.memoryUsage().rss,
+        outboxDepth: await store.outboxDepth(),
+        devicesOnline: registry.onlineCount,
+        devicesTotal: registry.size,
+      }),
+      inventory: () => Promise.resolve({ devices: registry.list() }),
+    });
+    const rpc = new RpcServer(log.child({ part: 'rpc' }), (requestId, reply) =>
+      uplink.publish(topics.reply(config.serial, requestId), encodeEnvelope(envelope('reply', reply)), { qos: 1 }),
+    );
+    const a = new Agent(config, store, registry, hub, workers, uplink, rpc, log, say);
+
+    rpc.register(RpcMethod.edgeInfo, () => a.info());
+    rpc.register(RpcMethod.edgeReboot, (_params, ctx) => {
+      ctx.afterReply(() => {
+        log.info('rebooting on command', { requestId: ctx.requestId });
+        a.shutdown('reboot').catch((err: unknown) => log.error('reboot failed', { err }));
+      });
+      return Promise.resolve({ accepted: true as const });
+    });
+
+    uplink.on('command', (msg) => {
+      rpc.handle(msg).catch((err: unknown) => log.error('command handling failed', { err }));
+    });
+    uplink.on('connected', (mode) => {
+      say({ event: 'connected', mode, serial: config.serial, pid: process.pid });
+      a.emit('connected', mode);
+    });
+    uplink.on('claimed', () => say({ event: 'claimed', serial: config.serial }));
+    uplink.on('unclaimed', (returnCode) => say({ event: 'unclaimed', serial: config.serial, returnCode }));
+
+    hub.on('message', (topic, payload) => {
+      if (topic === BusTopic.discoveryResult) a.onDiscovery(payload);
+    });
+    workers.on('allReady', () => {
+      if (a.announcedReady) return;
+      a.announcedReady = true;
+      say({ event: 'ready', ready: true, serial: config.serial, pid: process.pid, workers: workers.info() });
+      a.emit('ready');
+    });
+
+    workers.start();
+    uplink.start();
+    return a;
+  }
+
+  async info(): Promise<EdgeInfo> {
+    return {
+      serial: this.config.serial,
+      agentVersion: AGENT_VERSION,
+      startedAt: this.startedAt,
+      uptimeSec: Math.floor((Date.now() - this.startedAt) / 1000),
+      rssBytes: process.memoryUsage().rss,
+      outboxDepth: await this.store.outboxDepth(),
+      devices: this.registry.size,
+      workers: this.workers.info(),
+      platform: { node: process.version, os: `${os.platform()} ${os.release()}`, arch: os.arch() },
+    };
+  }
+
+  private onDiscovery(payload: unknown): void {
+    const p = payload as { at?: unknown; devices?: unknown };
+    if (typeof p.at !== 'number' || !Array.isArray(p.devices)) {
+      this.log.warn('bus: dropped malformed discovery result');
+      return;
+    }
+    const found: DeviceReport[] = [];
+    for (const d of p.devices) {
+      const r = deviceDecoder.decode(d);
+      if (r.ok) found.push(r.value);
+      else this.log.warn('bus: dropped invalid device report', { error: r.error });
+    }
+    const at = p.at;
+    // Rounds are applied one after the other so that the outbox sees their messages in order.
+    this.roundChain = this.roundChain
+      .then(() => this.applyRound(found, at))
+      .catch((err: unknown) => this.log.error('applying discovery round failed', { err }));
+  }
+
+  private async applyRound(found: DeviceReport[], at: number): Promise<void> {
+    const { serial } = this.config;
+    const outcome = this.registry.applyRound(found, at);
+    await this.store.saveDevices(outcome.updated);
+    for (const change of outcome.changes) {
+      await this.store.enqueue(topics.deviceState(serial, change.deviceId), encodeEnvelope(envelope('deviceState', change)));
+    }
+    if (outcome.inventoryChanged) {
+      const inventory = envelope('inventory', { devices: this.registry.list() });
+      await this.store.enqueue(topics.inventory(serial), encodeEnvelope(inventory), { replaceSameTopic: true });
+    }
+    for (const deviceId of outcome.added) this.say({ event: 'device', serial, deviceId, online: true, at, new: true });
+    for (const c of outcome.changes) this.say({ event: 'device', serial, deviceId: c.deviceId, online: c.online, at: c.at });
+    if (outcome.changes.length > 0 || outcome.inventoryChanged) {
+      this.log.info('devices changed', { changes: outcome.changes.length, total: this.registry.size });
+      this.uplink.outbox.kick();
+    }
+    this.emit('round', found);
+  }
+
+  /**
+   * Stops everything in order; emits `exit` with 0 after a shutdown and EXIT_REBOOT after a reboot.
+   * Safe to call more than once.
+   */
+  shutdown(reason: 'shutdown' | 'reboot'): Promise<void> {
+    this.stopping ??= (async () => {
+      this.log.info('stopping', { reason });
+      await this.uplink.stop(reason);
+      await this.workers.stop();
+      this.hub.close();
+      await this.roundChain;
+      await this.store.close();
+      this.emit('exit', reason === 'reboot' ? EXIT_REBOOT : 0);
+    })();
+    return this.stopping;
+  }
+}

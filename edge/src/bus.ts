@@ -1,0 +1,282 @@
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { fork, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as zmq from 'zeromq';
+import type { Logger } from './log.js';
+
+/**
+ * The edge's internal bus. Every message is two frames: a topic and a JSON payload.
+ * Workers publish into the agent's XSUB and listen on its XPUB; the agent relays between the two and
+ * is itself a participant. Topics of the readiness handshake:
+ *   ctl/welcome/{token}   agent -> worker, sent once the worker's subscription to it is seen on the XPUB
+ *   ctl/ready             worker -> agent, {name, token, pid}
+ */
+export const BusTopic = {
+  welcomePrefix: 'ctl/welcome/',
+  ready: 'ctl/ready',
+  discoveryResult: 'discovery/result',
+} as const;
+
+export interface WorkerInfo {
+  name: string;
+  pid: number;
+  ready: boolean;
+  restarts: number;
+}
+
+export const BUS_ENV = { in: 'VIGIL_BUS_IN', out: 'VIGIL_BUS_OUT', name: 'VIGIL_WORKER_NAME', token: 'VIGIL_WORKER_TOKEN' } as const;
+
+/** Serializes sends: a zeromq socket accepts one send at a time. */
+export class SendQueue {
+  private chain: Promise<void> = Promise.resolve();
+  constructor(private readonly socket: zmq.Writable) {}
+  send(frames: (string | Buffer)[]): Promise<void> {
+    const next = this.chain.then(() => this.socket.send(frames));
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+}
+
+const MAX_IPC_PATH = 100;
+
+async function bindLocal(socket: zmq.Socket, dataDir: string, name: string): Promise<string> {
+  const ipcPath = path.join(dataDir, `${name}.sock`);
+  if (ipcPath.length <= MAX_IPC_PATH) {
+    try {
+      await socket.bind(`ipc://${ipcPath}`);
+      return `ipc://${ipcPath}`;
+    } catch {
+      // Some file systems refuse unix sockets; loopback TCP works everywhere.
+    }
+  }
+  await socket.bind('tcp://127.0.0.1:*');
+  const ep = socket.lastEndpoint;
+  if (!ep) throw new Error(`no endpoint for bus socket ${name}`);
+  return ep;
+}
+
+interface HubEvents {
+  message: [topic: string, payload: unknown];
+  subscribe: [prefix: string];
+}
+
+export class BusHub extends EventEmitter<HubEvents> {
+  private readonly outQueue: SendQueue;
+  private closed = false;
+
+  private constructor(
+    private readonly xsub: zmq.XSubscriber,
+    private readonly xpub: zmq.XPublisher,
+    readonly inUrl: string,
+    readonly outUrl: string,
+    private readonly log: Logger,
+  ) {
+    super();
+    this.outQueue = new SendQueue(xpub);
+  }
+
+  static async start(dataDir: string, log: Logger): Promise<BusHub> {
+    const xsub = new zmq.XSubscriber();
+    const xpub = new zmq.XPublisher();
+    const inUrl = await bindLocal(xsub, dataDir, 'bus-in');
+    const outUrl = await bindLocal(xpub, dataDir, 'bus-out');
+    // Subscribe to everything: each publisher that connects later receives this subscription.
+    await xsub.send(Buffer.from([1]));
+    const hub = new BusHub(xsub, xpub, inUrl, outUrl, log);
+    hub.loop(hub.relayUp(), 'relay');
+    hub.loop(hub.watchSubscriptions(), 'subscriptions');
+    return hub;
+  }
+
+  private loop(p: Promise<void>, what: string): void {
+    p.catch((err: unknown) => {
+      if (!this.closed) this.log.error(`bus ${what} loop stopped`, { err });
+    });
+  }
+
+  /** Publishes to the workers. */
+  publish(topic: string, payload: unknown): Promise<void> {
+    return this.outQueue.send([topic, JSON.stringify(payload)]);
+  }
+
+  private async relayUp(): Promise<void> {
+    for await (const frames of this.xsub) {
+      const [topicBuf, bodyBuf] = frames;
+      if (!topicBuf || !bodyBuf || frames.length !== 2) {
+        this.log.warn('bus: dropped malformed message', { frames: frames.length });
+        continue;
+      }
+      // Workers hear each other through the agent.
+      await this.outQueue.send([topicBuf, bodyBuf]);
+      let payload: unknown;
+      try {
+        payload = JSON.parse(bodyBuf.toString('utf8'));
+      } catch {
+        this.log.warn('bus: dropped non-JSON payload', { topic: topicBuf.toString('utf8') });
+        continue;
+      }
+      this.emit('message', topicBuf.toString('utf8'), payload);
+    }
+  }
+
+  private async watchSubscriptions(): Promise<void> {
+    for await (const [frame] of this.xpub) {
+      if (frame && frame.length > 0 && frame[0] === 1) this.emit('subscribe', frame.subarray(1).toString('utf8'));
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    this.xsub.close();
+    this.xpub.close();
+  }
+}
+
+export interface WorkerSpec {
+  name: string;
+  /** Absolute path of the worker's entry module. */
+  module: string;
+  execArgv?: string[];
+  env?: NodeJS.ProcessEnv;
+}
+
+interface WorkerState {
+  spec: WorkerSpec;
+  child: ChildProcess | null;
+  token: string;
+  ready: boolean;
+  restarts: number;
+  startedAt: number;
+  timer: NodeJS.Timeout | null;
+}
+
+interface ManagerEvents {
+  ready: [name: string, pid: number];
+  allReady: [];
+  exit: [name: string, code: number | null, signal: NodeJS.Signals | null];
+}
+
+/**
+ * Forks the workers, counts one ready only after the handshake over the bus, and restarts any that dies
+ * (at once after a long run, with growing delays while it keeps crashing).
+ */
+export class WorkerManager extends EventEmitter<ManagerEvents> {
+  private readonly workers = new Map<string, WorkerState>();
+  private stopping = false;
+
+  constructor(
+    private readonly hub: BusHub,
+    private readonly log: Logger,
+    specs: readonly WorkerSpec[],
+  ) {
+    super();
+    for (const spec of specs) {
+      this.workers.set(spec.name, { spec, child: null, token: '', ready: false, restarts: 0, startedAt: 0, timer: null });
+    }
+    hub.on('subscribe', (prefix) => this.onSubscribe(prefix));
+    hub.on('message', (topic, payload) => {
+      if (topic === BusTopic.ready) this.onReady(payload);
+    });
+  }
+
+  start(): void {
+    for (const w of this.workers.values()) this.spawn(w);
+  }
+
+  info(): WorkerInfo[] {
+    return [...this.workers.values()].map((w) => ({
+      name: w.spec.name,
+      pid: w.child?.pid ?? 0,
+      ready: w.ready,
+      restarts: w.restarts,
+    }));
+  }
+
+  get allReady(): boolean {
+    return [...this.workers.values()].every((w) => w.ready);
+  }
+
+  private spawn(w: WorkerState): void {
+    w.token = randomBytes(9).toString('base64url');
+    w.ready = false;
+    w.startedAt = Date.now();
+    const child = fork(w.spec.module, [], {
+      execArgv: w.spec.execArgv ?? [],
+      env: {
+        ...process.env,
+        ...w.spec.env,
+        [BUS_ENV.in]: this.hub.inUrl,
+        [BUS_ENV.out]: this.hub.outUrl,
+        [BUS_ENV.name]: w.spec.name,
+        [BUS_ENV.token]: w.token,
+      },
+      // stdout belongs to the agent's progress lines: a worker's stdout goes to stderr.
+      stdio: ['ignore', 2, 2, 'ipc'],
+    });
+    w.child = child;
+    this.log.info('worker started', { worker: w.spec.name, pid: child.pid });
+    child.on('error', (err) => this.log.error('worker process error', { worker: w.spec.name, err }));
+    child.on('exit', (code, signal) => {
+      if (w.child !== child) return;
+      w.child = null;
+      w.ready = false;
+      this.emit('exit', w.spec.name, code, signal);
+      if (this.stopping) return;
+      w.restarts++;
+      const ranMs = Date.now() - w.startedAt;
+      const delay = ranMs > 30_000 ? 0 : Math.min(10_000, 100 * 2 ** Math.min(w.restarts, 7));
+      this.log.warn('worker exited, restarting', { worker: w.spec.name, code, signal, delayMs: delay });
+      w.timer = setTimeout(() => {
+        w.timer = null;
+        if (!this.stopping) this.spawn(w);
+      }, delay);
+    });
+  }
+
+  private onSubscribe(prefix: string): void {
+    if (!prefix.startsWith(BusTopic.welcomePrefix)) return;
+    const token = prefix.slice(BusTopic.welcomePrefix.length);
+    const w = [...this.workers.values()].find((x) => x.token === token);
+    if (!w) return;
+    this.hub
+      .publish(prefix, { type: 'welcome', name: w.spec.name })
+      .catch((err: unknown) => this.log.error('welcome not sent', { worker: w.spec.name, err }));
+  }
+
+  private onReady(payload: unknown): void {
+    const p = payload as { name?: unknown; token?: unknown; pid?: unknown };
+    const w = typeof p.name === 'string' ? this.workers.get(p.name) : undefined;
+    if (!w || p.token !== w.token || w.ready) return;
+    w.ready = true;
+    this.log.info('worker ready', { worker: w.spec.name, pid: p.pid });
+    this.emit('ready', w.spec.name, typeof p.pid === 'number' ? p.pid : 0);
+    if (this.allReady) this.emit('allReady');
+  }
+
+  /** Stops every worker and waits for them to exit. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const waits: Promise<void>[] = [];
+    for (const w of this.workers.values()) {
+      if (w.timer) clearTimeout(w.timer);
+      const child = w.child;
+      if (!child || child.exitCode !== null || child.signalCode !== null) continue;
+      waits.push(new Promise((resolve) => child.once('exit', () => resolve())));
+      child.kill('SIGTERM');
+    }
+    await Promise.all(waits);
+  }
+}
+
+/**
+ * Where a sibling entry module lives and how to run it: the compiled .js next to this file, or the
+ * TypeScript source through tsx when running from sources (tests).
+ */
+export function siblingModule(fromUrl: string, relative: string): { module: string; execArgv: string[] } {
+  const here = fileURLToPath(fromUrl);
+  const fromSource = here.endsWith('.ts');
+  const module = path.join(path.dirname(here), `${relative}${fromSource ? '.ts' : '.js'}`);
+  return { module, execArgv: fromSource ? ['--import', 'tsx', '--conditions=source'] : [] };
+}

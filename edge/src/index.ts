@@ -1,0 +1,11 @@
+export { Agent, EXIT_REBOOT, type AgentOptions } from './agent.js';
+export { BusHub, BusTopic, WorkerManager, type WorkerInfo, type WorkerSpec } from './bus.js';
+export { BusClient, busOptionsFromEnv } from './bus-client.js';
+export { ConfigError, EXIT_CONFIG, loadConfig, type EdgeConfig } from './config.js';
+export { DeviceRegistry } from './devices.js';
+export { createLogger, type Logger } from './log.js';
+export { OutboxPump } from './outbox.js';
+export { RpcServer, RpcFailure, type RpcContext } from './rpc.js';
+export { Store } from './store.js';
+export { Uplink, type UplinkMode } from './uplink.js';
+export { AGENT_VERSION } from './version.js';

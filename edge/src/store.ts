@@ -1,0 +1,190 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import sqlite3 from 'sqlite3';
+import type { DeviceReport } from '@vigil/protocol';
+
+export interface StoredCredentials {
+  edgeId: string;
+  username: string;
+  password: string;
+}
+
+export interface OutboxRow {
+  seq: number;
+  topic: string;
+  payload: Buffer;
+  createdAt: number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS credentials (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  edge_id TEXT NOT NULL,
+  username TEXT NOT NULL,
+  password TEXT NOT NULL,
+  stored_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS outbox (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  topic TEXT NOT NULL,
+  payload BLOB NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS devices (
+  device_id TEXT PRIMARY KEY,
+  report TEXT NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+`;
+
+/** The edge's local state in one SQLite file (WAL): credentials, the durable outbox, known devices. */
+export class Store {
+  private constructor(
+    private readonly db: sqlite3.Database,
+    readonly file: string,
+  ) {}
+
+  static async open(dataDir: string): Promise<Store> {
+    await mkdir(dataDir, { recursive: true });
+    const file = path.join(dataDir, 'edge.sqlite');
+    const db = await new Promise<sqlite3.Database>((resolve, reject) => {
+      const d = new sqlite3.Database(file, (err) => (err ? reject(err) : resolve(d)));
+    });
+    // Serialized mode: statements run in the order they were issued, which keeps outbox seqs in call order.
+    db.serialize();
+    const store = new Store(db, file);
+    await store.exec('PRAGMA journal_mode=WAL');
+    // FULL: a row acknowledged to its producer survives a power cut, not only a process crash.
+    await store.exec('PRAGMA synchronous=FULL');
+    await store.exec('PRAGMA busy_timeout=5000');
+    await store.exec(SCHEMA);
+    return store;
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve, reject) => this.db.close((err) => (err ? reject(err) : resolve())));
+  }
+
+  private txChain: Promise<unknown> = Promise.resolve();
+
+  /** Runs `fn` inside one transaction; transactions are queued because the connection is shared. */
+  private transaction<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.txChain.then(async () => {
+      await this.exec('BEGIN IMMEDIATE');
+      try {
+        const out = await fn();
+        await this.exec('COMMIT');
+        return out;
+      } catch (err) {
+        await this.exec('ROLLBACK');
+        throw err;
+      }
+    });
+    this.txChain = next.catch(() => undefined);
+    return next;
+  }
+
+  private exec(sql: string): Promise<void> {
+    return new Promise((resolve, reject) => this.db.exec(sql, (err) => (err ? reject(err) : resolve())));
+  }
+
+  private run(sql: string, params: unknown[] = []): Promise<{ lastID: number; changes: number }> {
+    return new Promise((resolve, reject) => {
+      this.db.run(sql, params, function (this: sqlite3.RunResult, err: Error | null) {
+        if (err) reject(err);
+        else resolve({ lastID: this.lastID, changes: this.changes });
+      });
+    });
+  }
+
+  private all<T>(sql: string, params: unknown[] = []): Promise<T[]> {
+    return new Promise((resolve, reject) =>
+      this.db.all(sql, params, (err, rows) => (err ? reject(err) : resolve(rows as T[]))),
+    );
+  }
+
+  // --- credentials
+
+  async getCredentials(): Promise<StoredCredentials | null> {
+    const rows = await this.all<{ edge_id: string; username: string; password: string }>(
+      'SELECT edge_id, username, password FROM credentials WHERE id = 1',
+    );
+    const r = rows[0];
+    return r ? { edgeId: r.edge_id, username: r.username, password: r.password } : null;
+  }
+
+  async setCredentials(c: StoredCredentials): Promise<void> {
+    await this.run(
+      'INSERT OR REPLACE INTO credentials (id, edge_id, username, password, stored_at) VALUES (1, ?, ?, ?, ?)',
+      [c.edgeId, c.username, c.password, Date.now()],
+    );
+  }
+
+  async deleteCredentials(): Promise<void> {
+    await this.run('DELETE FROM credentials');
+  }
+
+  // --- outbox
+
+  /**
+   * Appends a message; it is on disk when the promise resolves. With `replaceSameTopic`, pending rows of
+   * the same topic are dropped first (a newer full snapshot supersedes them).
+   */
+  async enqueue(topic: string, payload: Uint8Array, opts: { replaceSameTopic?: boolean } = {}): Promise<number> {
+    if (!opts.replaceSameTopic) {
+      const r = await this.run('INSERT INTO outbox (topic, payload, created_at) VALUES (?, ?, ?)', [
+        topic,
+        Buffer.from(payload),
+        Date.now(),
+      ]);
+      return r.lastID;
+    }
+    return this.transaction(async () => {
+      await this.run('DELETE FROM outbox WHERE topic = ?', [topic]);
+      const r = await this.run('INSERT INTO outbox (topic, payload, created_at) VALUES (?, ?, ?)', [
+        topic,
+        Buffer.from(payload),
+        Date.now(),
+      ]);
+      return r.lastID;
+    });
+  }
+
+  /** The oldest rows with seq greater than `afterSeq`, in order. */
+  async outboxAfter(afterSeq: number, limit: number): Promise<OutboxRow[]> {
+    const rows = await this.all<{ seq: number; topic: string; payload: Buffer; created_at: number }>(
+      'SELECT seq, topic, payload, created_at FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?',
+      [afterSeq, limit],
+    );
+    return rows.map((r) => ({ seq: r.seq, topic: r.topic, payload: r.payload, createdAt: r.created_at }));
+  }
+
+  async deleteOutbox(seq: number): Promise<void> {
+    await this.run('DELETE FROM outbox WHERE seq = ?', [seq]);
+  }
+
+  async outboxDepth(): Promise<number> {
+    const rows = await this.all<{ n: number }>('SELECT COUNT(*) AS n FROM outbox');
+    return rows[0]?.n ?? 0;
+  }
+
+  // --- devices
+
+  async listDevices(): Promise<DeviceReport[]> {
+    const rows = await this.all<{ report: string }>('SELECT report FROM devices ORDER BY device_id');
+    return rows.map((r) => JSON.parse(r.report) as DeviceReport);
+  }
+
+  async saveDevices(devices: readonly DeviceReport[]): Promise<void> {
+    if (devices.length === 0) return;
+    await this.transaction(async () => {
+      for (const d of devices) {
+        await this.run('INSERT OR REPLACE INTO devices (device_id, report, updated_at) VALUES (?, ?, ?)', [
+          d.deviceId,
+          JSON.stringify(d),
+          Date.now(),
+        ]);
+      }
+    });
+  }
+}
