@@ -26,6 +26,9 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  // The supervisor is gone (killed outright): no one would restart us, and a new supervisor would start a
+  // second agent beside us, so stop rather than linger.
+  if (process.send) process.once('disconnect', () => onSignal('SIGTERM'));
 }
 
 main().catch((err: unknown) => {

@@ -166,13 +166,14 @@ export class Presence {
     }
     const now = new Date();
     const becameOnline = report.online && device.status !== 'online';
+    // reportedAt is when the reported state last changed: a repeat (an inventory after a reconnect) keeps it.
+    const stateChanged = report.online !== device.reportedOnline;
     await tx
       .update(devices)
       .set({
         ...identity,
-        reportedOnline: report.online,
-        reportedAt: at,
         updatedAt: now,
+        ...(stateChanged ? { reportedOnline: report.online, reportedAt: at } : {}),
         ...(report.online ? { lastSeenAt: at } : {}),
         ...(becameOnline ? { status: 'online', statusChangedAt: now } : {}),
       })
@@ -180,7 +181,7 @@ export class Presence {
     if (becameOnline) await record(tx, { type: 'device', id: device.id, ...edge }, 'online', at, 'reported online');
     if (report.online) {
       await this.jobs.cancel(deviceJobKey(device.id));
-    } else if (device.reportedOnline || device.status === 'online') {
+    } else if (stateChanged) {
       const delay = device.offlineDelaySec ?? (await this.siteDelaySec(tx, edge.siteId));
       await this.jobs.schedule(deviceJobKey(device.id), JobKind.deviceOffline, new Date(at.getTime() + delay * 1000), { deviceId: device.id });
     }

@@ -52,6 +52,16 @@ describe('the whole system: cloud, edge box and cameras as separate processes', 
     expect(info.body.serial).toBe(box.serial);
     expect(info.body.workers.every((w) => w.ready)).toBe(true);
 
+    // Reboot of the agent on command: it comes back in a new process, and is never declared offline.
+    const firstPid = edge.lines.find((l) => l.event === 'connected' && l.mode === 'edge')!.pid;
+    const reboot = await client.post<{ accepted: boolean }>(`/edges/${box.serial}/reboot`);
+    expect(reboot.status).toBe(202);
+    await edge.waitFor((l) => l.event === 'connected' && l.mode === 'edge' && l.pid !== firstPid, 'the agent back after the reboot');
+    await eventually(edgeState, (r) => r.body.connected, 'the edge reconnected after the reboot');
+    expect((await client.get<{ items: { state: string }[] }>(`/edges/${box.serial}/history`)).body.items.map((h) => h.state)).toEqual(['online']);
+    const log = await client.get<{ items: { content: string }[] }>('/operation-logs');
+    expect(log.body.items.map((e) => e.content)).toEqual(expect.arrayContaining(['Reboot Edge Box Succeeded', 'Add Edge Box Succeeded', 'Add Edge Box Failed']));
+
     // Power cut: offline only once the site's delay has passed.
     const cutAt = Date.now();
     await edge.kill();
