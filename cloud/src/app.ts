@@ -35,7 +35,8 @@ function validatorFactory() {
 /** The HTTP side of the cloud: the API, the portal's files, and the metrics. */
 export async function buildApp(config: CloudConfig, makeContext: (app: FastifyInstance) => Promise<CloudContext>): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: { level: config.logLevel },
+    // Logs go to stderr: stdout carries only the ready line, for whoever started the process.
+    logger: { level: config.logLevel, stream: process.stderr },
     bodyLimit: config.bodyLimitBytes,
     trustProxy: false,
     ...(config.tls ? { https: { cert: config.tls.cert, key: config.tls.key } } : {}),

@@ -69,14 +69,14 @@ describe('images', () => {
       ready: (l) => l.ready === true,
     });
     procs.push(cloud);
-    const url = String(cloud.lines[0]!.url);
+    const url = String(cloud.lines.find((l) => l.ready)!.url);
     expect((await fetch(`${url}/api/v1/health`)).status).toBe(200);
 
     const [, simEntry, ...simArgs] = cmdOf('Dockerfile.simulators');
     const loopbackArgs = simArgs.map((a, i) => (simArgs[i - 1] === '--host' ? '127.0.0.1' : simArgs[i - 1]?.endsWith('-port') ? '0' : a));
     const sims = await startProcess({ name: 'simulators', entry: join(ROOT, simEntry!), args: loopbackArgs, logDir: dir, ready: (l) => l.ready === true });
     procs.push(sims);
-    expect((sims.lines[0]!.cameras as unknown[]).length).toBe(2);
+    expect((sims.lines.find((l) => l.ready)!.cameras as unknown[]).length).toBe(2);
 
     const [, edgeEntry] = cmdOf('Dockerfile.edge');
     const edge = await startProcess({

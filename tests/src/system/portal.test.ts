@@ -73,7 +73,7 @@ describe('the portal in Chromium', () => {
     await row.waitFor({ timeout: 30_000 });
     await row.getByText('Online', { exact: true }).waitFor({ timeout: 30_000 });
     expect(await row.textContent()).toContain('Network camera');
-    const edgeRow = page.getByRole('row').filter({ hasText: box.serial });
+    const edgeRow = page.getByRole('row').filter({ hasText: box.serial }).filter({ hasNotText: 'Network camera' });
     await edgeRow.getByText('Online', { exact: true }).waitFor({ timeout: 30_000 });
   });
 });
