@@ -12,7 +12,7 @@ import { ENTRY, ROOT, startProcess, type Proc } from './harness/process.js';
 const DEMO = {
   company: 'Demo Security Ltd',
   email: 'demo@vigil.example',
-  password: 'Demo-pass-2026',
+  password: 'Watch-over-2026',
   site: 'Demo site: corner shop',
   edgeSerial: 'VGDEMO0001',
   edgeCode: 'DEMO2026',
@@ -65,13 +65,14 @@ async function main(): Promise<void> {
   // Sign in, or sign the demo company up on the first start.
   let login = await api.post('/auth/login', { email: DEMO.email, password: DEMO.password });
   if (login.status === 401) {
-    await api.post('/companies', {
+    const registered = await api.post('/companies', {
       company: { name: DEMO.company, type: 'installer', countryCode: 'GB' },
       admin: { name: 'Demo Installer', email: DEMO.email, password: DEMO.password },
     });
-    login = await api.post('/auth/login', { email: DEMO.email, password: DEMO.password });
+    if (registered.status !== 201) throw new Error(`demo sign-up failed: ${JSON.stringify(registered.body)}`);
+    login = registered;
   }
-  if (login.status !== 200) throw new Error(`demo sign-in failed: ${JSON.stringify(login.body)}`);
+  if (login.status !== 200 && login.status !== 201) throw new Error(`demo sign-in failed: ${JSON.stringify(login.body)}`);
   const sites = await api.get<{ items: { id: string; name: string }[] }>(`/sites?search=${encodeURIComponent('corner shop')}`);
   const siteId =
     sites.body.items.find((s) => s.name === DEMO.site)?.id ??
