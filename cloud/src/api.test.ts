@@ -153,3 +153,14 @@ describe('bad requests change nothing', () => {
     expect(log.body.items[1]).toMatchObject({ accountEmail: email, target: 'Logged' });
   });
 });
+
+describe('the API description', () => {
+  it('is served as OpenAPI with every route and its schemas', async () => {
+    const res = await fetch(`${cloud.api}/openapi.json`);
+    expect(res.status).toBe(200);
+    const doc = (await res.json()) as { openapi: string; paths: Record<string, Record<string, { requestBody?: unknown }>> };
+    expect(doc.openapi).toMatch(/^3\./);
+    expect(doc.paths['/api/v1/sites/{siteId}/edges']?.post?.requestBody).toBeDefined();
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/v1/companies', '/api/v1/auth/login', '/api/v1/edges/{serial}/reboot', '/api/v1/operation-logs']));
+  });
+});

@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import cookie from '@fastify/cookie';
 import fastifyStatic from '@fastify/static';
 import { AjvCompiler } from '@fastify/ajv-compiler';
+import swagger from '@fastify/swagger';
 import type { CloudConfig } from './config.js';
 import type { CloudContext } from './context.js';
 import { installAuth } from './auth/plugin.js';
@@ -47,6 +48,14 @@ export async function buildApp(config: CloudConfig, makeContext: (app: FastifyIn
   installErrorHandling(app, config.uiDir);
   app.decorate('ctx', await makeContext(app));
   await app.register(cookie);
+  // Collects every route's schema into an OpenAPI document for integrators.
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Vigil API', version: '1' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, session: { type: 'apiKey', in: 'cookie', name: 'vigil_session' } } },
+      security: [{ bearer: [] }, { session: [] }],
+    },
+  });
   installAuth(app);
 
   await app.register(
@@ -59,6 +68,7 @@ export async function buildApp(config: CloudConfig, makeContext: (app: FastifyIn
       await api.register(deviceRoutes);
       await api.register(operationLogRoutes);
       await api.register(liveRoutes);
+      api.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
     },
     { prefix: API_PREFIX },
   );

@@ -6,6 +6,7 @@ import { openDatabase } from './db/client.js';
 import { Presence } from './edges/presence.js';
 import { EdgeService } from './edges/service.js';
 import { Tunnel } from './edges/tunnel.js';
+import { scheduleHousekeeping } from './jobs/housekeeping.js';
 import { JobQueue } from './jobs/queue.js';
 import { LiveHub } from './live/hub.js';
 import { Metrics } from './metrics.js';
@@ -47,6 +48,7 @@ export async function startCloud(config: CloudConfig): Promise<RunningCloud> {
       edges: new EdgeService(db, claim, tunnel, presence),
     };
     await presence.resumeAfterRestart();
+    await scheduleHousekeeping(db, jobs);
     return ctx;
   });
   const b = broker as unknown as Broker;
