@@ -31,7 +31,7 @@ export async function startCloud(name: string, logDir: string): Promise<CloudChi
     { VIGIL_MQTT_TCP_PORT: '0', VIGIL_HTTP_PORT: '0', DATABASE_URL: db.url, VIGIL_LOG_LEVEL: 'warn', VIGIL_DATA_DIR: dataDir },
     logDir,
   );
-  const ready = await child.waitForLine((l) => l.ready === true, 60_000);
+  const ready = await child.waitFor((l) => l.ready === true, 'the ready line', 60_000);
   if (typeof ready.http !== 'number' || typeof ready.mqtt !== 'number') {
     throw new Error(`${name}: ready line without an http and an mqtt port: ${JSON.stringify(ready)}`);
   }

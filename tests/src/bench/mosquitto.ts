@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, spawnGroup, waitForTcp, type Child } from './procs.js';
+import type { Proc } from '../harness/process.js';
+import { freePort, spawnGroup, waitForTcp } from './procs.js';
 
 export interface MosquittoChild {
   pid: number;
@@ -21,7 +22,7 @@ export async function startMosquitto(logDir: string): Promise<MosquittoChild> {
     conf,
     [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'set_tcp_nodelay true', 'log_dest stderr', 'log_type error', 'log_type warning', ''].join('\n'),
   );
-  const child: Child = spawnGroup('mosquitto', 'mosquitto', ['-c', conf], {}, logDir);
+  const child: Proc = spawnGroup('mosquitto', 'mosquitto', ['-c', conf], {}, logDir);
   await waitForTcp(port, child, 10_000);
   return { pid: child.pid, port, version: await mosquittoVersion(), stop: () => child.stop() };
 }

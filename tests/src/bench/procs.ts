@@ -1,14 +1,8 @@
-import { spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-
-type Json = Record<string, unknown>;
+import { spawnProcess, type Proc } from '../harness/process.js';
 
 /** Releases run last-in first-out on exit, on error and on a signal; each runs at most once. */
 const releases: { name: string; run: () => Promise<void> }[] = [];
-const groups = new Set<number>();
 let closing = false;
 let draining: Promise<void> = Promise.resolve();
 
@@ -53,104 +47,12 @@ export function releaseOnSignals(): void {
   }
 }
 
-// Last resort when the process ends without releaseAll (an uncaught throw): no broker outlives the bench.
-process.on('exit', () => {
-  for (const pid of groups) signalGroup(pid, 'SIGKILL');
-});
-
-function signalGroup(pid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, sig);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
-  }
-}
-
-export interface Child {
-  name: string;
-  pid: number;
-  logPath: string;
-  exited: Promise<number | null>;
-  /** Resolves with the first stdout JSON line that matches; rejects if the child dies or time runs out. */
-  waitForLine(match: (line: Json) => boolean, timeoutMs: number): Promise<Json>;
-  /** SIGTERM to the group, SIGKILL after `graceMs`. */
-  stop(graceMs?: number): Promise<void>;
-}
-
-/** Starts a command in its own process group, its output in `{logDir}/{name}.log`. */
-export function spawnGroup(name: string, command: string, args: string[], env: Record<string, string>, logDir: string): Child {
+/** Starts a command in its own process group (the harness's), stopped when the bench releases. */
+export function spawnGroup(name: string, command: string, args: string[], env: Record<string, string>, logDir: string): Proc {
   if (closing) throw new Error(`${name}: not started, the bench is shutting down`);
-  const logPath = join(logDir, `${name}.log`);
-  const log = createWriteStream(logPath, { flags: 'a' });
-  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  if (child.pid === undefined) throw new Error(`${name}: could not start ${command}`);
-  const pid = child.pid;
-  groups.add(pid);
-  let tail = '';
-  const lines: Json[] = [];
-  const waiters = new Set<(line: Json) => void>();
-  child.stderr.on('data', (chunk: Buffer) => {
-    log.write(chunk);
-    tail = (tail + chunk.toString()).slice(-3000);
-  });
-  createInterface({ input: child.stdout }).on('line', (text) => {
-    log.write(`${text}\n`);
-    if (!text.startsWith('{')) return;
-    let line: Json;
-    try {
-      line = JSON.parse(text) as Json;
-    } catch {
-      return; // a log line that merely starts with a brace
-    }
-    lines.push(line);
-    for (const w of waiters) w(line);
-  });
-  let dead = false;
-  const exited = new Promise<number | null>((resolve) =>
-    child.once('exit', (code, sig) => {
-      dead = true;
-      groups.delete(pid);
-      log.end();
-      resolve(code ?? (sig ? -1 : null));
-    }),
-  );
-
-  const self: Child = {
-    name,
-    pid,
-    logPath,
-    exited,
-    waitForLine(match, timeoutMs) {
-      const seen = lines.find(match);
-      if (seen) return Promise.resolve(seen);
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => finish(new Error(`${name}: no ready line within ${timeoutMs} ms; see ${logPath}\n${tail}`)), timeoutMs);
-        const finish = (outcome: Json | Error) => {
-          clearTimeout(timer);
-          waiters.delete(waiter);
-          if (outcome instanceof Error) reject(outcome);
-          else resolve(outcome);
-        };
-        const waiter = (line: Json) => {
-          if (match(line)) finish(line);
-        };
-        waiters.add(waiter);
-        void exited.then((code) => {
-          if (waiters.has(waiter)) finish(new Error(`${name} exited with ${code} before it was ready; see ${logPath}\n${tail}`));
-        });
-      });
-    },
-    async stop(graceMs = 5000) {
-      if (dead) return;
-      signalGroup(pid, 'SIGTERM');
-      const timer = setTimeout(() => signalGroup(pid, 'SIGKILL'), graceMs);
-      await exited;
-      clearTimeout(timer);
-      signalGroup(pid, 'SIGKILL'); // anything the child left in its group
-    },
-  };
-  onRelease(name, () => self.stop());
-  return self;
+  const proc = spawnProcess({ name, command, args, env, logDir });
+  onRelease(name, () => proc.stop(5000));
+  return proc;
 }
 
 /** A port nobody listens on right now (the kernel's pick from the ephemeral range). */
@@ -167,7 +69,7 @@ export function freePort(): Promise<number> {
 }
 
 /** Waits until a TCP connect to the port succeeds, for servers that print no ready line. */
-export async function waitForTcp(port: number, child: Child, timeoutMs: number): Promise<void> {
+export async function waitForTcp(port: number, child: Proc, timeoutMs: number): Promise<void> {
   const end = Date.now() + timeoutMs;
   let exitCode: number | null | undefined;
   void child.exited.then((c) => (exitCode = c));

@@ -14,16 +14,18 @@ export const ENTRY = {
   sim: join(ROOT, 'simulators/dist/cli.js'),
 } as const;
 
-type Json = Record<string, unknown>;
+export type Json = Record<string, unknown>;
 
 export interface Proc {
   name: string;
   pid: number;
+  /** Where its stderr (and a copy of stdout) goes. */
+  logPath: string;
   /** Every JSON line the process printed on stdout, in order. */
   lines: Json[];
   /** Resolves with the first line (already printed or still to come) that matches. */
   waitFor(match: (line: Json) => boolean, what: string, timeoutMs?: number): Promise<Json>;
-  /** Resolves with the exit code; never rejects. */
+  /** Resolves with the exit code (-1 when killed by a signal); never rejects. */
   exited: Promise<number | null>;
   /** SIGTERM, then SIGKILL to the whole process group if it has not gone after `graceMs`. */
   stop(graceMs?: number): Promise<void>;
@@ -31,41 +33,38 @@ export interface Proc {
   kill(): Promise<void>;
 }
 
-const running = new Set<Proc>();
-process.on('exit', () => {
-  for (const p of running) {
-    try {
-      process.kill(-p.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-});
-
-/**
- * Starts a built entry point in its own process group and waits for its first stdout JSON line that
- * `ready` accepts. stderr goes to `{logDir}/{name}.log`, and the tail of it is in the error when the
- * process dies or never becomes ready.
- */
-export async function startProcess(opts: {
+export interface SpawnOptions {
   name: string;
-  entry: string;
+  /** A built entry point run with this Node, or any `command`. */
+  entry?: string;
+  command?: string;
   args?: string[];
   env?: Record<string, string>;
   logDir: string;
-  ready: (line: Json) => boolean;
-  timeoutMs?: number;
-}): Promise<Proc> {
+}
+
+const running = new Set<Proc>();
+process.on('exit', () => {
+  for (const p of running) signal(p.pid, 'SIGKILL');
+});
+
+/**
+ * Starts a process in its own process group (so stopping it stops what it started too). stderr goes to
+ * `{logDir}/{name}.log`, and its tail is in the error when the process dies while being waited on.
+ */
+export function spawnProcess(opts: SpawnOptions): Proc {
   mkdirSync(opts.logDir, { recursive: true });
   const logPath = join(opts.logDir, `${opts.name}.log`);
   const log = createWriteStream(logPath, { flags: 'a' });
-  const child: ChildProcess = spawn(process.execPath, [opts.entry, ...(opts.args ?? [])], {
+  const [command, args] = opts.command ? [opts.command, opts.args ?? []] : [process.execPath, [opts.entry!, ...(opts.args ?? [])]];
+  const child: ChildProcess = spawn(command, args, {
     cwd: ROOT,
     env: { ...process.env, VIGIL_LOG_LEVEL: 'info', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
-  const pid = child.pid!;
+  if (child.pid === undefined) throw new Error(`${opts.name}: could not start ${command}`);
+  const pid = child.pid;
   const lines: Json[] = [];
   const waiters = new Set<{ match: (l: Json) => boolean; resolve: (l: Json) => void }>();
   let tail = '';
@@ -89,16 +88,20 @@ export async function startProcess(opts: {
       }
     }
   });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   let dead = false;
-  void exited.then(() => {
-    dead = true;
-    log.end();
-  });
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code, sig) => {
+      dead = true;
+      running.delete(proc);
+      log.end();
+      resolve(code ?? (sig ? -1 : null));
+    }),
+  );
 
   const proc: Proc = {
     name: opts.name,
     pid,
+    logPath,
     lines,
     waitFor(match, what, timeoutMs = 30_000) {
       const seen = lines.find(match);
@@ -113,14 +116,14 @@ export async function startProcess(opts: {
         };
         const timer = setTimeout(() => {
           waiters.delete(w);
-          reject(new Error(`${opts.name}: timed out after ${timeoutMs} ms waiting for ${what}; stderr tail:\n${tail}`));
+          reject(new Error(`${opts.name}: timed out after ${timeoutMs} ms waiting for ${what}; see ${logPath}; stderr tail:\n${tail}`));
         }, timeoutMs);
         waiters.add(w);
         void exited.then((code) => {
           if (!waiters.has(w)) return;
           waiters.delete(w);
           clearTimeout(timer);
-          reject(new Error(`${opts.name} exited with ${code} while waiting for ${what}; stderr tail:\n${tail}`));
+          reject(new Error(`${opts.name} exited with ${code} while waiting for ${what}; see ${logPath}; stderr tail:\n${tail}`));
         });
       });
     },
@@ -132,15 +135,19 @@ export async function startProcess(opts: {
       await exited;
       clearTimeout(timer);
       signal(pid, 'SIGKILL'); // whatever of the group is left
-      running.delete(proc);
     },
     async kill() {
       signal(pid, 'SIGKILL');
       await exited;
-      running.delete(proc);
     },
   };
   running.add(proc);
+  return proc;
+}
+
+/** Starts a process and waits for its first stdout JSON line that `ready` accepts. */
+export async function startProcess(opts: SpawnOptions & { ready: (line: Json) => boolean; timeoutMs?: number }): Promise<Proc> {
+  const proc = spawnProcess(opts);
   try {
     await proc.waitFor(opts.ready, 'its ready line', opts.timeoutMs ?? 60_000);
   } catch (err) {
