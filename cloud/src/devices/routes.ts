@@ -5,7 +5,7 @@ import { DeviceListSchema, DeviceSchema, ErrorCode, Permission, PresenceHistoryS
 import { devices, sites } from '../db/schema.js';
 import { AppError } from '../http/errors.js';
 import { requireAuth, requirePermission } from '../auth/plugin.js';
-import { siteScope, visibleSite } from '../sites/access.js';
+import { checkOfflineDelay, siteScope, visibleSite } from '../sites/access.js';
 
 const SiteParams = Type.Object({ siteId: Type.String({ format: 'uuid' }) });
 const DeviceParams = Type.Object({ deviceId: Type.String({ format: 'uuid' }) });
@@ -66,6 +66,7 @@ export async function deviceRoutes(app: FastifyInstance) {
     async (request) => {
       const { device, site } = await deviceFor(request);
       const body = request.body as UpdateDeviceBody;
+      checkOfflineDelay(body.offlineDelaySec, ctx.config.minOfflineDelaySec);
       const [updated] = await ctx.db.update(devices).set({ ...body, updatedAt: new Date() }).where(eq(devices.id, device.id)).returning();
       ctx.hub.publish(site.companyId, { type: 'devices.changed', siteId: site.id });
       return deviceView(updated!);

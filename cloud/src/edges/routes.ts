@@ -13,7 +13,7 @@ import {
 } from '@vigil/protocol/api';
 import { edges } from '../db/schema.js';
 import { requireAuth, requirePermission } from '../auth/plugin.js';
-import { siteScope, visibleSite } from '../sites/access.js';
+import { checkOfflineDelay, siteScope, visibleSite } from '../sites/access.js';
 import { edgeView } from './service.js';
 
 const SiteParams = Type.Object({ siteId: Type.String({ format: 'uuid' }) });
@@ -68,6 +68,7 @@ export async function edgeRoutes(app: FastifyInstance) {
     async (request) => {
       const { edge, site } = await edgeFor(request);
       const body = request.body as UpdateEdgeBody;
+      checkOfflineDelay(body.offlineDelaySec, ctx.config.minOfflineDelaySec);
       const [updated] = await ctx.db.update(edges).set(body).where(eq(edges.serial, edge.serial)).returning();
       ctx.hub.publish(site.companyId, { type: 'edges.changed', siteId: site.id });
       return edgeView(updated!, site.offlineDelaySec);

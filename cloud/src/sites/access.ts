@@ -1,5 +1,5 @@
 import { and, eq, type SQL } from 'drizzle-orm';
-import { ErrorCode, Permission } from '@vigil/protocol/api';
+import { ErrorCode, OFFLINE_DELAY_MAX_SEC, Permission } from '@vigil/protocol/api';
 import type { Db } from '../db/client.js';
 import { sites } from '../db/schema.js';
 import { AppError } from '../http/errors.js';
@@ -19,4 +19,13 @@ export async function visibleSite(db: Db, auth: Auth, siteId: string) {
   const [site] = await db.select().from(sites).where(and(eq(sites.id, siteId), siteScope(auth)));
   if (!site) throw new AppError(404, ErrorCode.siteNotFound, 'Site not found.');
   return site;
+}
+
+/** The manual's offline delay: 5 minutes (or the configured minimum) to 24 hours; null means "inherit". */
+export function checkOfflineDelay(seconds: number | null | undefined, minSec: number): void {
+  if (seconds === undefined || seconds === null) return;
+  if (seconds < minSec || seconds > OFFLINE_DELAY_MAX_SEC) {
+    const min = minSec % 60 === 0 ? `${minSec / 60} minutes` : `${minSec} seconds`;
+    throw new AppError(400, ErrorCode.offlineDelayOutOfRange, `The offline delay must be from ${min} to 24 hours.`);
+  }
 }

@@ -5,7 +5,6 @@ import {
   CreateSiteBodySchema,
   ErrorCode,
   OFFLINE_DELAY_DEFAULT_SEC,
-  OFFLINE_DELAY_MAX_SEC,
   Permission,
   SiteListQuerySchema,
   SiteListSchema,
@@ -19,7 +18,7 @@ import { isUniqueViolation } from '../db/errors.js';
 import { edges, sites } from '../db/schema.js';
 import { AppError } from '../http/errors.js';
 import { requireAuth, requirePermission } from '../auth/plugin.js';
-import { siteScope, visibleSite } from './access.js';
+import { checkOfflineDelay, siteScope, visibleSite } from './access.js';
 
 const SiteParams = Type.Object({ siteId: Type.String({ format: 'uuid' }) });
 const manageSites = requirePermission(Permission.siteManageAll, Permission.siteManageAssigned);
@@ -61,9 +60,7 @@ export async function siteRoutes(app: FastifyInstance) {
     if (body.timeZone !== undefined && !isTimeZone(body.timeZone)) {
       throw new AppError(400, ErrorCode.invalidTimeZone, `Unknown time zone ${JSON.stringify(body.timeZone)}.`);
     }
-    if (body.offlineDelaySec !== undefined && (body.offlineDelaySec < minDelay || body.offlineDelaySec > OFFLINE_DELAY_MAX_SEC)) {
-      throw new AppError(400, ErrorCode.offlineDelayOutOfRange, `The offline delay must be from ${minDelay} seconds to 24 hours.`);
-    }
+    checkOfflineDelay(body.offlineDelaySec, minDelay);
   }
   const nameTaken = (name: string) => new AppError(409, ErrorCode.siteNameTaken, `Your company already has a site named "${name}".`);
 
