@@ -75,5 +75,42 @@ describe('the portal in Chromium', () => {
     expect(await row.textContent()).toContain('Network camera');
     const edgeRow = page.getByRole('row').filter({ hasText: box.serial }).filter({ hasNotText: 'Network camera' });
     await edgeRow.getByText('Online', { exact: true }).waitFor({ timeout: 30_000 });
+
+    // The device's own offline delay: it follows the site's 5 minutes until set in the dialog.
+    const delayCell = row.locator('td[data-label="Offline delay"]');
+    const delayText = async () => (await delayCell.textContent())?.replace(/\s+/g, ' ').trim();
+    await expect.poll(delayText).toBe('5 min follows the site');
+    const dialog = page.getByRole('dialog', { name: 'Configure offline delay' });
+    await row.getByRole('button', { name: /^Offline delay / }).click();
+    await dialog.getByLabel('Custom delay').check();
+    await dialog.getByLabel('Delay duration').fill('10');
+    await dialog.getByLabel('Delay unit').selectOption('min');
+    await dialog.getByRole('button', { name: 'OK' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    await expect.poll(delayText).toBe('10 min');
+    // Stored, not only shown: a fresh page load shows it too.
+    await page.reload();
+    await expect.poll(delayText).toBe('10 min');
+
+    // Below the manual's 5 minutes, the error shows next to the field and nothing is saved.
+    await row.getByRole('button', { name: /^Offline delay / }).click();
+    const amount = dialog.getByLabel('Delay duration');
+    expect(await amount.inputValue()).toBe('10');
+    await amount.fill('2');
+    await dialog.getByRole('button', { name: 'OK' }).click();
+    await expect.poll(() => amount.getAttribute('aria-invalid')).toBe('true');
+    expect(await amount.getAttribute('aria-describedby')).toContain('offline-delay-error');
+    expect(await dialog.locator('#offline-delay-error').textContent()).toMatch(/from 5 minutes to 24 hours/);
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    expect(await delayText()).toBe('10 min');
+
+    // The edge box is renamed in its own small dialog.
+    await edgeRow.getByRole('button', { name: /^Rename / }).click();
+    const rename = page.getByRole('dialog', { name: 'Rename edge box' });
+    await rename.getByLabel('Edge box name').fill('Back office box');
+    await rename.getByRole('button', { name: 'OK' }).click();
+    await rename.waitFor({ state: 'hidden' });
+    await edgeRow.getByRole('button', { name: 'Offline delay Back office box' }).waitFor();
   });
 });
