@@ -7,3 +7,5 @@ export * from './devices.js';
 export * from './messages.js';
 export * from './envelope.js';
 export * from './rpc.js';
+export * from './lan.js';
+export * from './serial.js';

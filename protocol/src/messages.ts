@@ -1,6 +1,7 @@
 import Type, { type Static, type TSchema } from 'typebox';
 import { DeviceReportSchema } from './devices.js';
 import { DEVICE_ID_PATTERN, SERIAL_PATTERN } from './ids.js';
+import { LanSnapshotSchema, type LanSnapshot } from './lan.js';
 import type { TopicKind } from './topics.js';
 
 /** The `type` of each envelope, one per topic kind. */
@@ -8,6 +9,7 @@ export const MessageType = {
   status: 'edge.status',
   heartbeat: 'edge.heartbeat',
   inventory: 'edge.inventory',
+  lan: 'edge.lan',
   deviceState: 'device.state',
   event: 'edge.event',
   command: 'rpc.request',
@@ -98,6 +100,7 @@ export const DataSchemas = {
   status: StatusSchema,
   heartbeat: HeartbeatSchema,
   inventory: InventorySchema,
+  lan: LanSnapshotSchema,
   deviceState: DeviceStateSchema,
   event: EventSchema,
   command: RpcRequestSchema,
@@ -119,6 +122,7 @@ export interface DataOf {
   status: StatusData;
   heartbeat: HeartbeatData;
   inventory: InventoryData;
+  lan: LanSnapshot;
   deviceState: DeviceStateData;
   event: EventData;
   command: RpcRequestData;

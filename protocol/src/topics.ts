@@ -7,6 +7,7 @@ import { fail, ok, type Result } from './result.js';
  *   v1/edge/{edgeId}/status                     retained presence, also the last will
  *   v1/edge/{edgeId}/heartbeat                  periodic liveness and load figures
  *   v1/edge/{edgeId}/inventory                  full list of the devices the edge knows
+ *   v1/edge/{edgeId}/lan                        what discovery sees on the site's LAN (SADP role)
  *   v1/edge/{edgeId}/device/{deviceId}/state    one device went online or offline
  *   v1/edge/{edgeId}/event/{kind}               something happened (motion, alarm, ...)
  *   v1/edge/{edgeId}/cmd/{method}               RPC request, cloud to edge
@@ -21,6 +22,7 @@ export const TopicKind = {
   status: 'status',
   heartbeat: 'heartbeat',
   inventory: 'inventory',
+  lan: 'lan',
   deviceState: 'deviceState',
   event: 'event',
   command: 'command',
@@ -33,6 +35,7 @@ export type ParsedTopic =
   | { kind: 'status'; edgeId: string }
   | { kind: 'heartbeat'; edgeId: string }
   | { kind: 'inventory'; edgeId: string }
+  | { kind: 'lan'; edgeId: string }
   | { kind: 'deviceState'; edgeId: string; deviceId: string }
   | { kind: 'event'; edgeId: string; eventKind: string }
   | { kind: 'command'; edgeId: string; method: string }
@@ -56,6 +59,7 @@ export const topics = {
   status: (edgeId: string): string => `${edge(edgeId)}/status`,
   heartbeat: (edgeId: string): string => `${edge(edgeId)}/heartbeat`,
   inventory: (edgeId: string): string => `${edge(edgeId)}/inventory`,
+  lan: (edgeId: string): string => `${edge(edgeId)}/lan`,
   deviceState: (edgeId: string, deviceId: string): string =>
     `${edge(edgeId)}/device/${check(isDeviceId(deviceId), 'device id', deviceId)}/state`,
   event: (edgeId: string, kind: string): string => `${edge(edgeId)}/event/${check(isEventKind(kind), 'event kind', kind)}`,
@@ -91,7 +95,7 @@ export function parseTopic(topic: string): Result<ParsedTopic> {
   if (!edgeId || !isSerial(edgeId)) return fail(`bad edge id in ${JSON.stringify(topic)}`);
   const leaf = p[3];
   if (p.length === 4) {
-    if (leaf === 'status' || leaf === 'heartbeat' || leaf === 'inventory') return ok({ kind: leaf, edgeId } as ParsedTopic);
+    if (leaf === 'status' || leaf === 'heartbeat' || leaf === 'inventory' || leaf === 'lan') return ok({ kind: leaf, edgeId } as ParsedTopic);
   } else if (p.length === 5) {
     const arg = p[4] ?? '';
     if (leaf === 'event' && isEventKind(arg)) return ok({ kind: 'event', edgeId, eventKind: arg });
