@@ -13,6 +13,7 @@ import { edgeRoutes } from './edges/routes.js';
 import { healthRoutes } from './health/routes.js';
 import { installErrorHandling } from './http/errors.js';
 import { liveRoutes } from './live/routes.js';
+import { onsiteRoutes } from './onsite/routes.js';
 import { operationLogRoutes } from './oplog/routes.js';
 import { siteRoutes } from './sites/routes.js';
 
@@ -66,6 +67,7 @@ export async function buildApp(config: CloudConfig, makeContext: (app: FastifyIn
       await api.register(siteRoutes);
       await api.register(edgeRoutes);
       await api.register(deviceRoutes);
+      await api.register(onsiteRoutes);
       await api.register(operationLogRoutes);
       await api.register(liveRoutes);
       api.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());

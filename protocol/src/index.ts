@@ -9,3 +9,4 @@ export * from './envelope.js';
 export * from './rpc.js';
 export * from './lan.js';
 export * from './serial.js';
+export * from './sadp/index.js';

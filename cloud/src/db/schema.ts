@@ -117,6 +117,8 @@ export const edges = pgTable(
     lastSeenAt: ts('last_seen_at'),
     agentVersion: text('agent_version'),
     offlineDelaySec: integer('offline_delay_sec'),
+    /** The time of the newest LAN snapshot applied, so an older one arriving late changes nothing. */
+    lanSnapshotAt: ts('lan_snapshot_at'),
     createdAt: createdAt(),
   },
   (t) => [index('edges_site_idx').on(t.siteId)],
@@ -253,4 +255,20 @@ export const deviceEvents = pgTable(
     receivedAt: ts('received_at').notNull().defaultNow(),
   },
   (t) => [index('device_events_site_at_idx').on(t.siteId, t.at)],
+);
+
+/** What each edge last saw on its site's LAN (discovery snapshot), one row per device. */
+export const lanDevices = pgTable(
+  'lan_devices',
+  {
+    edgeSerial: text('edge_serial')
+      .notNull()
+      .references(() => edges.serial, { onDelete: 'cascade' }),
+    serial: text('serial').notNull(),
+    /** The DiscoveredDevice as the edge reported it. */
+    data: jsonb('data').notNull(),
+    /** When the edge's discovery round that reported it ended. */
+    seenAt: ts('seen_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.edgeSerial, t.serial] })],
 );

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeMessage, encodeEnvelope, envelope, mqttIdentity, topics, type DeviceReport } from '@vigil/protocol';
+import { decodeMessage, encodeEnvelope, envelope, mqttIdentity, topics, type DeviceReport, type DiscoveredDevice } from '@vigil/protocol';
 import { FIXTURE_EDGE_ID, wireFixtures } from '@vigil/protocol/fixtures';
 import { registerCompany, startTestCloud, type ApiClient, type TestCloud } from '../testing/cloud.js';
 
@@ -259,5 +259,35 @@ describe('the shared wire fixtures', () => {
     expect((await malformedCount()) - malformedBefore).toBe(fromEdge.filter((f) => !f.valid).length);
     const devices = await client.get<{ items: { model: string; serial: string; firmware: string; status: string }[] }>(`/sites/${siteId}/devices`);
     expect(devices.body.items).toEqual([expect.objectContaining({ model: 'DS-2CD2143G2-I', firmware: 'V5.7.3 build 220112', serial: 'DS-2CD2143G2-I20240101AACHE12345678' })]);
+  });
+});
+
+describe('what the edge sees on the LAN', () => {
+  const found = (serial: string, over: Partial<DiscoveredDevice> = {}): DiscoveredDevice => ({
+    serial, deviceClass: 'nvr', model: 'DS-7608NI-K2/8P', firmware: 'V4.30.005', mac: '44:19:b6:00:00:01',
+    network: { dhcp: true, ipv4: '10.0.0.20', mask: '255.255.255.0', gateway: '10.0.0.1', dns: '10.0.0.1' },
+    httpPort: 80, activated: false, pingMs: 120, via: 'sadp', lastSeenAt: Date.now(), ...over,
+  });
+
+  it('keeps the newest snapshot per edge and lists it for the site with short serials and ping levels', async () => {
+    const owner = await registerCompany(cloud.api);
+    const other = await registerCompany(cloud.api);
+    const siteId = await siteOf(owner.client);
+    const { serial, edge } = await claimedEdge(owner.client, siteId);
+    const now = Date.now();
+    const first = envelope('lan', { at: now, devices: [found('DS-7608NI-K20820201111CCRRF12345678WCVU'), found('CAM0000001', { deviceClass: 'camera', pingMs: 12, activated: true })] });
+    await publish(edge, topics.lan(serial), encodeEnvelope(first));
+    type Lan = { items: { serial: string; shortSerial: string | null; pingLevel: string | null; activated: boolean }[] };
+    const listed = await owner.client.get<Lan>(`/sites/${siteId}/lan`);
+    expect(listed.body.items.map((d) => [d.serial, d.shortSerial, d.pingLevel])).toEqual([
+      ['CAM0000001', 'AM0000001', 'green'],
+      ['DS-7608NI-K20820201111CCRRF12345678WCVU', 'F12345678', 'yellow'],
+    ]);
+    // A late, older snapshot changes nothing; a newer one replaces the picture.
+    await publish(edge, topics.lan(serial), encodeEnvelope(envelope('lan', { at: now - 5000, devices: [] })));
+    expect((await owner.client.get<Lan>(`/sites/${siteId}/lan`)).body.items).toHaveLength(2);
+    await publish(edge, topics.lan(serial), encodeEnvelope(envelope('lan', { at: now + 1000, devices: [found('CAM0000001', { deviceClass: 'camera', pingMs: 300, activated: true })] })));
+    expect((await owner.client.get<Lan>(`/sites/${siteId}/lan`)).body.items.map((d) => d.pingLevel)).toEqual(['red']);
+    expect((await other.client.get<{ code: string }>(`/sites/${siteId}/lan`)).body.code).toBe('SITE_NOT_FOUND');
   });
 });

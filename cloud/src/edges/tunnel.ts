@@ -13,6 +13,7 @@ import {
   decoder,
   type DecodedMessage,
   type DeviceReport,
+  type LanSnapshot,
   type MqttIdentity,
   type RpcMethod,
   type RpcParams,
@@ -26,6 +27,7 @@ import { AppError } from '../http/errors.js';
 import type { LiveHub } from '../live/hub.js';
 import type { Metrics } from '../metrics.js';
 import { hashSecret, randomToken, sha256, tokenMatches, verifySecret } from '../security/secrets.js';
+import { applyLanSnapshot } from '../onsite/store.js';
 import type { Presence } from './presence.js';
 
 /** How many different verification codes an unclaimed serial may present before older ones are forgotten. */
@@ -263,6 +265,11 @@ export class Tunnel implements BrokerPolicy {
       }
       case 'reply':
         return this.replied(serial, msg.topic.requestId, msg.envelope.data);
+      case 'lan': {
+        const site = await applyLanSnapshot(this.db, serial, msg.envelope.data as LanSnapshot);
+        if (site) this.hub.publish(site.companyId, { type: 'lan.changed', siteId: site.siteId });
+        return;
+      }
       case 'inventory':
       case 'deviceState':
       case 'event':

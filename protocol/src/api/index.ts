@@ -5,4 +5,5 @@ export * from './sites.js';
 export * from './edges.js';
 export * from './devices.js';
 export * from './operation-log.js';
+export * from './lan.js';
 export type * from './live.js';

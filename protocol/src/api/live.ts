@@ -7,4 +7,6 @@ export type LiveEvent =
   | { type: 'device.status'; siteId: string; deviceId: string; status: 'online' | 'offline'; at: string }
   | { type: 'devices.changed'; siteId: string }
   | { type: 'site.changed'; siteId: string }
-  | { type: 'edges.changed'; siteId: string };
+  | { type: 'edges.changed'; siteId: string }
+  /** What the site's edge boxes see on the LAN changed (On-site page). */
+  | { type: 'lan.changed'; siteId: string };
