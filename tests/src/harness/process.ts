@@ -41,6 +41,11 @@ export interface SpawnOptions {
   args?: string[];
   env?: Record<string, string>;
   logDir: string;
+  /**
+   * A network namespace (see lan.ts) to run in: the process is started as `ip netns exec <netns> ...`,
+   * which execs in place, so the pid and process group are the process's own.
+   */
+  netns?: string;
 }
 
 const running = new Set<Proc>();
@@ -56,7 +61,8 @@ export function spawnProcess(opts: SpawnOptions): Proc {
   mkdirSync(opts.logDir, { recursive: true });
   const logPath = join(opts.logDir, `${opts.name}.log`);
   const log = createWriteStream(logPath, { flags: 'a' });
-  const [command, args] = opts.command ? [opts.command, opts.args ?? []] : [process.execPath, [opts.entry!, ...(opts.args ?? [])]];
+  const [bare, bareArgs] = opts.command ? [opts.command, opts.args ?? []] : [process.execPath, [opts.entry!, ...(opts.args ?? [])]];
+  const [command, args] = opts.netns ? ['ip', ['netns', 'exec', opts.netns, bare, ...bareArgs]] : [bare, bareArgs];
   const child: ChildProcess = spawn(command, args, {
     cwd: ROOT,
     env: { ...process.env, VIGIL_LOG_LEVEL: 'info', ...opts.env },
