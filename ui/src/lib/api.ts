@@ -4,6 +4,7 @@ import type {
   Device,
   Edge,
   ErrorReply,
+  LanDeviceList,
   LoginBody,
   MeReply,
   OperationLogList,
@@ -135,6 +136,8 @@ export const api = {
   listDevices: (siteId: string) => request<{ items: Device[] }>('GET', `/sites/${enc(siteId)}/devices`),
   updateDevice: (deviceId: string, body: UpdateDeviceBody) => request<Device>('PATCH', `/devices/${enc(deviceId)}`, { body }),
   deviceHistory: (deviceId: string) => request<{ items: PresenceEvent[] }>('GET', `/devices/${enc(deviceId)}/history`),
+
+  listLan: (siteId: string) => request<LanDeviceList>('GET', `/sites/${enc(siteId)}/lan`),
 
   operationLogs: (query: OperationLogQuery) => request<OperationLogList>('GET', '/operation-logs', { query: { ...query } }),
 };

@@ -5,6 +5,7 @@ export type Route =
   | { name: 'register' }
   | { name: 'sites' }
   | { name: 'site'; siteId: string }
+  | { name: 'onsite'; siteId: string }
   | { name: 'operationLog' }
   | { name: 'home' }
   | { name: 'notFound' };
@@ -20,6 +21,8 @@ export function matchRoute(path: string): Route {
   if (p === '/operation-log') return { name: 'operationLog' };
   const site = /^\/sites\/([^/]+)$/.exec(p);
   if (site?.[1]) return { name: 'site', siteId: decodeURIComponent(site[1]) };
+  const onsite = /^\/sites\/([^/]+)\/on-site$/.exec(p);
+  if (onsite?.[1]) return { name: 'onsite', siteId: decodeURIComponent(onsite[1]) };
   return { name: 'notFound' };
 }
 
