@@ -10,3 +10,4 @@ export * from './rpc.js';
 export * from './lan.js';
 export * from './serial.js';
 export * from './sadp/index.js';
+export * from './isapi/index.js';

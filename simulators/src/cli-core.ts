@@ -1,15 +1,20 @@
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { fail, ok, type Result } from '@vigil/protocol';
 import { CameraFleet } from './camera/fleet.js';
 import type { CameraEndpoints, IpCameraOptions } from './camera/ip-camera.js';
+import { DeviceHost, parseLanSpec, type LanReadyLine, type LanSpec } from './devices/host.js';
 
 export const USAGE = `usage:
   vigil-sim camera  [--serial S] [--model M] [--manufacturer M] [--firmware F] [--name N]
                     [--host 127.0.0.1] [--http-port 0] [--discovery-port 0]
                     [--user admin] [--password P] [--latency-ms N]
   vigil-sim cameras --count N [--serial-prefix VCAM] [same options as camera, ports are bases]
-Prints one JSON line {"ready":true,"cameras":[{"serial","http","discovery","host"}]} once listening;
-stops on SIGTERM or SIGINT.`;
+  vigil-sim lan     --spec <file.json> | --spec-json '<json>'
+                    spec: {"sadpPort"?:37020,"wsdPort"?:3702,"multicast"?:true,"devices":[{"class":"camera",...}]}
+Prints one JSON line once listening: {"ready":true,"cameras":[{"serial","http","discovery","host"}]}
+(camera, cameras) or {"ready":true,"devices":[{"serial","shortSerial","class","model","mac","ip","listenIp",
+"httpPort","sadpPort","wsdPort","activated"}]} (lan); stops on SIGTERM or SIGINT.`;
 
 export type CliCommand = { kind: 'cameras'; count: number; serialPrefix: string; camera: Omit<IpCameraOptions, 'serial'> & { serial?: string } };
 
@@ -108,4 +113,42 @@ export async function runCli(cmd: CliCommand): Promise<RunningCli> {
   });
   const cameras = await fleet.start();
   return { ready: { ready: true, cameras }, stop: () => fleet.stop() };
+}
+
+/** Parses the arguments of the lan command (after `lan`) and reads its spec. Never throws. */
+export function parseLanArgs(argv: readonly string[]): Result<LanSpec> {
+  let values: Record<string, string | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: { spec: { type: 'string' }, 'spec-json': { type: 'string' } },
+    }));
+  } catch (e) {
+    return fail(e instanceof Error ? e.message : String(e));
+  }
+  if ((values.spec === undefined) === (values['spec-json'] === undefined)) return fail('lan needs exactly one of --spec and --spec-json');
+  let text: string;
+  if (values.spec !== undefined) {
+    try {
+      text = readFileSync(values.spec, 'utf8');
+    } catch (e) {
+      return fail(`cannot read ${values.spec}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  } else text = values['spec-json']!;
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return fail('the spec is not JSON');
+  }
+  return parseLanSpec(json);
+}
+
+/** Starts the devices of a spec and returns the ready line to print. */
+export async function runLan(spec: LanSpec): Promise<{ ready: LanReadyLine; host: DeviceHost; stop(): Promise<void> }> {
+  const host = new DeviceHost(spec);
+  const devices = await host.start();
+  return { ready: { ready: true, devices }, host, stop: () => host.stop() };
 }

@@ -1,14 +1,23 @@
 #!/usr/bin/env node
-import { parseCliArgs, runCli, USAGE } from './cli-core.js';
+import { parseCliArgs, parseLanArgs, runCli, runLan, USAGE } from './cli-core.js';
 
-const cmd = parseCliArgs(process.argv.slice(2));
+const argv = process.argv.slice(2);
+const start = (): { ok: true; run: () => Promise<{ ready: unknown; stop(): Promise<void> }> } | { ok: false; error: string } => {
+  if (argv[0] === 'lan') {
+    const spec = parseLanArgs(argv.slice(1));
+    return spec.ok ? { ok: true, run: () => runLan(spec.value) } : spec;
+  }
+  const cmd = parseCliArgs(argv);
+  return cmd.ok ? { ok: true, run: () => runCli(cmd.value) } : cmd;
+};
+const cmd = start();
 if (!cmd.ok) {
   process.stderr.write(`vigil-sim: ${cmd.error}\n${USAGE}\n`);
   process.exit(2);
 }
 
 try {
-  const running = await runCli(cmd.value);
+  const running = await cmd.run();
   let stopping = false;
   const shutdown = (): void => {
     if (stopping) return;

@@ -10,4 +10,5 @@ export {
   type IpCameraState,
 } from './camera/ip-camera.js';
 export { CameraFleet, fleetSerial, type CameraFleetOptions } from './camera/fleet.js';
-export { parseCliArgs, runCli, USAGE, type CliCommand, type ReadyLine, type RunningCli } from './cli-core.js';
+export { parseCliArgs, parseLanArgs, runCli, runLan, USAGE, type CliCommand, type ReadyLine, type RunningCli } from './cli-core.js';
+export * from './devices/index.js';

@@ -1,0 +1,4 @@
+/** The device HTTP API (ISAPI-style): Digest authentication, resources and their XML bodies, password policy. */
+export * from './digest.js';
+export * from './password.js';
+export * from './messages.js';

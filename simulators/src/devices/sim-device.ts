@@ -1,0 +1,1112 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { RemoteInfo } from 'node:dgram';
+import { EventEmitter } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type {
+  LanDeviceClass,
+  SadpCapability} from '@vigil/protocol';
+import {
+  DigestClient,
+  DigestServer,
+  FACTORY_RESET_FULL,
+  HddStatus,
+  ISAPI_CONTENT_TYPE,
+  IsapiPath,
+  IsapiStatusCode,
+  IsapiSubStatus,
+  SADP_MULTICAST_GROUP,
+  SADP_PORT,
+  VideoCodec,
+  buildDeviceInfo,
+  buildEzviz,
+  buildFirmwareStatus,
+  buildInputProxyChannelList,
+  buildIpAddress,
+  buildMotionDetection,
+  buildResponseStatus,
+  buildSadpProbeMatch,
+  buildStorage,
+  buildStreamingChannel,
+  buildTime,
+  devicePasswordProblem,
+  isoLocalTime,
+  parseActivateInfo,
+  parseChannelOrder,
+  parseEzviz,
+  parseIpAddress,
+  parseMotionDetection,
+  parseNewInputProxyChannel,
+  parseSadpProbe,
+  parseStreamingChannel,
+  parseTime,
+  responseStatus,
+  shortSerial,
+  verificationCodeProblem,
+  type Hdd,
+  type InputProxyChannel,
+  type LanNetwork,
+  type MotionDetection,
+  type Result,
+} from '@vigil/protocol';
+import {
+  DEVICE_SERVICE_PATH,
+  DEVICE_TYPE,
+  FaultCode,
+  FaultSubcode,
+  NETWORK_VIDEO_TRANSMITTER,
+  OnvifScope,
+  UsernameTokenVerifier,
+  WSD_PORT,
+  buildFault,
+  buildGetDeviceInformationResponse,
+  buildGetSystemDateAndTimeResponse,
+  buildProbeMatches,
+  faultHttpStatus,
+  parseEnvelope,
+  parseProbe,
+  probeMatches,
+  scope,
+} from '@vigil/protocol/onvif';
+import { endpointReferenceFor } from '../camera/ip-camera.js';
+import { UdpHub, type UdpHandler } from './udp-hub.js';
+
+export interface SimHddSpec {
+  capacityMb?: number;
+  status?: HddStatus;
+  hasData?: boolean;
+}
+
+/** An IP channel to add at start: another (simulated) camera's address, ISAPI port and account. */
+export interface SimChannelSpec {
+  ip: string;
+  port: number;
+  username?: string;
+  password?: string;
+  name?: string;
+}
+
+export interface SimDeviceFlags {
+  /** NVR with PoE ports, their channels created and enabled by default. */
+  poe?: boolean;
+  /** EI-series switch. */
+  eiSeries?: boolean;
+  /** Solar-powered camera. */
+  solar?: boolean;
+  ptz?: boolean;
+  thermal?: boolean;
+}
+
+export interface SimAccessPoint {
+  serial: string;
+  model?: string;
+}
+
+export interface SimDeviceOptions {
+  class: LanDeviceClass;
+  model?: string;
+  /** Long or short; generated (long form) when absent. */
+  serial?: string;
+  name?: string;
+  /** The device's address (default 127.0.0.1): reported by discovery and listened on. */
+  ip?: string;
+  /** Listen here instead of on `ip` (e.g. 0.0.0.0); the device then never moves when its IP changes. */
+  listenIp?: string;
+  /** Interface address on which to join the multicast group (default the listen address). */
+  multicastInterface?: string;
+  mask?: string;
+  gateway?: string;
+  dns?: string;
+  dhcp?: boolean;
+  /** What a DHCP server would hand out; without it, turning DHCP on keeps the current address. */
+  dhcpLease?: { ip: string; mask?: string; gateway?: string; dns?: string };
+  mac?: string;
+  /** 0 (default) picks a free port. */
+  httpPort?: number;
+  /** Reported in discovery only. */
+  commandPort?: number;
+  activated?: boolean;
+  username?: string;
+  /** Needed when activated (default Abcd12345). */
+  password?: string;
+  /** Initial verification code (label or platform access); activation may set another one. */
+  verificationCode?: string;
+  latencyMs?: number;
+  reachable?: boolean;
+  firmware?: string;
+  /** A newer firmware on offer; absent = up to date. */
+  latestFirmware?: string;
+  capabilities?: SadpCapability[];
+  flags?: SimDeviceFlags;
+  /** Disks (recorders) or SD cards (cameras). */
+  hdds?: SimHddSpec[];
+  /** NVR: IP channel count (default 8); DVR: IP channels besides analog ones (default 2). */
+  ipChannels?: number;
+  /** PoE NVR: PoE ports (default = ipChannels); switch: PoE ports (default 8). */
+  poePorts?: number;
+  /** DVR: analog inputs (default 8). */
+  analogChannels?: number;
+  /** AC router: its access points. */
+  accessPoints?: SimAccessPoint[];
+  /** NVR/DVR: IP channels added at start. */
+  channels?: SimChannelSpec[];
+  /** Time a reboot keeps the device silent (default 0). */
+  rebootMs?: number;
+  /** Initial clock offset from the host clock, and time zone (POSIX style, e.g. CST-8:00:00). */
+  clockOffsetMs?: number;
+  timeZone?: string;
+  /** How long the NVR waits for a channel's camera when checking it (default 1000). */
+  channelCheckTimeoutMs?: number;
+}
+
+/** One entry of the CLI's ready line. */
+export interface SimDeviceEndpoints {
+  serial: string;
+  shortSerial: string | null;
+  class: LanDeviceClass;
+  model: string;
+  mac: string;
+  ip: string;
+  listenIp: string;
+  httpPort: number;
+  sadpPort: number;
+  /** WS-Discovery port; null for devices without ONVIF. */
+  wsdPort: number | null;
+  activated: boolean;
+}
+
+export interface SimDeviceEvents {
+  /** An HTTP request was answered (after the latency). */
+  request: [method: string, path: string, status: number];
+  /** A SADP probe was answered (after the latency). */
+  sadp: [uuid: string];
+  /** A WS-Discovery probe was answered. */
+  wsd: [messageId: string];
+  /** The IP changed; `listening` says whether the device now listens there. */
+  moved: [ip: string, listening: boolean];
+  reboot: [];
+  reset: [];
+  dropped: [kind: 'http' | 'udp'];
+}
+
+interface Settings {
+  network: LanNetwork;
+  motion: MotionDetection;
+  codec: VideoCodec;
+  ezvizEnabled: boolean;
+  clockOffsetMs: number;
+  timeZone: string;
+  channels: InputProxyChannel[];
+  sortedOnce: boolean;
+}
+
+/** Hubs shared by the devices of one process (see DeviceHost); a device started alone makes its own. */
+export interface SimHubs {
+  sadp: UdpHub;
+  wsd: UdpHub;
+}
+
+interface Answer {
+  status: number;
+  body: string;
+  contentType: string;
+  headers?: Record<string, string>;
+  /** Runs once the answer is sent (moves, reboots, resets). */
+  after?: () => void | Promise<void>;
+}
+
+const MAX_BODY = 256 * 1024;
+const MAX_LATENCY_MS = 60_000;
+const SOAP_CONTENT_TYPE = 'application/soap+xml; charset=utf-8';
+
+const DEFAULT_MODEL: Record<LanDeviceClass, string> = {
+  camera: 'DS-2CD2143G2-I',
+  nvr: 'DS-7608NXI-K2',
+  dvr: 'iDS-7208HQHI-M1/S',
+  switch: 'DS-3E1510P-SI',
+  ac_router: 'DS-3WR15X',
+  ap: 'DS-3WAP521-SI',
+  alarm_panel: 'DS-PWA96-M-WE',
+  access_control: 'DS-K1T671M',
+  intercom: 'DS-KV6113-WPE1',
+  edge_box: 'DS-HPC-BOX',
+  other: 'DS-OTHER',
+};
+
+function defaultModel(cls: LanDeviceClass, flags: SimDeviceFlags): string {
+  if (cls === 'camera') {
+    if (flags.ptz) return 'DS-2DE4425IW-DE';
+    if (flags.thermal) return 'DS-2TD2617-10/PA';
+    if (flags.solar) return 'DS-2XS6A47G1-LS/C36S80';
+  }
+  if (cls === 'nvr' && flags.poe) return 'DS-7608NXI-K2/8P';
+  if (cls === 'switch' && flags.eiSeries) return 'DS-3E1510P-EI';
+  return DEFAULT_MODEL[cls];
+}
+
+function defaultCapabilities(cls: LanDeviceClass): SadpCapability[] {
+  if (cls === 'camera') return ['smartH265', 'md2', 'hikConnect'];
+  if (cls === 'ap' || cls === 'other') return [];
+  return ['hikConnect'];
+}
+
+/** A long serial in the Hik layout: model, production date, batch letters, nine digits. */
+export function longSerialFor(model: string, seed: string): string {
+  const h = createHash('sha256').update(`vigil-serial:${seed}`).digest();
+  const digits = Array.from(h.subarray(0, 9), (b) => String(b % 10)).join('');
+  return `${model}20240101AACH${'ABCDEFGHJK'[h[9]! % 10]}${digits}`;
+}
+
+/** A stable locally administered MAC from the serial. */
+export function macFor(serial: string): string {
+  const h = createHash('sha256').update(`vigil-mac:${serial}`).digest();
+  const bytes = [0x02, h[0]!, h[1]!, h[2]!, h[3]!, h[4]!];
+  return bytes.map((b) => b.toString(16).padStart(2, '0')).join(':');
+}
+
+/** Minutes east of UTC of a POSIX-style zone such as CST-8:00:00 (UTC+8); 0 when unreadable. */
+export function zoneOffsetMinutes(zone: string): number {
+  const m = /^[A-Za-z]{3,}([+-]?)(\d{1,2})(?::(\d{2}))?/.exec(zone);
+  if (!m) return 0;
+  const minutes = Number(m[2]) * 60 + Number(m[3] ?? 0);
+  return m[1] === '-' ? minutes : -minutes;
+}
+
+const clampLatency = (ms: number): number => (!Number.isFinite(ms) || ms < 0 ? 0 : Math.min(Math.round(ms), MAX_LATENCY_MS));
+
+/**
+ * A simulated LAN device of any class: answers SADP probes, WS-Discovery (cameras and recorders), an ONVIF
+ * device service and the ISAPI-style HTTP API with Digest authentication, on its own address and HTTP port.
+ * Every answer waits for the configured latency. `/__sim/state` and `/__sim/control` expose and steer it.
+ */
+export class SimDevice extends EventEmitter<SimDeviceEvents> {
+  readonly deviceClass: LanDeviceClass;
+  readonly model: string;
+  readonly serial: string;
+  readonly mac: string;
+  readonly flags: Readonly<SimDeviceFlags>;
+  readonly capabilities: readonly SadpCapability[];
+  private readonly opts: SimDeviceOptions;
+  private readonly digest: DigestServer;
+  private readonly onvifVerifier: UsernameTokenVerifier;
+  private activated: boolean;
+  private username: string;
+  private password: string | undefined;
+  private verificationCode: string | undefined;
+  private firmware: string;
+  private latestFirmware: string;
+  private latency: number;
+  private reachable: boolean;
+  private rebooting = false;
+  private settings: Settings;
+  private hdds: Hdd[];
+  private listenIp: string;
+  private httpPort = 0;
+  private sadpPort = 0;
+  private wsdPort = 0;
+  private server: Server | undefined;
+  private hubs: SimHubs | undefined;
+  private ownHubs = false;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly held = new Set<IncomingMessage>();
+  private readonly counters = { http: 0, authFailures: 0, sadpProbes: 0, sadpAnswers: 0, wsdProbes: 0, reboots: 0, resets: 0, dropped: 0 };
+  private readonly sadpHandler: UdpHandler = (msg, from, reply) => this.onSadp(msg, from, reply);
+  private readonly wsdHandler: UdpHandler = (msg, from, reply) => this.onWsd(msg, from, reply);
+
+  constructor(opts: SimDeviceOptions) {
+    super();
+    this.opts = opts;
+    this.deviceClass = opts.class;
+    this.flags = { ...(opts.flags ?? {}) };
+    this.model = opts.model ?? defaultModel(opts.class, this.flags);
+    this.serial = opts.serial ?? longSerialFor(this.model, `${opts.ip ?? ''}:${randomBytes(6).toString('hex')}`);
+    this.mac = (opts.mac ?? macFor(this.serial)).toLowerCase().replace(/-/g, ':');
+    this.capabilities = opts.capabilities ?? defaultCapabilities(opts.class);
+    this.activated = opts.activated ?? false;
+    this.username = opts.username ?? 'admin';
+    this.password = this.activated ? (opts.password ?? 'Abcd12345') : undefined;
+    this.verificationCode = this.supportsVerificationCode ? opts.verificationCode : undefined;
+    this.firmware = opts.firmware ?? 'V5.7.0 build 240101';
+    this.latestFirmware = opts.latestFirmware ?? '';
+    this.latency = clampLatency(opts.latencyMs ?? 0);
+    this.reachable = opts.reachable ?? true;
+    this.settings = this.initialSettings();
+    this.hdds = this.initialHdds();
+    this.listenIp = opts.listenIp ?? this.settings.network.ipv4;
+    this.digest = new DigestServer({ realm: this.model, users: (u) => (u === this.username ? this.password : undefined) });
+    this.onvifVerifier = new UsernameTokenVerifier({
+      users: (u: string) => (this.activated && u === this.username ? this.password : undefined),
+      now: () => this.now(),
+    });
+  }
+
+  // ------------------------------------------------------------------------------------------ properties
+
+  get hasOnvif(): boolean {
+    return this.deviceClass === 'camera' || this.deviceClass === 'nvr' || this.deviceClass === 'dvr';
+  }
+
+  /** Everything but alarm panels can be activated over the LAN (manual §3.1.2). */
+  get initializable(): boolean {
+    return this.deviceClass !== 'alarm_panel';
+  }
+
+  /** The AC router needs no verification code for Hik-Connect (§3.1.1, §3.1.4). */
+  get supportsVerificationCode(): boolean {
+    return this.deviceClass !== 'ac_router' && this.deviceClass !== 'ap';
+  }
+
+  get isRecorder(): boolean {
+    return this.deviceClass === 'nvr' || this.deviceClass === 'dvr';
+  }
+
+  get ip(): string {
+    return this.settings.network.ipv4;
+  }
+
+  get isActivated(): boolean {
+    return this.activated;
+  }
+
+  get endpoints(): SimDeviceEndpoints {
+    return {
+      serial: this.serial,
+      shortSerial: shortSerial(this.serial),
+      class: this.deviceClass,
+      model: this.model,
+      mac: this.mac,
+      ip: this.ip,
+      listenIp: this.listenIp,
+      httpPort: this.httpPort,
+      sadpPort: this.sadpPort,
+      wsdPort: this.hasOnvif ? this.wsdPort : null,
+      activated: this.activated,
+    };
+  }
+
+  /** The device clock (ms since the epoch). */
+  now(): number {
+    return Date.now() + this.settings.clockOffsetMs;
+  }
+
+  /** A JSON dump of the whole device (served at /__sim/state). */
+  get state() {
+    return {
+      ...this.endpoints,
+      name: this.opts.name ?? `${this.model} ${shortSerial(this.serial) ?? this.serial}`,
+      flags: this.flags,
+      capabilities: this.capabilities,
+      running: this.server !== undefined,
+      reachable: this.reachable,
+      rebooting: this.rebooting,
+      latencyMs: this.latency,
+      username: this.username,
+      password: this.password ?? null,
+      verificationCode: this.verificationCode ?? null,
+      firmware: this.firmware,
+      latestFirmware: this.latestFirmware,
+      network: { ...this.settings.network },
+      clock: { now: this.now(), offsetMs: this.settings.clockOffsetMs, timeZone: this.settings.timeZone },
+      motionDetection: { ...this.settings.motion },
+      videoCodec: this.settings.codec,
+      hikConnect: { supported: this.capabilities.includes('hikConnect'), enabled: this.settings.ezvizEnabled },
+      hdds: this.hdds.map((h) => ({ ...h })),
+      channels: this.settings.channels.map(({ password: _pw, ...c }) => ({ ...c })),
+      sortedOnce: this.settings.sortedOnce,
+      analogChannels: this.deviceClass === 'dvr' ? (this.opts.analogChannels ?? 8) : 0,
+      poePorts: this.poePorts,
+      accessPoints: this.opts.accessPoints ?? [],
+      counters: { ...this.counters },
+    };
+  }
+
+  private get poePorts(): number {
+    if (this.deviceClass === 'nvr' && this.flags.poe) return this.opts.poePorts ?? this.maxChannels;
+    if (this.deviceClass === 'switch') return this.opts.poePorts ?? 8;
+    return 0;
+  }
+
+  private get maxChannels(): number {
+    if (this.deviceClass === 'nvr') return this.opts.ipChannels ?? 8;
+    if (this.deviceClass === 'dvr') return this.opts.ipChannels ?? 2;
+    return 0;
+  }
+
+  private initialSettings(): Settings {
+    const o = this.opts;
+    const md2 = this.capabilities.includes('md2');
+    const smart = this.capabilities.includes('smartH265');
+    const channels: InputProxyChannel[] = [];
+    if (this.deviceClass === 'nvr' && this.flags.poe) {
+      const ports = Math.min(this.opts.poePorts ?? this.opts.ipChannels ?? 8, this.opts.ipChannels ?? 8);
+      for (let i = 1; i <= ports; i++) {
+        channels.push({ id: i, name: `PoE ${i}`, ipAddress: `192.168.254.${i + 1}`, managementPort: 8000, username: 'admin', order: i, online: false, poe: true });
+      }
+    }
+    return {
+      network: { dhcp: o.dhcp ?? false, ipv4: o.ip ?? '127.0.0.1', mask: o.mask ?? '255.255.255.0', gateway: o.gateway ?? '', dns: o.dns ?? '' },
+      motion: { enabled: false, version: md2 ? '2.0' : '1.0', wholeImage: false, sensitivity: 50, notifySurveillanceCenter: false },
+      codec: smart ? 'Smart H.264+' : 'H.264',
+      ezvizEnabled: false,
+      clockOffsetMs: o.clockOffsetMs ?? 0,
+      timeZone: o.timeZone ?? 'UTC+00:00',
+      channels,
+      sortedOnce: false,
+    };
+  }
+
+  private initialHdds(): Hdd[] {
+    const specs = this.opts.hdds ?? (this.isRecorder ? [{}] : []);
+    const type = this.deviceClass === 'camera' ? 'sd' : 'hdd';
+    return specs.map((h, i) => ({
+      id: i + 1,
+      type,
+      capacityMb: h.capacityMb ?? (type === 'sd' ? 122_070 : 1_907_729),
+      status: h.status ?? (h.hasData ? HddStatus.ok : HddStatus.new),
+      hasData: h.hasData ?? false,
+    }));
+  }
+
+  private get supportedCodecs(): VideoCodec[] {
+    const list: VideoCodec[] = [VideoCodec.h264, VideoCodec.h265, VideoCodec.smartH264];
+    if (this.capabilities.includes('smartH265')) list.push(VideoCodec.smartH265);
+    return list;
+  }
+
+  // -------------------------------------------------------------------------------------------- control
+
+  setLatency(ms: number): void {
+    this.latency = clampLatency(ms);
+  }
+
+  setReachable(reachable: boolean): void {
+    this.reachable = reachable;
+    if (reachable && !this.rebooting) this.releaseHeld();
+  }
+
+  setLatestFirmware(version: string): void {
+    this.latestFirmware = version;
+  }
+
+  /** Marks a disk as holding recordings (or not). */
+  setHddData(id: number, hasData: boolean): void {
+    const h = this.hdds.find((d) => d.id === id);
+    if (h) {
+      h.hasData = hasData;
+      if (hasData) h.status = HddStatus.ok;
+    }
+  }
+
+  private get up(): boolean {
+    return this.reachable && !this.rebooting;
+  }
+
+  // ---------------------------------------------------------------------------------------- life cycle
+
+  async start(hubs?: SimHubs): Promise<SimDeviceEndpoints> {
+    if (this.server) return this.endpoints;
+    if (!hubs) {
+      hubs = {
+        sadp: new UdpHub({ port: SADP_PORT, group: SADP_MULTICAST_GROUP, multicast: true }),
+        wsd: new UdpHub({ port: WSD_PORT, group: SADP_MULTICAST_GROUP, multicast: true }),
+      };
+      this.ownHubs = true;
+    }
+    this.hubs = hubs;
+    try {
+      this.server = await this.listen(this.listenIp, this.opts.httpPort ?? 0);
+      this.httpPort = (this.server.address() as AddressInfo).port;
+      await this.registerUdp(this.listenIp);
+      if (this.opts.channels?.length) for (const c of this.opts.channels) await this.addChannel({ ipAddress: c.ip, managementPort: c.port, username: c.username ?? 'admin', password: c.password ?? '', ...(c.name ? { name: c.name } : {}) });
+    } catch (e) {
+      await this.stop();
+      throw e;
+    }
+    return this.endpoints;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    const hubs = this.hubs;
+    this.server = undefined;
+    this.hubs = undefined;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    this.releaseHeld();
+    if (hubs) {
+      hubs.sadp.unregister(this.listenIp, this.sadpHandler);
+      hubs.wsd.unregister(this.listenIp, this.wsdHandler);
+      if (this.ownHubs) await Promise.all([hubs.sadp.close(), hubs.wsd.close()]);
+    }
+    if (server) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
+    }
+  }
+
+  private listen(ip: string, port: number): Promise<Server> {
+    const server = createServer((req, res) => this.onHttp(req, res));
+    return new Promise<Server>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, ip, () => {
+        server.off('error', reject);
+        resolve(server);
+      });
+    });
+  }
+
+  private async registerUdp(ip: string): Promise<void> {
+    const hubs = this.hubs!;
+    const iface = this.opts.multicastInterface;
+    this.sadpPort = await hubs.sadp.register(ip, this.sadpHandler, iface);
+    if (this.hasOnvif) this.wsdPort = await hubs.wsd.register(ip, this.wsdHandler, iface);
+  }
+
+  /**
+   * Applies a new address: listens there if this process can bind it (and the device listens on its own
+   * address), otherwise only records it.
+   */
+  private async moveTo(ip: string): Promise<void> {
+    const old = this.listenIp;
+    if (!this.server || !this.hubs || ip === old || this.opts.listenIp !== undefined) {
+      this.emit('moved', ip, ip === old);
+      return;
+    }
+    let next: Server;
+    try {
+      next = await this.listen(ip, this.httpPort);
+    } catch {
+      this.emit('moved', ip, false);
+      return;
+    }
+    try {
+      this.listenIp = ip;
+      await this.registerUdp(ip);
+    } catch {
+      this.listenIp = old;
+      next.close();
+      this.emit('moved', ip, false);
+      return;
+    }
+    this.hubs.sadp.unregister(old, this.sadpHandler);
+    this.hubs.wsd.unregister(old, this.wsdHandler);
+    const prev = this.server;
+    this.server = next;
+    prev.close();
+    prev.closeAllConnections();
+    this.emit('moved', ip, true);
+  }
+
+  private reboot(): void {
+    this.counters.reboots++;
+    const ms = this.opts.rebootMs ?? 0;
+    if (ms > 0) {
+      this.rebooting = true;
+      const t = setTimeout(() => {
+        this.timers.delete(t);
+        this.rebooting = false;
+        if (this.reachable) this.releaseHeld();
+      }, ms);
+      this.timers.add(t);
+    }
+    this.emit('reboot');
+  }
+
+  /** Back to the factory state: unactivated, settings and non-PoE channels gone, recordings kept. */
+  async factoryReset(): Promise<void> {
+    this.counters.resets++;
+    this.activated = false;
+    this.password = undefined;
+    this.verificationCode = this.supportsVerificationCode ? this.opts.verificationCode : undefined;
+    this.digest.reset();
+    const before = this.ip;
+    this.settings = this.initialSettings();
+    this.emit('reset');
+    if (this.ip !== before) await this.moveTo(this.ip);
+  }
+
+  // ------------------------------------------------------------------------------------------- timing
+
+  private later(fn: () => void): void {
+    if (this.latency === 0) return fn();
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      fn();
+    }, this.latency);
+    this.timers.add(t);
+  }
+
+  private releaseHeld(): void {
+    for (const req of this.held) req.socket.destroy();
+    this.held.clear();
+  }
+
+  private hold(req: IncomingMessage): void {
+    this.counters.dropped++;
+    this.held.add(req);
+    req.socket.once('close', () => this.held.delete(req));
+    this.emit('dropped', 'http');
+  }
+
+  // --------------------------------------------------------------------------------------------- UDP
+
+  private onSadp(msg: Buffer, _from: RemoteInfo, reply: (b: Buffer) => void): void {
+    if (!this.up) {
+      this.counters.dropped++;
+      this.emit('dropped', 'udp');
+      return;
+    }
+    const probe = parseSadpProbe(msg);
+    if (!probe.ok) return;
+    this.counters.sadpProbes++;
+    const uuid = probe.value.uuid;
+    this.later(() => {
+      if (!this.up || !this.server) return;
+      const n = this.settings.network;
+      const answer = buildSadpProbeMatch({
+        uuid,
+        deviceClass: this.deviceClass,
+        model: this.model,
+        serial: this.serial,
+        mac: this.mac,
+        ipv4: n.ipv4,
+        mask: n.mask,
+        gateway: n.gateway,
+        dns: n.dns,
+        dhcp: n.dhcp,
+        httpPort: this.httpPort,
+        commandPort: this.opts.commandPort ?? 8000,
+        firmware: this.firmware,
+        activated: this.activated,
+        poe: this.deviceClass === 'nvr' && this.flags.poe === true,
+        eiSeries: this.deviceClass === 'switch' && this.flags.eiSeries === true,
+        solar: this.deviceClass === 'camera' && this.flags.solar === true,
+        capabilities: [...this.capabilities],
+      });
+      this.counters.sadpAnswers++;
+      reply(Buffer.from(answer));
+      this.emit('sadp', uuid);
+    });
+  }
+
+  private get deviceServiceUrl(): string {
+    return `http://${this.ip}:${this.httpPort}${DEVICE_SERVICE_PATH}`;
+  }
+
+  private onWsd(msg: Buffer, _from: RemoteInfo, reply: (b: Buffer) => void): void {
+    if (!this.up) {
+      this.counters.dropped++;
+      this.emit('dropped', 'udp');
+      return;
+    }
+    const probe = parseProbe(msg);
+    if (!probe.ok) return;
+    this.counters.wsdProbes++;
+    const types = [NETWORK_VIDEO_TRANSMITTER, DEVICE_TYPE];
+    const scopes = [
+      scope(OnvifScope.type, this.deviceClass === 'camera' ? 'video_encoder' : 'NVR'),
+      scope(OnvifScope.profile, 'Streaming'),
+      scope(OnvifScope.hardware, this.model),
+      scope(OnvifScope.name, this.state.name),
+    ];
+    if (!probeMatches(probe.value, types, scopes)) return;
+    const messageId = probe.value.messageId;
+    this.later(() => {
+      if (!this.up || !this.server) return;
+      const xml = buildProbeMatches({
+        relatesTo: messageId,
+        matches: [{ endpointReference: endpointReferenceFor(this.serial), types, scopes, xAddrs: [this.deviceServiceUrl], metadataVersion: 1 }],
+      });
+      reply(Buffer.from(xml));
+      this.emit('wsd', messageId);
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------- HTTP
+
+  private onHttp(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'http://device');
+    const method = req.method ?? 'GET';
+    if (url.pathname === '/__sim/state' && method === 'GET') return sendJson(res, 200, this.state);
+    if (url.pathname !== '/__sim/control' && !this.up) return this.hold(req);
+    readBody(req, (body) => {
+      if (url.pathname === '/__sim/control' && method === 'POST') return this.onControl(body, res);
+      this.counters.http++;
+      const answering: Promise<Answer> =
+        body === undefined
+          ? Promise.resolve(this.status(413, url.pathname, IsapiStatusCode.invalidOperation, IsapiSubStatus.badXmlContent, 'body too large'))
+          : this.answer(method, url, req.url ?? '/', body, req.headers.authorization).catch((e: unknown) =>
+              this.status(500, url.pathname, IsapiStatusCode.deviceError, 'deviceError', e instanceof Error ? e.message : String(e)),
+            );
+      void answering.then((a) =>
+        this.later(() => {
+          if (!this.up) return this.hold(req);
+          res.writeHead(a.status, { 'content-type': a.contentType, ...(a.headers ?? {}) });
+          res.end(a.body, () => {
+            if (a.after) void Promise.resolve(a.after()).catch(() => undefined);
+          });
+          this.emit('request', method, url.pathname, a.status);
+        }),
+      );
+    });
+  }
+
+  private onControl(body: Buffer | undefined, res: ServerResponse): void {
+    let input: unknown;
+    try {
+      input = JSON.parse((body ?? Buffer.alloc(0)).toString('utf8'));
+    } catch {
+      return sendJson(res, 400, { statusCode: 400, code: 'BAD_JSON', message: 'body is not JSON' });
+    }
+    const problem = controlProblem(input);
+    if (problem) return sendJson(res, 400, { statusCode: 400, code: 'BAD_CONTROL', message: problem });
+    const c = input as { reachable?: boolean; latencyMs?: number; latestFirmware?: string; hddData?: { id: number; hasData: boolean } };
+    if (c.latencyMs !== undefined) this.setLatency(c.latencyMs);
+    if (c.reachable !== undefined) this.setReachable(c.reachable);
+    if (c.latestFirmware !== undefined) this.setLatestFirmware(c.latestFirmware);
+    if (c.hddData !== undefined) this.setHddData(c.hddData.id, c.hddData.hasData);
+    sendJson(res, 200, this.state);
+  }
+
+  private status(http: number, path: string, code: IsapiStatusCode, sub: string, errorMsg?: string, id?: number): Answer {
+    return {
+      status: http,
+      contentType: ISAPI_CONTENT_TYPE,
+      body: buildResponseStatus(responseStatus(path, code, sub, { ...(errorMsg === undefined ? {} : { errorMsg }), ...(id === undefined ? {} : { id }) })),
+    };
+  }
+
+  private xml(body: string): Answer {
+    return { status: 200, contentType: ISAPI_CONTENT_TYPE, body };
+  }
+
+  private async answer(method: string, url: URL, rawUrl: string, body: Buffer, authorization: string | undefined): Promise<Answer> {
+    const path = url.pathname;
+    const route = `${method} ${path}`;
+    const ok = (after?: () => void | Promise<void>, id?: number): Answer => ({
+      ...this.status(200, path, IsapiStatusCode.ok, IsapiSubStatus.ok, undefined, id),
+      ...(after ? { after } : {}),
+    });
+    const badContent = (msg: string) => this.status(400, path, IsapiStatusCode.invalidXmlContent, IsapiSubStatus.badXmlContent, msg);
+    const notSupported = () => this.status(403, path, IsapiStatusCode.invalidOperation, IsapiSubStatus.notSupport);
+
+    if (path === DEVICE_SERVICE_PATH && this.hasOnvif && method === 'POST') return this.answerSoap(body);
+
+    if (path === IsapiPath.activate) {
+      if (method !== 'PUT') return this.status(405, path, IsapiStatusCode.invalidOperation, IsapiSubStatus.methodNotAllowed);
+      if (!this.initializable) return notSupported();
+      if (this.activated) return this.status(400, path, IsapiStatusCode.invalidOperation, IsapiSubStatus.alreadyActivated);
+      const info = parseActivateInfo(body);
+      if (!info.ok) return badContent(info.error);
+      const problem = devicePasswordProblem(info.value.password);
+      if (problem) return this.status(400, path, IsapiStatusCode.invalidXmlContent, IsapiSubStatus.invalidPassword, problem);
+      const code = info.value.verificationCode;
+      if (code !== undefined && this.supportsVerificationCode) {
+        const codeProblem = verificationCodeProblem(code);
+        if (codeProblem) return this.status(400, path, IsapiStatusCode.invalidXmlContent, IsapiSubStatus.invalidVerificationCode, codeProblem);
+        this.verificationCode = code;
+      }
+      this.activated = true;
+      this.username = info.value.username ?? this.username;
+      this.password = info.value.password;
+      this.digest.reset();
+      return ok();
+    }
+
+    if (!path.startsWith('/ISAPI/')) return this.status(404, path, IsapiStatusCode.invalidOperation, IsapiSubStatus.notFound);
+
+    if (!this.activated) {
+      if (route === `GET ${IsapiPath.deviceInfo}`) return this.xml(this.deviceInfoXml());
+      return this.status(403, path, IsapiStatusCode.invalidOperation, IsapiSubStatus.notActivated);
+    }
+
+    const verdict = this.digest.verify(authorization, method, rawUrl);
+    if (!verdict.ok) {
+      this.counters.authFailures++;
+      return {
+        ...this.status(401, path, IsapiStatusCode.invalidOperation, IsapiSubStatus.unauthorized),
+        headers: { 'www-authenticate': verdict.challenge },
+      };
+    }
+
+    switch (route) {
+      case `GET ${IsapiPath.deviceInfo}`:
+        return this.xml(this.deviceInfoXml());
+      case `GET ${IsapiPath.ipAddress}`:
+        return this.xml(buildIpAddress(this.settings.network));
+      case `PUT ${IsapiPath.ipAddress}`: {
+        const n = parseIpAddress(body);
+        if (!n.ok) return badContent(n.error);
+        const cur = this.settings.network;
+        const lease = this.opts.dhcpLease;
+        const next: LanNetwork = n.value.dhcp
+          ? lease
+            ? { dhcp: true, ipv4: lease.ip, mask: lease.mask ?? cur.mask, gateway: lease.gateway ?? cur.gateway, dns: lease.dns ?? cur.dns }
+            : { ...cur, dhcp: true }
+          : n.value;
+        this.settings.network = next;
+        return ok(() => this.moveTo(next.ipv4));
+      }
+      case `GET ${IsapiPath.time}`:
+        return this.xml(this.timeXml());
+      case `PUT ${IsapiPath.time}`: {
+        const t = parseTime(body);
+        if (!t.ok) return badContent(t.error);
+        if (t.value.timeZone) this.settings.timeZone = t.value.timeZone;
+        if (t.value.localTime) this.settings.clockOffsetMs = Date.parse(t.value.localTime) - Date.now();
+        return ok();
+      }
+      case `GET ${IsapiPath.firmwareStatus}`:
+        return this.xml(
+          buildFirmwareStatus({
+            currentVersion: this.firmware,
+            latestVersion: this.latestFirmware,
+            upgradeAvailable: this.latestFirmware !== '' && this.latestFirmware !== this.firmware,
+          }),
+        );
+      case `PUT ${IsapiPath.reboot}`:
+        return ok(() => this.reboot());
+      case `PUT ${IsapiPath.factoryReset}`:
+        if (url.searchParams.get('mode') !== 'full') return badContent(`only ${FACTORY_RESET_FULL} is supported`);
+        return ok(() => this.factoryReset());
+      case `GET ${IsapiPath.storage}`:
+        if (!this.isRecorder && this.deviceClass !== 'camera') return notSupported();
+        return this.xml(buildStorage(this.hdds));
+      case `GET ${IsapiPath.ezviz}`:
+      case `PUT ${IsapiPath.ezviz}`: {
+        if (!this.capabilities.includes('hikConnect')) return notSupported();
+        if (method === 'GET') {
+          return this.xml(
+            buildEzviz({
+              enabled: this.settings.ezvizEnabled,
+              ...(this.verificationCode === undefined ? {} : { verificationCode: this.verificationCode }),
+              registerStatus: this.settings.ezvizEnabled,
+            }),
+          );
+        }
+        const e = parseEzviz(body);
+        if (!e.ok) return badContent(e.error);
+        if (e.value.verificationCode !== undefined && this.supportsVerificationCode) {
+          const p = verificationCodeProblem(e.value.verificationCode);
+          if (p) return this.status(400, path, IsapiStatusCode.invalidXmlContent, IsapiSubStatus.invalidVerificationCode, p);
+          this.verificationCode = e.value.verificationCode;
+        }
+        if (e.value.enabled && this.supportsVerificationCode && this.verificationCode === undefined) {
+          return this.status(400, path, IsapiStatusCode.invalidXmlContent, IsapiSubStatus.invalidVerificationCode, 'a verification code is needed');
+        }
+        this.settings.ezvizEnabled = e.value.enabled;
+        return ok();
+      }
+      case `GET ${IsapiPath.motionDetection}`:
+      case `PUT ${IsapiPath.motionDetection}`: {
+        if (this.deviceClass !== 'camera') return notSupported();
+        if (method === 'GET') return this.xml(buildMotionDetection(this.settings.motion));
+        const m = parseMotionDetection(body);
+        if (!m.ok) return badContent(m.error);
+        this.settings.motion = { ...m.value, version: this.settings.motion.version };
+        return ok();
+      }
+      case `GET ${IsapiPath.streamingChannel}`:
+      case `PUT ${IsapiPath.streamingChannel}`: {
+        if (this.deviceClass !== 'camera') return notSupported();
+        if (method === 'GET') return this.xml(buildStreamingChannel({ id: 101, videoCodec: this.settings.codec, supportedCodecs: this.supportedCodecs }));
+        const s = parseStreamingChannel(body);
+        if (!s.ok) return badContent(s.error);
+        if (!this.supportedCodecs.includes(s.value.videoCodec)) return badContent(`${s.value.videoCodec} is not supported`);
+        this.settings.codec = s.value.videoCodec;
+        return ok();
+      }
+      case `GET ${IsapiPath.inputProxyChannels}`:
+        if (!this.isRecorder) return notSupported();
+        await this.refreshChannels();
+        return this.xml(
+          buildInputProxyChannelList({ maxChannels: this.maxChannels, sortedOnce: this.settings.sortedOnce, channels: this.sortedChannels() }),
+        );
+      case `POST ${IsapiPath.inputProxyChannels}`: {
+        if (!this.isRecorder) return notSupported();
+        const c = parseNewInputProxyChannel(body);
+        if (!c.ok) return badContent(c.error);
+        const added = await this.addChannel(c.value);
+        if (!added.ok) return this.status(403, path, IsapiStatusCode.invalidOperation, IsapiSubStatus.channelLimitReached, added.error);
+        return ok(undefined, added.value.id);
+      }
+      case `PUT ${IsapiPath.inputProxyChannelOrder}`: {
+        if (!this.isRecorder) return notSupported();
+        const ids = parseChannelOrder(body);
+        if (!ids.ok) return badContent(ids.error);
+        const have = this.settings.channels.map((c) => c.id).sort((a, b) => a - b);
+        const want = [...ids.value].sort((a, b) => a - b);
+        if (have.length !== want.length || have.some((id, i) => id !== want[i])) return badContent('the order must list every channel id once');
+        ids.value.forEach((id, i) => {
+          const ch = this.settings.channels.find((c) => c.id === id);
+          if (ch) ch.order = i + 1;
+        });
+        this.settings.sortedOnce = true;
+        return ok();
+      }
+    }
+
+    const format = /^\/ISAPI\/ContentMgmt\/Storage\/hdd\/(\d{1,4})\/format$/.exec(path);
+    if (format && method === 'PUT') {
+      const hdd = this.hdds.find((h) => h.id === Number(format[1]));
+      if (!hdd) return this.status(404, path, IsapiStatusCode.invalidOperation, IsapiSubStatus.invalidID);
+      if (hdd.hasData && url.searchParams.get('force') !== 'true') {
+        return this.status(403, path, IsapiStatusCode.invalidOperation, IsapiSubStatus.hddHasData, 'the disk holds recordings');
+      }
+      hdd.status = HddStatus.ok;
+      hdd.hasData = false;
+      return ok();
+    }
+    const channel = /^\/ISAPI\/ContentMgmt\/InputProxy\/channels\/(\d{1,4})$/.exec(path);
+    if (channel && method === 'DELETE' && this.isRecorder) {
+      const id = Number(channel[1]);
+      const ch = this.settings.channels.find((c) => c.id === id);
+      if (!ch || ch.poe) return this.status(404, path, IsapiStatusCode.invalidOperation, IsapiSubStatus.invalidID);
+      this.settings.channels = this.settings.channels.filter((c) => c.id !== id);
+      this.renumberOrder();
+      return ok();
+    }
+    return this.status(404, path, IsapiStatusCode.invalidOperation, IsapiSubStatus.notFound);
+  }
+
+  private deviceInfoXml(): string {
+    return buildDeviceInfo({
+      deviceName: this.state.name,
+      deviceClass: this.deviceClass,
+      model: this.model,
+      serialNumber: this.serial,
+      macAddress: this.mac,
+      firmwareVersion: this.firmware,
+      firmwareReleasedDate: '2024-01-01',
+    });
+  }
+
+  private timeXml(): string {
+    return buildTime({ timeMode: 'manual', localTime: isoLocalTime(this.now(), zoneOffsetMinutes(this.settings.timeZone)), timeZone: this.settings.timeZone });
+  }
+
+  // ------------------------------------------------------------------------------------------ channels
+
+  private sortedChannels(): InputProxyChannel[] {
+    return [...this.settings.channels].sort((a, b) => a.order - b.order).map(({ password: _pw, ...c }) => c);
+  }
+
+  private renumberOrder(): void {
+    [...this.settings.channels].sort((a, b) => a.order - b.order).forEach((c, i) => (c.order = i + 1));
+  }
+
+  /** Adds an IP channel (the next free id) and checks whether its camera answers with the given account. */
+  async addChannel(c: { ipAddress: string; managementPort: number; username: string; password?: string; name?: string }): Promise<Result<InputProxyChannel>> {
+    const chs = this.settings.channels;
+    if (chs.length >= this.maxChannels) {
+      return { ok: false, error: `all ${this.maxChannels} channels are in use` };
+    }
+    let id = 1;
+    while (chs.some((x) => x.id === id)) id++;
+    const ch: InputProxyChannel = {
+      id,
+      name: c.name ?? `IPCamera ${String(id).padStart(2, '0')}`,
+      ipAddress: c.ipAddress,
+      managementPort: c.managementPort,
+      username: c.username,
+      password: c.password ?? '',
+      order: chs.length + 1,
+      online: false,
+      poe: false,
+    };
+    chs.push(ch);
+    ch.online = await this.checkChannel(ch);
+    return { ok: true, value: { ...ch } };
+  }
+
+  private async refreshChannels(): Promise<void> {
+    await Promise.all(
+      this.settings.channels.filter((c) => !c.poe).map(async (c) => {
+        c.online = await this.checkChannel(c);
+      }),
+    );
+  }
+
+  private async checkChannel(c: InputProxyChannel): Promise<boolean> {
+    const client = new DigestClient(c.username, c.password ?? '');
+    try {
+      const res = await client.fetch(`http://${c.ipAddress}:${c.managementPort}${IsapiPath.time}`, {
+        signal: AbortSignal.timeout(this.opts.channelCheckTimeoutMs ?? 1000),
+      });
+      await res.body?.cancel();
+      return res.status === 200;
+    } catch {
+      return false;
+    }
+  }
+
+  // --------------------------------------------------------------------------------------------- ONVIF
+
+  private answerSoap(body: Buffer): Answer {
+    const env = parseEnvelope(body);
+    const operation = env.ok ? (env.value.operation ?? '') : '';
+    const fault = (code: FaultCode, subcode: string, reason: string): Answer => ({
+      status: faultHttpStatus(code),
+      contentType: SOAP_CONTENT_TYPE,
+      body: buildFault({ code, subcodes: [subcode], reason }),
+    });
+    if (!env.ok) return fault(FaultCode.sender, FaultSubcode.wellFormed, env.error);
+    if (operation === 'GetSystemDateAndTime') {
+      return { status: 200, contentType: SOAP_CONTENT_TYPE, body: buildGetSystemDateAndTimeResponse({ now: new Date(this.now()) }) };
+    }
+    if (operation === 'GetDeviceInformation') {
+      if (!this.onvifVerifier.verify(env.value.header).ok) {
+        this.counters.authFailures++;
+        return fault(FaultCode.sender, FaultSubcode.notAuthorized, 'Sender not Authorized');
+      }
+      return {
+        status: 200,
+        contentType: SOAP_CONTENT_TYPE,
+        body: buildGetDeviceInformationResponse({
+          manufacturer: 'HIKVISION',
+          model: this.model,
+          firmwareVersion: this.firmware,
+          serialNumber: this.serial,
+          hardwareId: '88',
+        }),
+      };
+    }
+    return fault(FaultCode.receiver, FaultSubcode.actionNotSupported, `${operation || 'empty Body'} is not supported`);
+  }
+}
+
+function controlProblem(input: unknown): string | undefined {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) return 'expected an object';
+  for (const [k, v] of Object.entries(input)) {
+    if (k === 'reachable') {
+      if (typeof v !== 'boolean') return 'reachable must be a boolean';
+    } else if (k === 'latencyMs') {
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > MAX_LATENCY_MS) return `latencyMs must be an integer from 0 to ${MAX_LATENCY_MS}`;
+    } else if (k === 'latestFirmware') {
+      if (typeof v !== 'string') return 'latestFirmware must be a string';
+    } else if (k === 'hddData') {
+      const h = v as { id?: unknown; hasData?: unknown } | null;
+      if (typeof h !== 'object' || h === null || typeof h.id !== 'number' || typeof h.hasData !== 'boolean') return 'hddData must be {id, hasData}';
+    } else return `unknown field ${k}`;
+  }
+  return undefined;
+}
+
+function readBody(req: IncomingMessage, done: (body: Buffer | undefined) => void): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let over = false;
+  req.on('data', (c: Buffer) => {
+    size += c.length;
+    if (size > MAX_BODY) over = true;
+    else chunks.push(c);
+  });
+  req.on('end', () => done(over ? undefined : Buffer.concat(chunks)));
+  req.on('error', () => undefined);
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
