@@ -5,14 +5,17 @@ import {
   DeviceReportSchema,
   encodeEnvelope,
   envelope,
+  LanSnapshotSchema,
   RpcMethod,
   topics,
   type DeviceReport,
   type EdgeInfo,
+  type LanSnapshot,
 } from '@vigil/protocol';
 import { BusHub, BusTopic, WorkerManager, siblingModule, type WorkerSpec } from './bus.js';
 import type { EdgeConfig } from './config.js';
 import { DeviceRegistry } from './devices.js';
+import { LanReport } from './lan/index.js';
 import { announce, type Logger } from './log.js';
 import { RpcServer } from './rpc.js';
 import { Store } from './store.js';
@@ -24,7 +27,7 @@ export const EXIT_REBOOT = 75;
 
 export interface AgentOptions {
   log: Logger;
-  /** Overrides the workers to fork (tests); defaults to the discovery worker. */
+  /** Overrides the workers to fork (tests); defaults to the discovery and lan workers. */
   workers?: WorkerSpec[];
   /** Overrides the broker URL derived from the cloud URL (tests against a plain TCP broker). */
   mqttUrl?: string;
@@ -40,9 +43,12 @@ interface AgentEvents {
   ready: [];
   /** A discovery round has been applied (its messages are in the outbox). */
   round: [devices: DeviceReport[]];
+  /** A LAN snapshot has been handled: queued for the cloud (a meaningful change) or not (noise only). */
+  lan: [snapshot: LanSnapshot, queued: boolean];
 }
 
 const deviceDecoder = decoder(DeviceReportSchema);
+const lanDecoder = decoder(LanSnapshotSchema);
 
 export class Agent extends EventEmitter<AgentEvents> {
   readonly startedAt = Date.now();
@@ -54,6 +60,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     readonly config: EdgeConfig,
     readonly store: Store,
     readonly registry: DeviceRegistry,
+    readonly lan: LanReport,
     readonly hub: BusHub,
     readonly workers: WorkerManager,
     readonly uplink: Uplink,
@@ -70,11 +77,16 @@ export class Agent extends EventEmitter<AgentEvents> {
     const store = await Store.open(config.dataDir);
     const registry = new DeviceRegistry(await store.listDevices());
     const hub = await BusHub.start(config.dataDir, log.child({ part: 'bus' }));
+    const lan = new LanReport();
     const discovery = siblingModule(import.meta.url, 'workers/discovery');
+    const lanWorker = siblingModule(import.meta.url, 'workers/lan');
     const workers = new WorkerManager(
       hub,
       log.child({ part: 'workers' }),
-      opts.workers ?? [{ name: 'discovery', module: discovery.module, execArgv: discovery.execArgv }],
+      opts.workers ?? [
+        { name: 'discovery', module: discovery.module, execArgv: discovery.execArgv },
+        { name: 'lan', module: lanWorker.module, execArgv: lanWorker.execArgv },
+      ],
     );
     const uplink = new Uplink({
       serial: config.serial,
@@ -94,11 +106,12 @@ export class Agent extends EventEmitter<AgentEvents> {
         devicesTotal: registry.size,
       }),
       inventory: () => Promise.resolve({ devices: registry.list() }),
+      lan: () => lan.takeForConnect(),
     });
     const rpc = new RpcServer(log.child({ part: 'rpc' }), (requestId, reply) =>
       uplink.publish(topics.reply(config.serial, requestId), encodeEnvelope(envelope('reply', reply)), { qos: 1 }),
     );
-    const a = new Agent(config, store, registry, hub, workers, uplink, rpc, log, say);
+    const a = new Agent(config, store, registry, lan, hub, workers, uplink, rpc, log, say);
 
     rpc.register(RpcMethod.edgeInfo, () => a.info());
     rpc.register(RpcMethod.edgeReboot, (_params, ctx) => {
@@ -121,6 +134,7 @@ export class Agent extends EventEmitter<AgentEvents> {
 
     hub.on('message', (topic, payload) => {
       if (topic === BusTopic.discoveryResult) a.onDiscovery(payload);
+      else if (topic === BusTopic.lanSnapshot) a.onLanSnapshot(payload);
     });
     workers.on('allReady', () => {
       if (a.announcedReady) return;
@@ -185,6 +199,34 @@ export class Agent extends EventEmitter<AgentEvents> {
       this.uplink.outbox.kick();
     }
     this.emit('round', found);
+  }
+
+  private onLanSnapshot(payload: unknown): void {
+    const r = lanDecoder.decode(payload);
+    if (!r.ok) {
+      this.log.warn('bus: dropped invalid lan snapshot', { error: r.error });
+      return;
+    }
+    const snapshot = r.value;
+    // Same chain as the discovery rounds: the outbox sees snapshots in the order they came.
+    this.roundChain = this.roundChain
+      .then(() => this.applyLanSnapshot(snapshot))
+      .catch((err: unknown) => this.log.error('applying lan snapshot failed', { err }));
+  }
+
+  private async applyLanSnapshot(snapshot: LanSnapshot): Promise<void> {
+    const reasons = this.lan.offer(snapshot);
+    if (reasons.length === 0) {
+      this.emit('lan', snapshot, false);
+      return;
+    }
+    const { serial } = this.config;
+    // A newer snapshot supersedes any older one still waiting in the outbox.
+    await this.store.enqueue(topics.lan(serial), encodeEnvelope(envelope('lan', snapshot)), { replaceSameTopic: true });
+    this.log.info('lan changed', { devices: snapshot.devices.length, reasons: reasons.slice(0, 10) });
+    this.say({ event: 'lan', serial, devices: snapshot.devices.length });
+    this.uplink.outbox.kick();
+    this.emit('lan', snapshot, true);
   }
 
   /**

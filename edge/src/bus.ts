@@ -12,11 +12,15 @@ import type { Logger } from './log.js';
  * is itself a participant. Topics of the readiness handshake:
  *   ctl/welcome/{token}   agent -> worker, sent once the worker's subscription to it is seen on the XPUB
  *   ctl/ready             worker -> agent, {name, token, pid}
+ * Results:
+ *   discovery/result      discovery worker -> agent, {at, devices: DeviceReport[]}
+ *   lan/snapshot          lan worker -> agent, LanSnapshot after every SADP round
  */
 export const BusTopic = {
   welcomePrefix: 'ctl/welcome/',
   ready: 'ctl/ready',
   discoveryResult: 'discovery/result',
+  lanSnapshot: 'lan/snapshot',
 } as const;
 
 export interface WorkerInfo {

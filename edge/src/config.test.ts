@@ -26,6 +26,36 @@ describe('loadConfig', () => {
     expect(loadConfig({ ...good, VIGIL_CLOUD_URL: 'http://127.0.0.1:8080' }).mqttUrl).toBe('ws://127.0.0.1:8080/mqtt');
   });
 
+  it('reads the LAN discovery settings', () => {
+    const off = loadConfig(good);
+    expect(off).toMatchObject({ lanInterfaceIp: '', sadpTargets: [], lanIntervalMs: 5_000 });
+    const on = loadConfig({
+      ...good,
+      VIGIL_EDGE_LAN_INTERFACE_IP: '192.168.1.10',
+      VIGIL_EDGE_SADP_TARGETS: '127.0.0.1:37020,cam.local:37021',
+      VIGIL_EDGE_LAN_INTERVAL_MS: '250',
+    });
+    expect(on).toMatchObject({
+      lanInterfaceIp: '192.168.1.10',
+      sadpTargets: [
+        { host: '127.0.0.1', port: 37020 },
+        { host: 'cam.local', port: 37021 },
+      ],
+      lanIntervalMs: 250,
+    });
+    let err: unknown;
+    try {
+      loadConfig({ ...good, VIGIL_EDGE_LAN_INTERFACE_IP: 'eth0', VIGIL_EDGE_SADP_TARGETS: 'x', VIGIL_EDGE_LAN_INTERVAL_MS: '1' });
+    } catch (e) {
+      err = e;
+    }
+    expect((err as ConfigError).problems.map((p) => p.split(':')[0])).toEqual([
+      'VIGIL_EDGE_LAN_INTERFACE_IP',
+      'VIGIL_EDGE_SADP_TARGETS',
+      'VIGIL_EDGE_LAN_INTERVAL_MS',
+    ]);
+  });
+
   it('accepts an empty probe target list', () => {
     expect(loadConfig({ ...good, VIGIL_EDGE_PROBE_TARGETS: '' }).probeTargets).toEqual([]);
   });

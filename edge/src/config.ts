@@ -1,3 +1,4 @@
+import { isIPv4 } from 'node:net';
 import path from 'node:path';
 import { SERIAL_PATTERN } from '@vigil/protocol';
 
@@ -25,6 +26,11 @@ export interface EdgeConfig {
   devicePassword: string;
   heartbeatSec: number;
   discoveryIntervalMs: number;
+  /** IPv4 of the LAN interface that SADP probes go out on (multicast); empty: no multicast discovery. */
+  lanInterfaceIp: string;
+  /** SADP endpoints probed by unicast every round, besides the multicast group. */
+  sadpTargets: ProbeTarget[];
+  lanIntervalMs: number;
   logLevel: LogLevel;
 }
 
@@ -47,14 +53,14 @@ function parsePort(s: string): number | null {
   return n >= 1 && n <= 65535 ? n : null;
 }
 
-function parseTargets(raw: string, problems: string[]): ProbeTarget[] {
+function parseTargets(raw: string, problems: string[], key = 'VIGIL_EDGE_PROBE_TARGETS'): ProbeTarget[] {
   const out: ProbeTarget[] = [];
   for (const item of raw.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
     const at = item.lastIndexOf(':');
     const host = at > 0 ? item.slice(0, at) : '';
     const port = at > 0 ? parsePort(item.slice(at + 1)) : null;
     if (!hostRe.test(host) || port === null) {
-      problems.push(`VIGIL_EDGE_PROBE_TARGETS: ${JSON.stringify(item)} is not host:port`);
+      problems.push(`${key}: ${JSON.stringify(item)} is not host:port`);
       continue;
     }
     out.push({ host: host.replace(/^\[(.*)\]$/, '$1'), port });
@@ -108,6 +114,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): EdgeConfig {
   const devicePassword = env.VIGIL_EDGE_DEVICE_PASSWORD ?? '';
   const heartbeatSec = parseInt(env, 'VIGIL_EDGE_HEARTBEAT_SEC', 30, 1, 3600, problems);
   const discoveryIntervalMs = parseInt(env, 'VIGIL_EDGE_DISCOVERY_INTERVAL_MS', 10_000, 50, 3_600_000, problems);
+  const lanInterfaceIp = (env.VIGIL_EDGE_LAN_INTERFACE_IP ?? '').trim();
+  if (lanInterfaceIp !== '' && !isIPv4(lanInterfaceIp)) {
+    problems.push(`VIGIL_EDGE_LAN_INTERFACE_IP: empty or an IPv4 address, got ${JSON.stringify(lanInterfaceIp)}`);
+  }
+  const sadpTargets = parseTargets(env.VIGIL_EDGE_SADP_TARGETS ?? '', problems, 'VIGIL_EDGE_SADP_TARGETS');
+  const lanIntervalMs = parseInt(env, 'VIGIL_EDGE_LAN_INTERVAL_MS', 5_000, 50, 3_600_000, problems);
 
   const rawLevel = env.VIGIL_LOG_LEVEL || 'info';
   const logLevel = rawLevel in LogLevel ? (rawLevel as LogLevel) : 'info';
@@ -127,6 +139,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): EdgeConfig {
     devicePassword,
     heartbeatSec,
     discoveryIntervalMs,
+    lanInterfaceIp,
+    sadpTargets,
+    lanIntervalMs,
     logLevel,
   };
 }

@@ -9,3 +9,4 @@ export { RpcServer, RpcFailure, type RpcContext } from './rpc.js';
 export { Store } from './store.js';
 export { Uplink, type UplinkMode } from './uplink.js';
 export { AGENT_VERSION } from './version.js';
+export { LanReport, LanTracker, lanChanges, lanWindowMs, sadpRound, type SadpAnswer, type SadpEndpoint } from './lan/index.js';

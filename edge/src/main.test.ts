@@ -48,7 +48,11 @@ describe('vigil-edge supervisor', () => {
     createInterface({ input: child.stdout }).on('line', (l) => lines.push(JSON.parse(l) as Record<string, unknown>));
 
     const first = await lines.waitFor((l) => l.event === 'connected' && l.mode === 'edge');
-    await lines.waitFor((l) => l.event === 'ready');
+    const ready = await lines.waitFor((l) => l.event === 'ready');
+    expect((ready.workers as { name: string; ready: boolean }[]).map((w) => [w.name, w.ready])).toEqual([
+      ['discovery', true],
+      ['lan', true],
+    ]);
 
     const id = 'reboot-request-1';
     const reply = cloud.waitFor((m) => m.topic === topics.reply(SERIAL, id));

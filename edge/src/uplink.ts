@@ -12,6 +12,7 @@ import {
   type Envelope,
   type HeartbeatData,
   type InventoryData,
+  type LanSnapshot,
   type RpcRequestData,
   type StatusData,
 } from '@vigil/protocol';
@@ -47,6 +48,8 @@ export interface UplinkOptions {
   backoff?: { initialMs: number; maxMs: number };
   heartbeat: () => Promise<HeartbeatData>;
   inventory: () => Promise<InventoryData>;
+  /** The LAN snapshot to send on every (re)connect, if there is one yet. */
+  lan?: () => LanSnapshot | null;
 }
 
 interface UplinkEvents {
@@ -219,6 +222,8 @@ export class Uplink extends EventEmitter<UplinkEvents> {
     await store.enqueue(topics.inventory(serial), encodeEnvelope(envelope('inventory', inventory)), {
       replaceSameTopic: true,
     });
+    const lan = this.opts.lan?.() ?? null;
+    if (lan) await store.enqueue(topics.lan(serial), encodeEnvelope(envelope('lan', lan)), { replaceSameTopic: true });
     if (client !== this.client) return;
     this.outbox.attach(client);
     this.startHeartbeat(client);

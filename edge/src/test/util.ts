@@ -25,6 +25,9 @@ export function testConfig(dataDir: string, over: Partial<EdgeConfig> = {}): Edg
     devicePassword: '',
     heartbeatSec: 1,
     discoveryIntervalMs: 300,
+    lanInterfaceIp: '',
+    sadpTargets: [],
+    lanIntervalMs: 300,
     logLevel: 'warn',
     ...over,
   };

@@ -18,7 +18,7 @@ export function scenarioDir(name: string): string {
 }
 
 /** The cloud process over a fresh PostgreSQL database, with test-sized timers. */
-export async function startCloudProcess(dir: string, opts: { databaseUrl?: string; port?: number } = {}) {
+export async function startCloudProcess(dir: string, opts: { databaseUrl?: string; port?: number; host?: string } = {}) {
   const db = opts.databaseUrl ? null : await freshDatabase();
   const databaseUrl = opts.databaseUrl ?? db!.url;
   const proc = await startProcess({
@@ -28,6 +28,7 @@ export async function startCloudProcess(dir: string, opts: { databaseUrl?: strin
     env: {
       DATABASE_URL: databaseUrl,
       VIGIL_HTTP_PORT: String(opts.port ?? 0),
+      VIGIL_HTTP_HOST: opts.host ?? '127.0.0.1',
       VIGIL_DATA_DIR: join(dir, 'cloud-data'),
       VIGIL_MIN_OFFLINE_DELAY_SEC: '1',
       VIGIL_JOB_POLL_MS: '100',
@@ -36,7 +37,7 @@ export async function startCloudProcess(dir: string, opts: { databaseUrl?: strin
   });
   const ready = proc.lines.find((l) => l.ready === true)!;
   const port = Number(ready.http);
-  return { proc, port, url: `http://127.0.0.1:${port}`, databaseUrl, dropDatabase: () => db?.drop() ?? Promise.resolve() };
+  return { proc, port, url: `http://${opts.host ?? '127.0.0.1'}:${port}`, databaseUrl, dropDatabase: () => db?.drop() ?? Promise.resolve() };
 }
 
 /** One camera simulator process. */
@@ -82,6 +83,6 @@ export function edgeBox(dir: string, cloudUrl: string, cameras: readonly CameraE
 }
 
 /** Starts the edge box's supervisor and waits until its tunnel is up (claim mode or edge mode). */
-export function startEdge(dir: string, box: EdgeBox, name = 'edge'): Promise<Proc> {
-  return startProcess({ name, entry: ENTRY.edge, logDir: dir, env: box.env, ready: (l) => l.event === 'connected' });
+export function startEdge(dir: string, box: EdgeBox, name = 'edge', netns?: string): Promise<Proc> {
+  return startProcess({ name, entry: ENTRY.edge, logDir: dir, env: box.env, netns, ready: (l) => l.event === 'connected' });
 }
