@@ -11,3 +11,4 @@ export * from './lan.js';
 export * from './serial.js';
 export * from './sadp/index.js';
 export * from './isapi/index.js';
+export * from './onsite.js';

@@ -1,9 +1,11 @@
 import Type, { type Static, type TSchema } from 'typebox';
+import { LanInitializeParamsSchema, LanInitializeResultSchema } from './onsite.js';
 
 /** The commands the cloud can send an edge, with their parameters and results. */
 export const RpcMethod = {
   edgeInfo: 'edge.info',
   edgeReboot: 'edge.reboot',
+  lanInitialize: 'lan.initialize',
 } as const;
 export type RpcMethod = (typeof RpcMethod)[keyof typeof RpcMethod];
 
@@ -45,6 +47,7 @@ const NoParams = Type.Object({}, { additionalProperties: false });
 export const RpcSchemas = {
   [RpcMethod.edgeInfo]: { params: NoParams, result: EdgeInfoSchema },
   [RpcMethod.edgeReboot]: { params: NoParams, result: EdgeRebootResultSchema },
+  [RpcMethod.lanInitialize]: { params: LanInitializeParamsSchema, result: LanInitializeResultSchema },
 } as const satisfies Record<RpcMethod, { params: TSchema; result: TSchema }>;
 
 export type RpcParams<M extends RpcMethod> = Static<(typeof RpcSchemas)[M]['params']>;

@@ -46,6 +46,12 @@ export const ErrorCode = {
   rpcTimeout: 'RPC_TIMEOUT',
   rpcFailed: 'RPC_FAILED',
   deviceNotFound: 'DEVICE_NOT_FOUND',
+  lanDeviceNotFound: 'LAN_DEVICE_NOT_FOUND',
+  notSadpInitializable: 'NOT_SADP_INITIALIZABLE',
+  deviceAlreadyActivated: 'DEVICE_ALREADY_ACTIVATED',
+  devicePasswordPolicy: 'DEVICE_PASSWORD_POLICY',
+  verificationCodePolicy: 'VERIFICATION_CODE_POLICY',
+  noDeviceDefaults: 'NO_DEVICE_DEFAULTS',
   internal: 'INTERNAL_ERROR',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

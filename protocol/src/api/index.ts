@@ -6,4 +6,5 @@ export * from './edges.js';
 export * from './devices.js';
 export * from './operation-log.js';
 export * from './lan.js';
+export * from './onsite.js';
 export type * from './live.js';

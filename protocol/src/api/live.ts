@@ -9,4 +9,6 @@ export type LiveEvent =
   | { type: 'site.changed'; siteId: string }
   | { type: 'edges.changed'; siteId: string }
   /** What the site's edge boxes see on the LAN changed (On-site page). */
-  | { type: 'lan.changed'; siteId: string };
+  | { type: 'lan.changed'; siteId: string }
+  /** An activation job of the site reported progress. */
+  | { type: 'onsite.job'; siteId: string; jobId: string };

@@ -1,0 +1,68 @@
+import Type, { type Static, type TLiteral } from 'typebox';
+import { LanDeviceClass } from '../lan.js';
+import { INIT_STEPS, StepState } from '../onsite.js';
+import { IsoDateSchema, UuidSchema } from './common.js';
+
+const literals = <T extends string>(values: readonly T[]) => values.map((v) => Type.Literal(v)) as unknown as [TLiteral<T>];
+
+/**
+ * The installer's default device password and verification code ("Manage Default Device Password"),
+ * kept encrypted. The password never comes back from the server, only whether one is saved.
+ */
+export const DeviceDefaultsSchema = Type.Object({
+  hasPassword: Type.Boolean(),
+  verificationCode: Type.Union([Type.String(), Type.Null()]),
+  updatedAt: Type.Union([IsoDateSchema, Type.Null()]),
+});
+export type DeviceDefaults = Static<typeof DeviceDefaultsSchema>;
+
+export const UpdateDeviceDefaultsBodySchema = Type.Object(
+  { password: Type.String({ minLength: 1, maxLength: 64 }), verificationCode: Type.String({ maxLength: 32 }) },
+  { additionalProperties: false },
+);
+export type UpdateDeviceDefaultsBody = Static<typeof UpdateDeviceDefaultsBodySchema>;
+
+/**
+ * Activate and initialize devices the site's edge boxes see on the LAN. Give a password and verification
+ * code, or `useDefaults` to take the saved ones; `saveAsDefaults` keeps the given ones as the new defaults
+ * (the manual's "Set as Default Password and Verification Code").
+ */
+export const StartActivationBodySchema = Type.Object(
+  {
+    serials: Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { minItems: 1, maxItems: 256, uniqueItems: true }),
+    password: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    verificationCode: Type.Optional(Type.String({ maxLength: 32 })),
+    useDefaults: Type.Optional(Type.Boolean()),
+    saveAsDefaults: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+export type StartActivationBody = Static<typeof StartActivationBodySchema>;
+
+const StepProgressSchema = Type.Object({
+  state: Type.Union(literals(Object.values(StepState))),
+  message: Type.String(),
+  at: IsoDateSchema,
+});
+
+export const ActivationJobSchema = Type.Object({
+  id: UuidSchema,
+  siteId: UuidSchema,
+  edgeSerial: Type.String(),
+  state: Type.Union([Type.Literal('running'), Type.Literal('done')]),
+  createdAt: IsoDateSchema,
+  finishedAt: Type.Union([IsoDateSchema, Type.Null()]),
+  items: Type.Array(
+    Type.Object({
+      serial: Type.String(),
+      model: Type.String(),
+      deviceClass: Type.Union(literals(Object.values(LanDeviceClass))),
+      ip: Type.String(),
+      /** Step name (InitStep) → its latest report; steps not reached yet are absent. */
+      steps: Type.Record(Type.Union(literals(INIT_STEPS)), StepProgressSchema),
+      /** running until every step reported; failed if any step failed. */
+      result: Type.Union([Type.Literal('running'), Type.Literal('succeeded'), Type.Literal('failed')]),
+    }),
+  ),
+});
+export type ActivationJob = Static<typeof ActivationJobSchema>;

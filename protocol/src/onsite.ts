@@ -1,0 +1,83 @@
+import Type, { type Static, type TLiteral } from 'typebox';
+import { LanDeviceClass } from './lan.js';
+
+/**
+ * Activation and initialization of LAN devices through the edge box (the manual's SADP tool, Table 3-2).
+ * The cloud starts a job with the `lan.initialize` RPC (answered at once); the edge then works through the
+ * devices and reports each step on the event topic `v1/edge/{id}/event/onsite.progress` (through its
+ * outbox, so no step's outcome is lost), ending with one `job.done` report per job.
+ */
+
+/** The steps of Table 3-2, in the order they run for one device. */
+export const InitStep = {
+  activate: 'activate',
+  /** DHCP per class: NVR on; camera off; switches except EI-series and all DVRs on; others unchanged; then a ping test. */
+  network: 'network',
+  firmware: 'firmware',
+  time: 'time',
+  /** HDD/SD: format only disks that are new and not initialized; never a disk holding data. */
+  storage: 'storage',
+  /** Cameras: Motion Detection 2.0 on the whole image with Notify Surveillance Center; Smart H.264+ → H.265+ when supported. */
+  camera: 'camera',
+  /** Hik-Connect service on where supported (with the verification code; the AC router needs none). */
+  hikConnect: 'hikConnect',
+  /** Cameras: added as IP channels of the NVR initialized in the same job. */
+  nvrChannel: 'nvrChannel',
+  /** NVR: channel adding then sorting (a PoE NVR with PoE channels enabled skips to device adding). */
+  channels: 'channels',
+} as const;
+export type InitStep = (typeof InitStep)[keyof typeof InitStep];
+export const INIT_STEPS: readonly InitStep[] = Object.values(InitStep);
+
+export const StepState = { running: 'running', done: 'done', skipped: 'skipped', failed: 'failed' } as const;
+export type StepState = (typeof StepState)[keyof typeof StepState];
+
+const literals = <T extends string>(values: readonly T[]) => values.map((v) => Type.Literal(v)) as unknown as [TLiteral<T>];
+
+export const InitTargetSchema = Type.Object(
+  {
+    serial: Type.String({ minLength: 1, maxLength: 128 }),
+    deviceClass: Type.Union(literals(Object.values(LanDeviceClass))),
+    ip: Type.String({ minLength: 7, maxLength: 15 }),
+    httpPort: Type.Integer({ minimum: 1, maximum: 65535 }),
+    /** Whether the device reported itself activated when the job was made (activation is then refused). */
+    activated: Type.Boolean(),
+  },
+  { additionalProperties: false },
+);
+export type InitTarget = Static<typeof InitTargetSchema>;
+
+export const LanInitializeParamsSchema = Type.Object(
+  {
+    jobId: Type.String({ format: 'uuid' }),
+    devices: Type.Array(InitTargetSchema, { minItems: 1, maxItems: 256 }),
+    /** Admin password to set (activation) and to log in with afterwards. */
+    password: Type.String({ minLength: 8, maxLength: 16 }),
+    verificationCode: Type.String({ maxLength: 32 }),
+    /** The site's time zone (IANA), for the time step. */
+    timeZone: Type.String({ minLength: 1, maxLength: 64 }),
+  },
+  { additionalProperties: false },
+);
+export type LanInitializeParams = Static<typeof LanInitializeParamsSchema>;
+
+export const LanInitializeResultSchema = Type.Object({ accepted: Type.Literal(true) }, { additionalProperties: false });
+
+/** One progress report, carried as the `details` of an `onsite.progress` event. */
+export const InitProgressSchema = Type.Union([
+  Type.Object(
+    {
+      jobId: Type.String(),
+      serial: Type.String(),
+      step: Type.Union(literals(INIT_STEPS)),
+      state: Type.Union(literals(Object.values(StepState))),
+      /** What was done or why not, in words for the installer (e.g. "DHCP turned on", "disk 2 holds data: not formatted"). */
+      message: Type.String({ maxLength: 512 }),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Object({ jobId: Type.String(), step: Type.Literal('job.done') }, { additionalProperties: false }),
+]);
+export type InitProgress = Static<typeof InitProgressSchema>;
+
+export const ONSITE_PROGRESS_EVENT = 'onsite.progress';
