@@ -1,0 +1,131 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registerCompany, type ApiClient } from '@vigil/cloud/testing';
+import { launchChromium, type ChromiumSession } from '../browser/chromium.js';
+import { createLan, type Lan, type LanHost } from '../harness/lan.js';
+import { ENTRY, eventually, startProcess, type Proc } from '../harness/process.js';
+import { edgeBox, scenarioDir, startCloudProcess, startEdge } from '../harness/system.js';
+
+type LanDevice = { serial: string; deviceClass: string; activated: boolean; pingLevel: string | null; network: { ipv4: string } };
+type Spec = { class: string; model: string; serial: string; activated: boolean } & Record<string, unknown>;
+
+const dir = scenarioDir('onsite');
+const procs: Proc[] = [];
+let lan: Lan;
+let browser: ChromiumSession | null = null;
+let cloud: Awaited<ReturnType<typeof startCloudProcess>>;
+let client: ApiClient;
+let login: { email: string; password: string };
+let siteId: string;
+
+const SERIAL = {
+  nvr: 'DS-7608NI-K20820201111CCRRF12345678WCVU',
+  camH265: 'DS-2CD2143G2-I20240101AACHE87654321',
+  camPlain: 'DS-2CD1023G0-I20240101AACHE55443322',
+  camActivated: 'DS-2CD2347G2-LU20240101AACHE11223344',
+  switch: 'DS-3E0510P-E20230501AAWRK99887766',
+  eiSwitch: 'DS-3E1510P-EI20230501AAWRK55667788',
+  panel: 'Q12345678',
+};
+
+let specs: { host: LanHost; devices: (Spec & { ip: string })[] }[];
+
+/**
+ * A customer's LAN made of network namespaces: the edge box on one host, simulated devices on two others.
+ * Discovery is real SADP multicast on that LAN only; the edge reaches the cloud over its own uplink.
+ */
+beforeAll(async () => {
+  lan = await createLan({ hosts: [{ name: 'edge', uplink: true }, { name: 'rack', addresses: 3 }, { name: 'shelf', addresses: 2 }] });
+  const rack = lan.host('rack');
+  const shelf = lan.host('shelf');
+  cloud = await startCloudProcess(dir, { host: lan.uplink!.rootIp });
+  procs.push(cloud.proc);
+  const device = (ip: string, d: Spec) => ({ ip, multicastInterface: ip, httpPort: 80, ...d });
+  // Scenario 2 of seed-ch3a: round trips of 10, 120 and 260 ms map to green, yellow and red.
+  specs = [
+    {
+      host: rack,
+      devices: [
+        device(rack.ips[0]!, { class: 'nvr', model: 'DS-7608NI-K2', serial: SERIAL.nvr, activated: false, latencyMs: 10, hdds: [{ status: 'new', hasData: false }, { status: 'ok', hasData: true }] }),
+        device(rack.ips[1]!, { class: 'camera', model: 'DS-2CD2143G2-I', serial: SERIAL.camH265, activated: false, latencyMs: 120 }),
+        device(rack.ips[2]!, { class: 'camera', model: 'DS-2CD1023G0-I', serial: SERIAL.camPlain, activated: false, capabilities: ['md2'] }),
+        device(rack.ips[3]!, { class: 'camera', model: 'DS-2CD2347G2-LU', serial: SERIAL.camActivated, activated: true, password: 'Install-2026', latencyMs: 260 }),
+      ],
+    },
+    {
+      host: shelf,
+      devices: [
+        device(shelf.ips[0]!, { class: 'switch', model: 'DS-3E0510P-E', serial: SERIAL.switch, activated: false, dhcp: false }),
+        device(shelf.ips[1]!, { class: 'switch', model: 'DS-3E1510P-EI', serial: SERIAL.eiSwitch, activated: false, dhcp: false, flags: { eiSeries: true } }),
+        device(shelf.ips[2]!, { class: 'alarm_panel', model: 'DS-PWA96-M-WE', serial: SERIAL.panel, activated: false }),
+      ],
+    },
+  ];
+  for (const { host, devices } of specs) {
+    procs.push(
+      await startProcess({ name: `sims-${host.name}`, entry: ENTRY.sim, args: ['lan', '--spec-json', JSON.stringify({ devices })], netns: host.ns, logDir: dir, ready: (l) => l.ready === true }),
+    );
+  }
+  const company = await registerCompany(`${cloud.url}/api/v1`, 'On-site Installers');
+  client = company.client;
+  login = company;
+  siteId = (await client.post<{ id: string }>('/sites', { name: 'Warehouse', type: 'team', timeZone: 'Europe/Madrid' })).body.id;
+  const box = edgeBox(dir, cloud.url, [], 'unused');
+  box.env.VIGIL_EDGE_LAN_INTERFACE_IP = lan.host('edge').ip;
+  box.env.VIGIL_EDGE_LAN_INTERVAL_MS = '500';
+  procs.push(await startEdge(dir, box, 'edge', lan.host('edge').ns));
+  expect((await client.post(`/sites/${siteId}/edges`, { serial: box.serial, verificationCode: box.code })).status).toBe(201);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await Promise.all(procs.map((p) => p.stop()));
+  await lan?.destroy();
+  await cloud?.dropDatabase();
+});
+
+const lanList = () => client.get<{ items: LanDevice[] }>(`/sites/${siteId}/lan`);
+
+/** A simulated device's own view of itself, read from inside its namespace. */
+async function simState(serial: string): Promise<Record<string, unknown>> {
+  const spec = specs.flatMap((s) => s.devices.map((d) => ({ host: s.host, d }))).find((x) => x.d.serial === serial)!;
+  const { stdout } = await lan.exec(spec.host.name, [
+    process.execPath,
+    '-e',
+    `fetch('http://${spec.d.ip}:80/__sim/state').then(r => r.text()).then(t => process.stdout.write(t))`,
+  ]);
+  return JSON.parse(stdout) as Record<string, unknown>;
+}
+
+describe('on-site discovery through the edge box, on a LAN of network namespaces', () => {
+  it('finds every simulated device with its activation state and ping level, and shows them in the portal', async () => {
+    const all = specs.flatMap((s) => s.devices);
+    const listed = await eventually(lanList, (r) => r.body.items?.length === all.length && r.body.items.every((d) => d.pingLevel !== null), 'every device discovered', 60_000);
+    const bySerial = new Map(listed.body.items.map((d) => [d.serial, d]));
+    for (const d of all) {
+      const seen = bySerial.get(d.serial);
+      expect(seen, d.serial).toBeDefined();
+      expect(seen!.network.ipv4).toBe(d.ip);
+      expect(seen!.activated).toBe(d.activated);
+      expect(seen!.deviceClass).toBe(d.class);
+    }
+    expect(bySerial.get(SERIAL.nvr)!.pingLevel).toBe('green');
+    expect(bySerial.get(SERIAL.camH265)!.pingLevel).toBe('yellow');
+    expect(bySerial.get(SERIAL.camActivated)!.pingLevel).toBe('red');
+
+    // The On-site page: the not-activated list leaves the alarm panel out (scenario 1 of seed-ch3a).
+    browser = await launchChromium({ baseURL: cloud.url });
+    const { page } = browser;
+    await page.goto('/login');
+    await page.getByLabel('Email').fill(login.email);
+    await page.getByLabel('Password').fill(login.password);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('button', { name: 'New site' }).waitFor();
+    await page.goto(`/sites/${siteId}/on-site`);
+    await page.getByRole('heading', { name: 'On-site devices' }).waitFor();
+    const banner = page.getByRole('region', { name: '5 devices on the LAN are not activated' });
+    await banner.waitFor();
+    expect(await banner.textContent()).not.toContain(SERIAL.panel);
+    await page.getByRole('img', { name: /^Ping \d+(\.\d+)? ms, poor/ }).waitFor();
+    expect(await page.getByRole('row').filter({ hasText: SERIAL.panel }).textContent()).toContain('Not activated');
+  });
+});
