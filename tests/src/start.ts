@@ -4,6 +4,7 @@
  * with a demo company signed up and the box added to its site. State lives in .vigil/demo, so a second
  * start finds everything as it was left.
  */
+import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { ApiClient } from '@vigil/cloud/testing';
@@ -28,6 +29,32 @@ function portFree(port: number): Promise<boolean> {
     s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
   });
 }
+
+/** A UDP port nobody uses right now (the demo's LAN simulators answer discovery there, on loopback only). */
+function freeUdpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createSocket('udp4');
+    s.once('error', reject);
+    s.bind(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** The customer's LAN of the demo: devices waiting to be activated, on loopback. */
+const demoLan = (sadpPort: number, wsdPort: number) => ({
+  multicast: false,
+  sadpPort,
+  wsdPort,
+  devices: [
+    { class: 'nvr', model: 'DS-7608NI-K2', serial: 'DS-7608NI-K20820261101CCRRD00000001WCVU', activated: false, hdds: [{ status: 'new' }, { status: 'ok', hasData: true }] },
+    { class: 'camera', model: 'DS-2CD2143G2-I', serial: 'DS-2CD2143G2-I20261101AACHD00000002', activated: false, latencyMs: 20 },
+    { class: 'camera', model: 'DS-2CD2386G2-IU', serial: 'DS-2CD2386G2-IU20261101AACHD00000003', activated: false, latencyMs: 80 },
+    { class: 'switch', model: 'DS-3E0510P-E', serial: 'DS-3E0510P-E20261101AAWRD00000004', activated: false },
+    { class: 'alarm_panel', model: 'DS-PWA96-M-WE', serial: 'Q00000005', activated: false },
+  ],
+});
 
 async function main(): Promise<void> {
   const wanted = Number(process.env.VIGIL_HTTP_PORT ?? 8080);
@@ -61,6 +88,10 @@ async function main(): Promise<void> {
   });
   procs.push(cams);
   const cameras = cams.lines.find((l) => l.ready)!.cameras as { host: string; discovery: number }[];
+  const [sadpPort, wsdPort] = [await freeUdpPort(), await freeUdpPort()];
+  procs.push(
+    await startProcess({ name: 'lan-devices', entry: ENTRY.sim, args: ['lan', '--spec-json', JSON.stringify(demoLan(sadpPort, wsdPort))], logDir, ready: (l) => l.ready === true }),
+  );
 
   // Sign in, or sign the demo company up on the first start.
   let login = await api.post('/auth/login', { email: DEMO.email, password: DEMO.password });
@@ -90,6 +121,7 @@ async function main(): Promise<void> {
       VIGIL_EDGE_PROBE_TARGETS: cameras.map((c) => `${c.host}:${c.discovery}`).join(','),
       VIGIL_EDGE_DEVICE_PASSWORD: DEMO.cameraPassword,
       VIGIL_EDGE_DISCOVERY_INTERVAL_MS: '3000',
+      VIGIL_EDGE_SADP_TARGETS: `127.0.0.1:${sadpPort}`,
     },
     ready: (l) => l.event === 'connected',
   });
@@ -105,7 +137,8 @@ async function main(): Promise<void> {
 Vigil is running.
   Portal:    ${url}
   Sign in:   ${DEMO.email} / ${DEMO.password}
-  Edge box:  ${DEMO.edgeSerial} (verification code ${DEMO.edgeCode}) at "${DEMO.site}", with 3 simulated cameras
+  Edge box:  ${DEMO.edgeSerial} (verification code ${DEMO.edgeCode}) at "${DEMO.site}", with 3 simulated cameras;
+             its On-site page lists 5 more devices on the LAN waiting to be activated
   Logs:      ${logDir}
 Press Ctrl+C to stop.${port === 0 ? `\n(Port ${wanted} was taken, so the portal uses port ${new URL(url).port}.)` : ''}`);
 }

@@ -129,3 +129,52 @@ describe('on-site discovery through the edge box, on a LAN of network namespaces
     expect(await page.getByRole('row').filter({ hasText: SERIAL.panel }).textContent()).toContain('Not activated');
   });
 });
+
+type Job = { id: string; state: string; items: { serial: string; result: string; steps: Record<string, { state: string; message: string }> }[] };
+
+describe('batch activation and initialization through the edge box (Table 3-2)', () => {
+  it('refuses a weak device password, an activated device and an alarm panel, changing nothing', async () => {
+    await eventually(lanList, (r) => r.body.items?.length === 7, 'every device discovered', 60_000);
+    const weak = await client.post<{ code: string }>(`/sites/${siteId}/onsite/activations`, { serials: [SERIAL.nvr], password: 'password', verificationCode: 'VRF2026A' });
+    expect(weak.status).toBe(400);
+    expect(weak.body.code).toBe('DEVICE_PASSWORD_POLICY');
+    const again = await client.post<{ code: string }>(`/sites/${siteId}/onsite/activations`, { serials: [SERIAL.camActivated], password: 'Install-2026', verificationCode: 'VRF2026A' });
+    expect(again.status).toBe(409);
+    expect(again.body.code).toBe('DEVICE_ALREADY_ACTIVATED');
+    const panel = await client.post<{ code: string }>(`/sites/${siteId}/onsite/activations`, { serials: [SERIAL.panel], password: 'Install-2026', verificationCode: 'VRF2026A' });
+    expect(panel.body.code).toBe('NOT_SADP_INITIALIZABLE');
+    expect((await simState(SERIAL.nvr)).activated).toBe(false);
+  });
+
+  it('activates an NVR, cameras and switches and applies each class its initialization', async () => {
+    const serials = [SERIAL.nvr, SERIAL.camH265, SERIAL.camPlain, SERIAL.switch, SERIAL.eiSwitch];
+    const started = await client.post<Job>(`/sites/${siteId}/onsite/activations`, { serials, password: 'Install-2026', verificationCode: 'VRF2026A', saveAsDefaults: true });
+    expect(started.status).toBe(202);
+    const job = await eventually(() => client.get<Job>(`/sites/${siteId}/onsite/activations/${started.body.id}`), (r) => r.body.state === 'done', 'the job done', 90_000);
+    expect(job.body.items.map((i) => [i.serial, i.result]).sort()).toEqual(serials.map((s) => [s, 'succeeded']).sort());
+
+    const [nvr, camH265, camPlain, sw, ei] = await Promise.all(serials.map(simState));
+    for (const s of [nvr, camH265, camPlain, sw, ei]) expect(s!.activated).toBe(true);
+    // Configure network: NVR DHCP on, cameras off, switches except EI-series on, EI-series as it was.
+    expect((nvr!.network as { dhcp: boolean }).dhcp).toBe(true);
+    expect((camH265!.network as { dhcp: boolean }).dhcp).toBe(false);
+    expect((sw!.network as { dhcp: boolean }).dhcp).toBe(true);
+    expect((ei!.network as { dhcp: boolean }).dhcp).toBe(false);
+    // Disks: the new one initialized, the one holding data never formatted.
+    const hdds = nvr!.hdds as { id: number; status: string; hasData: boolean }[];
+    expect(hdds[0]!.status).toBe('ok');
+    expect(hdds[1]).toMatchObject({ status: 'ok', hasData: true });
+    expect(job.body.items.find((i) => i.serial === SERIAL.nvr)!.steps.storage!.message).toMatch(/data/i);
+    // Cameras: Motion Detection 2.0 on the whole image with Notify Surveillance Center; H.265+ only where supported.
+    for (const cam of [camH265, camPlain]) expect(cam!.motionDetection).toMatchObject({ enabled: true, wholeImage: true, notifySurveillanceCenter: true });
+    expect(camH265!.videoCodec).toBe('Smart H.265+');
+    expect(camPlain!.videoCodec).toBe('H.264');
+    // Hik-Connect on where supported; the cameras became the NVR's channels.
+    expect((camH265!.hikConnect as { enabled: boolean }).enabled).toBe(true);
+    expect((nvr!.hikConnect as { enabled: boolean }).enabled).toBe(true);
+    const channelIps = (nvr!.channels as { ipAddress: string }[]).map((c) => c.ipAddress).sort();
+    expect(channelIps).toEqual([specs[0]!.devices[1]!.ip, specs[0]!.devices[2]!.ip].sort());
+    // The LAN view follows: they are activated now.
+    await eventually(lanList, (r) => serials.every((s) => r.body.items.find((d) => d.serial === s)?.activated === true), 'activation seen by discovery', 30_000);
+  });
+});
