@@ -1,7 +1,9 @@
 import type {
+  ActivationJob,
   AddEdgeBody,
   CreateSiteBody,
   Device,
+  DeviceDefaults,
   Edge,
   ErrorReply,
   LanDeviceList,
@@ -14,7 +16,9 @@ import type {
   SiteList,
   SiteStatus,
   SiteType,
+  StartActivationBody,
   UpdateDeviceBody,
+  UpdateDeviceDefaultsBody,
   UpdateEdgeBody,
   UpdateSiteBody,
 } from '@vigil/protocol/api';
@@ -138,6 +142,13 @@ export const api = {
   deviceHistory: (deviceId: string) => request<{ items: PresenceEvent[] }>('GET', `/devices/${enc(deviceId)}/history`),
 
   listLan: (siteId: string) => request<LanDeviceList>('GET', `/sites/${enc(siteId)}/lan`),
+
+  getDeviceDefaults: () => request<DeviceDefaults>('GET', '/me/device-defaults'),
+  updateDeviceDefaults: (body: UpdateDeviceDefaultsBody) => request<DeviceDefaults | undefined>('PUT', '/me/device-defaults', { body }),
+  startActivation: (siteId: string, body: StartActivationBody) =>
+    request<ActivationJob>('POST', `/sites/${enc(siteId)}/onsite/activations`, { body }),
+  getActivation: (siteId: string, jobId: string) => request<ActivationJob>('GET', `/sites/${enc(siteId)}/onsite/activations/${enc(jobId)}`),
+  listActivations: (siteId: string) => request<{ items: ActivationJob[] }>('GET', `/sites/${enc(siteId)}/onsite/activations`),
 
   operationLogs: (query: OperationLogQuery) => request<OperationLogList>('GET', '/operation-logs', { query: { ...query } }),
 };
