@@ -13,6 +13,8 @@ import { edgeRoutes } from './edges/routes.js';
 import { healthRoutes } from './health/routes.js';
 import { installErrorHandling } from './http/errors.js';
 import { liveRoutes } from './live/routes.js';
+import { activationRoutes } from './onsite/activations.js';
+import { deviceDefaultsRoutes } from './onsite/defaults.js';
 import { onsiteRoutes } from './onsite/routes.js';
 import { operationLogRoutes } from './oplog/routes.js';
 import { siteRoutes } from './sites/routes.js';
@@ -68,6 +70,8 @@ export async function buildApp(config: CloudConfig, makeContext: (app: FastifyIn
       await api.register(edgeRoutes);
       await api.register(deviceRoutes);
       await api.register(onsiteRoutes);
+      await api.register(activationRoutes);
+      await api.register(deviceDefaultsRoutes);
       await api.register(operationLogRoutes);
       await api.register(liveRoutes);
       api.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());

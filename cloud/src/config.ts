@@ -23,6 +23,11 @@ export interface CloudConfig {
   rpcTimeoutMs: number;
   bodyLimitBytes: number;
   logLevel: string;
+  /**
+   * The key that encrypts secrets kept at rest (device passwords, verification codes): 32 bytes. Null: a key
+   * generated once into `{dataDir}/secret.key` is used.
+   */
+  secretKey: Buffer | null;
 }
 
 export class ConfigError extends Error {
@@ -75,6 +80,13 @@ export function loadConfig(env: Env = process.env): CloudConfig {
     problems.push(`VIGIL_LOG_LEVEL=${JSON.stringify(logLevel)}: expected fatal, error, warn, info, debug, trace or silent`);
   }
 
+  let secretKey: Buffer | null = null;
+  const rawKey = env.VIGIL_SECRET_KEY;
+  if (rawKey) {
+    if (/^[0-9a-fA-F]{64}$/.test(rawKey)) secretKey = Buffer.from(rawKey, 'hex');
+    else problems.push('VIGIL_SECRET_KEY: expected 64 hexadecimal characters (32 bytes)');
+  }
+
   const config: CloudConfig = {
     httpHost: env.VIGIL_HTTP_HOST || '127.0.0.1',
     httpPort: int('VIGIL_HTTP_PORT', 8080, 0, 65535),
@@ -93,6 +105,7 @@ export function loadConfig(env: Env = process.env): CloudConfig {
     rpcTimeoutMs: int('VIGIL_RPC_TIMEOUT_MS', 10_000, 100, 300_000),
     bodyLimitBytes: int('VIGIL_BODY_LIMIT_BYTES', 64 * 1024, 1024, 16 * 1024 * 1024),
     logLevel,
+    secretKey,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

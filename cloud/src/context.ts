@@ -7,6 +7,7 @@ import type { JobQueue } from './jobs/queue.js';
 import type { LiveHub } from './live/hub.js';
 import type { Metrics } from './metrics.js';
 import type { Throttle } from './security/throttle.js';
+import type { Vault } from './security/vault.js';
 
 /** What every domain of the cloud shares, built once at start-up. */
 export interface CloudContext {
@@ -19,4 +20,6 @@ export interface CloudContext {
   throttles: { login: Throttle; claim: Throttle };
   tunnel: Tunnel;
   edges: EdgeService;
+  /** Encrypts the secrets the cloud must give back later (installers' default device passwords). */
+  vault: Vault;
 }

@@ -11,6 +11,7 @@ import { JobQueue } from './jobs/queue.js';
 import { LiveHub } from './live/hub.js';
 import { Metrics } from './metrics.js';
 import { Throttle } from './security/throttle.js';
+import { openVault } from './security/vault.js';
 import { buildApp } from './app.js';
 
 export interface RunningCloud {
@@ -23,6 +24,7 @@ export interface RunningCloud {
 
 /** Opens the database, starts the broker, the jobs and the HTTP server, and returns once all listen. */
 export async function startCloud(config: CloudConfig): Promise<RunningCloud> {
+  const vault = openVault(config.secretKey, config.dataDir);
   const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
   let broker: Broker | null = null;
   let ctx: CloudContext | null = null;
@@ -46,6 +48,7 @@ export async function startCloud(config: CloudConfig): Promise<RunningCloud> {
       throttles: { login: new Throttle(db, config.loginMaxFailures, config.loginLockSec), claim },
       tunnel,
       edges: new EdgeService(db, claim, tunnel, presence),
+      vault,
     };
     await presence.resumeAfterRestart();
     await scheduleHousekeeping(db, jobs);

@@ -6,10 +6,13 @@ import {
   encodeEnvelope,
   envelope,
   LanSnapshotSchema,
+  ONSITE_PROGRESS_EVENT,
   RpcMethod,
+  shortSerial,
   topics,
   type DeviceReport,
   type EdgeInfo,
+  type InitProgress,
   type LanSnapshot,
 } from '@vigil/protocol';
 import { BusHub, BusTopic, WorkerManager, siblingModule, type WorkerSpec } from './bus.js';
@@ -17,6 +20,7 @@ import type { EdgeConfig } from './config.js';
 import { DeviceRegistry } from './devices.js';
 import { LanReport } from './lan/index.js';
 import { announce, type Logger } from './log.js';
+import { OnsiteJobs } from './onsite/index.js';
 import { RpcServer } from './rpc.js';
 import { Store } from './store.js';
 import { Uplink, type UplinkMode } from './uplink.js';
@@ -34,6 +38,8 @@ export interface AgentOptions {
   /** Where progress lines go; stdout by default. */
   announce?: (line: Record<string, unknown>) => void;
   backoff?: { initialMs: number; maxMs: number };
+  /** Initialization jobs: per-request timeout and settle time after a network change (tests shorten them). */
+  onsite?: { requestTimeoutMs?: number; settleTimeoutMs?: number; concurrency?: number };
 }
 
 interface AgentEvents {
@@ -54,6 +60,8 @@ export class Agent extends EventEmitter<AgentEvents> {
   readonly startedAt = Date.now();
   private stopping: Promise<void> | null = null;
   private roundChain: Promise<void> = Promise.resolve();
+  private eventChain: Promise<void> = Promise.resolve();
+  readonly onsite: OnsiteJobs;
   private announcedReady = false;
 
   private constructor(
@@ -67,8 +75,15 @@ export class Agent extends EventEmitter<AgentEvents> {
     readonly rpc: RpcServer,
     private readonly log: Logger,
     private readonly say: (line: Record<string, unknown>) => void,
+    onsite: AgentOptions['onsite'] = {},
   ) {
     super();
+    this.onsite = new OnsiteJobs({
+      ...onsite,
+      log: log.child({ part: 'onsite' }),
+      send: (progress) => this.enqueueProgress(progress),
+      locate: (serial) => this.locate(serial),
+    });
   }
 
   static async start(config: EdgeConfig, opts: AgentOptions): Promise<Agent> {
@@ -111,13 +126,20 @@ export class Agent extends EventEmitter<AgentEvents> {
     const rpc = new RpcServer(log.child({ part: 'rpc' }), (requestId, reply) =>
       uplink.publish(topics.reply(config.serial, requestId), encodeEnvelope(envelope('reply', reply)), { qos: 1 }),
     );
-    const a = new Agent(config, store, registry, lan, hub, workers, uplink, rpc, log, say);
+    const a = new Agent(config, store, registry, lan, hub, workers, uplink, rpc, log, say, opts.onsite);
 
     rpc.register(RpcMethod.edgeInfo, () => a.info());
     rpc.register(RpcMethod.edgeReboot, (_params, ctx) => {
       ctx.afterReply(() => {
         log.info('rebooting on command', { requestId: ctx.requestId });
         a.shutdown('reboot').catch((err: unknown) => log.error('reboot failed', { err }));
+      });
+      return Promise.resolve({ accepted: true as const });
+    });
+    rpc.register(RpcMethod.lanInitialize, (params, ctx) => {
+      // Accepted at once; the job starts once the reply is out and reports through the outbox.
+      ctx.afterReply(() => {
+        if (!a.onsite.start(params)) log.info('initialization job not started: already known or stopping', { jobId: params.jobId });
       });
       return Promise.resolve({ accepted: true as const });
     });
@@ -160,6 +182,33 @@ export class Agent extends EventEmitter<AgentEvents> {
       workers: this.workers.info(),
       platform: { node: process.version, os: `${os.platform()} ${os.release()}`, arch: os.arch() },
     };
+  }
+
+  /**
+   * Queues an event for the cloud on `v1/edge/{serial}/event/{kind}` through the outbox: on disk when the
+   * promise resolves, sent in the order of the calls.
+   */
+  enqueueEvent(kind: string, details: Record<string, unknown>, at = Date.now()): Promise<void> {
+    const topic = topics.event(this.config.serial, kind);
+    const payload = encodeEnvelope(envelope('event', { at, details }));
+    const queued = this.eventChain.then(async () => {
+      await this.store.enqueue(topic, payload);
+      this.uplink.outbox.kick();
+    });
+    this.eventChain = queued.catch(() => undefined);
+    return queued;
+  }
+
+  /** One initialization progress report (`onsite.progress`). */
+  enqueueProgress(progress: InitProgress): Promise<void> {
+    return this.enqueueEvent(ONSITE_PROGRESS_EVENT, progress);
+  }
+
+  /** Where LAN discovery last saw this device. */
+  private locate(serial: string): { ip: string } | null {
+    const short = shortSerial(serial) ?? serial;
+    const d = this.lan.latest?.devices.find((x) => x.serial === serial || (shortSerial(x.serial) ?? x.serial) === short);
+    return d ? { ip: d.network.ipv4 } : null;
   }
 
   private onDiscovery(payload: unknown): void {
@@ -237,9 +286,11 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.stopping ??= (async () => {
       this.log.info('stopping', { reason });
       await this.uplink.stop(reason);
+      await this.onsite.stop();
       await this.workers.stop();
       this.hub.close();
       await this.roundChain;
+      await this.eventChain;
       await this.store.close();
       this.emit('exit', reason === 'reboot' ? EXIT_REBOOT : 0);
     })();

@@ -10,3 +10,4 @@ export { Store } from './store.js';
 export { Uplink, type UplinkMode } from './uplink.js';
 export { AGENT_VERSION } from './version.js';
 export { LanReport, LanTracker, lanChanges, lanWindowMs, sadpRound, type SadpAnswer, type SadpEndpoint } from './lan/index.js';
+export { OnsiteJobs, runInitJob, type InitJobOptions, type ProgressSink } from './onsite/index.js';

@@ -272,3 +272,53 @@ export const lanDevices = pgTable(
   },
   (t) => [primaryKey({ columns: [t.edgeSerial, t.serial] })],
 );
+
+/** An installer's default device password and verification code ("Manage Default Device Password"), sealed by the vault. */
+export const deviceDefaults = pgTable('device_defaults', {
+  accountId: uuid('account_id')
+    .primaryKey()
+    .references(() => accounts.id, { onDelete: 'cascade' }),
+  passwordSealed: text('password_sealed').notNull(),
+  /** Sealed too; the sealing of '' when the installer keeps no default code. */
+  verificationCodeSealed: text('verification_code_sealed').notNull(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+});
+
+/** Activation and initialization of LAN devices through one edge box (the manual's SADP batch activate). */
+export const activationJobs = pgTable(
+  'activation_jobs',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    companyId: uuid('company_id')
+      .notNull()
+      .references(() => companies.id, { onDelete: 'cascade' }),
+    siteId: uuid('site_id')
+      .notNull()
+      .references(() => sites.id, { onDelete: 'cascade' }),
+    /** The box doing the work; only its reports may change the job. Kept as text so history outlives the box. */
+    edgeSerial: text('edge_serial').notNull(),
+    createdBy: uuid('created_by').references(() => accounts.id, { onDelete: 'set null' }),
+    createdAt: createdAt(),
+    finishedAt: ts('finished_at'),
+  },
+  (t) => [index('activation_jobs_site_created_idx').on(t.siteId, t.createdAt), index('activation_jobs_edge_idx').on(t.edgeSerial)],
+);
+
+/** One device of an activation job, with the latest report of each initialization step. */
+export const activationJobItems = pgTable(
+  'activation_job_items',
+  {
+    jobId: uuid('job_id')
+      .notNull()
+      .references(() => activationJobs.id, { onDelete: 'cascade' }),
+    serial: text('serial').notNull(),
+    model: text('model').notNull(),
+    deviceClass: text('device_class').notNull(),
+    ip: text('ip').notNull(),
+    /** InitStep → { state, message, at }. */
+    steps: jsonb('steps').notNull().default(sql`'{}'::jsonb`),
+    /** running | succeeded | failed */
+    result: text('result').notNull().default('running'),
+  },
+  (t) => [primaryKey({ columns: [t.jobId, t.serial] })],
+);

@@ -4,7 +4,9 @@ import {
   decodeMessage,
   encodeEnvelope,
   envelope,
+  InitProgressSchema,
   isUnderEdge,
+  ONSITE_PROGRESS_EVENT,
   parseMqttIdentity,
   parseTopic,
   RpcErrorCode,
@@ -13,6 +15,8 @@ import {
   decoder,
   type DecodedMessage,
   type DeviceReport,
+  type EventData,
+  type InitProgress,
   type LanSnapshot,
   type MqttIdentity,
   type RpcMethod,
@@ -27,6 +31,7 @@ import { AppError } from '../http/errors.js';
 import type { LiveHub } from '../live/hub.js';
 import type { Metrics } from '../metrics.js';
 import { hashSecret, randomToken, sha256, tokenMatches, verifySecret } from '../security/secrets.js';
+import { applyProgress } from '../onsite/jobs.js';
 import { applyLanSnapshot } from '../onsite/store.js';
 import type { Presence } from './presence.js';
 
@@ -170,10 +175,11 @@ export class Tunnel implements BrokerPolicy {
       throw new Refused(`not allowed to publish on ${packet.topic}`);
     }
     const decoded = decodeMessage(packet.topic, packet.payload as Uint8Array);
-    if (!decoded.ok) {
+    const problem = decoded.ok ? detailsProblem(decoded.value) : decoded.error;
+    if (!decoded.ok || problem) {
       // Dropped and counted; the edge stays connected (it may be a newer agent speaking a field we lack).
       this.count.messages({ kind: kind ?? 'unknown', result: 'malformed' });
-      this.log.warn({ clientId: client.id, topic: packet.topic, error: decoded.error }, 'malformed message dropped');
+      this.log.warn({ clientId: client.id, topic: packet.topic, error: problem }, 'malformed message dropped');
       packet.retain = false;
       return;
     }
@@ -293,6 +299,7 @@ export class Tunnel implements BrokerPolicy {
       const owner = { serial, companyId: edge.companyId, siteId: edge.siteId };
       const at = new Date(msg.envelope.ts);
       const changes: { deviceId: string; changed: boolean; online: boolean }[] = [];
+      let job: { companyId: string; siteId: string; jobId: string } | null = null;
       if (msg.topic.kind === 'inventory') {
         const inv = msg.envelope.data as { devices: DeviceReport[] };
         for (const d of inv.devices) {
@@ -304,7 +311,7 @@ export class Tunnel implements BrokerPolicy {
         const r = await this.presence.deviceReported(tx, owner, { deviceId: s.deviceId, online: s.online }, new Date(s.at));
         if (r) changes.push({ ...r, online: s.online });
       } else if (msg.topic.kind === 'event') {
-        const e = msg.envelope.data as { deviceId?: string; at: number; details: Record<string, unknown> };
+        const e = msg.envelope.data as EventData;
         await tx.insert(deviceEvents).values({
           messageId: msg.envelope.id,
           companyId: owner.companyId,
@@ -314,11 +321,16 @@ export class Tunnel implements BrokerPolicy {
           at: new Date(e.at),
           details: e.details,
         });
+        if (msg.topic.eventKind === ONSITE_PROGRESS_EVENT) {
+          // Checked in authorizePublish; only this edge's own jobs in its company can change.
+          job = await applyProgress(tx, owner, e.details as InitProgress, new Date(e.at));
+        }
       }
-      return { owner, changes, kind: msg.topic.kind };
+      return { owner, changes, kind: msg.topic.kind, job };
     });
     if (!result) return;
-    const { owner, changes, kind } = result;
+    const { owner, changes, kind, job } = result;
+    if (job) this.hub.publish(job.companyId, { type: 'onsite.job', siteId: job.siteId, jobId: job.jobId });
     if (kind === 'inventory') this.hub.publish(owner.companyId, { type: 'devices.changed', siteId: owner.siteId });
     for (const c of changes) {
       if (c.changed) {
@@ -391,6 +403,15 @@ export class Tunnel implements BrokerPolicy {
     clearInterval(this.flushTimer);
     for (const id of [...this.pending.keys()]) this.settle(id, new AppError(503, ErrorCode.edgeOffline, 'The cloud is shutting down.'));
   }
+}
+
+const progressDecoder = decoder(InitProgressSchema);
+
+/** Events whose details follow a schema of their own (activation progress) are checked like the envelope. */
+function detailsProblem(msg: DecodedMessage): string | null {
+  if (msg.topic.kind !== 'event' || msg.topic.eventKind !== ONSITE_PROGRESS_EVENT) return null;
+  const checked = progressDecoder.decode((msg.envelope.data as EventData).details);
+  return checked.ok ? null : `details${checked.error.replace(/^value/, '')}`;
 }
 
 const resultDecoders = Object.fromEntries(

@@ -52,6 +52,7 @@ export const ErrorCode = {
   devicePasswordPolicy: 'DEVICE_PASSWORD_POLICY',
   verificationCodePolicy: 'VERIFICATION_CODE_POLICY',
   noDeviceDefaults: 'NO_DEVICE_DEFAULTS',
+  devicesOnSeveralEdges: 'DEVICES_ON_SEVERAL_EDGES',
   internal: 'INTERNAL_ERROR',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -59,10 +59,11 @@ export const ActivationJobSchema = Type.Object({
       deviceClass: Type.Union(literals(Object.values(LanDeviceClass))),
       ip: Type.String(),
       /** Step name (InitStep) → its latest report; steps not reached yet are absent. */
-      steps: Type.Record(Type.Union(literals(INIT_STEPS)), StepProgressSchema),
+      steps: Type.Partial(Type.Record(Type.Union(literals(INIT_STEPS)), StepProgressSchema)),
       /** running until every step reported; failed if any step failed. */
       result: Type.Union([Type.Literal('running'), Type.Literal('succeeded'), Type.Literal('failed')]),
     }),
   ),
 });
 export type ActivationJob = Static<typeof ActivationJobSchema>;
+export const ActivationJobListSchema = Type.Object({ items: Type.Array(ActivationJobSchema) });
