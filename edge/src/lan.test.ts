@@ -95,6 +95,7 @@ const dev = (serial: string, pingMs: number, over: Partial<DiscoveredDevice> = {
   network: { dhcp: false, ipv4: '192.168.1.64', mask: '255.255.255.0', gateway: '192.168.1.1', dns: '192.168.1.1' },
   httpPort: 80,
   activated: false,
+  channels: 1,
   pingMs,
   via: 'sadp',
   lastSeenAt: 1,

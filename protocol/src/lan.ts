@@ -29,6 +29,7 @@ export const LanDeviceClass = {
   alarmPanel: 'alarm_panel',
   accessControl: 'access_control',
   intercom: 'intercom',
+  doorbell: 'doorbell',
   edgeBox: 'edge_box',
   other: 'other',
 } as const;
@@ -61,6 +62,8 @@ export const DiscoveredDeviceSchema = Type.Object(
     network: LanNetworkSchema,
     httpPort: Type.Integer({ minimum: 1, maximum: 65535 }),
     activated: Type.Boolean(),
+    /** Video channels this device brings to a site: a camera 1, an NVR or DVR its analog + digital channels, others 0. */
+    channels: Type.Integer({ minimum: 0 }),
     /** Round trip of the last probe answer, and its level; null until measured. */
     pingMs: Type.Union([Type.Number({ minimum: 0 }), Type.Null()]),
     /** How the edge found it. */
@@ -70,6 +73,22 @@ export const DiscoveredDeviceSchema = Type.Object(
   { additionalProperties: false },
 );
 export type DiscoveredDevice = Static<typeof DiscoveredDeviceSchema>;
+
+/**
+ * Table 3-6, the "LAN / SADP" row: device types that cannot be added to a site from the LAN (security control
+ * panels and doorbells are added by QR code, serial number or Hik-Connect sync), with what they are called.
+ */
+export const LAN_ADD_REFUSED: Partial<Record<LanDeviceClass, string>> = {
+  [LanDeviceClass.alarmPanel]: 'security control panel',
+  [LanDeviceClass.doorbell]: 'doorbell',
+};
+
+/** The video channels a device brings to a site, from the channel counts its discovery answer carries. */
+export function lanChannels(deviceClass: LanDeviceClass, analog: number, digital: number): number {
+  if (deviceClass === LanDeviceClass.camera) return Math.max(1, analog + digital);
+  if (deviceClass === LanDeviceClass.nvr || deviceClass === LanDeviceClass.dvr) return analog + digital;
+  return 0;
+}
 
 /** The whole picture of the LAN, sent when it changes (and on connect): small enough for one message. */
 export const LanSnapshotSchema = Type.Object(

@@ -160,6 +160,10 @@ export const devices = pgTable(
     name: text('name').notNull(),
     host: text('host').notNull(),
     port: integer('port').notNull(),
+    /** Table 3-5: 'p2p' (Hik-Connect P2P, everything that comes through the edge) or 'ip_domain'. */
+    accessMode: text('access_mode').notNull().default('p2p'),
+    /** Video channels the device brings to its site (counts against a personal site's limit). */
+    channels: integer('channels').notNull().default(0),
     /** What the edge last reported, with the time it saw it. */
     reportedOnline: boolean('reported_online').notNull(),
     reportedAt: ts('reported_at').notNull(),

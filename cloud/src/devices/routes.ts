@@ -11,7 +11,7 @@ const SiteParams = Type.Object({ siteId: Type.String({ format: 'uuid' }) });
 const DeviceParams = Type.Object({ deviceId: Type.String({ format: 'uuid' }) });
 const seeSites = requirePermission(Permission.siteManageAll, Permission.siteManageAssigned);
 
-function deviceView(d: typeof devices.$inferSelect) {
+export function deviceView(d: typeof devices.$inferSelect) {
   return {
     id: d.id,
     siteId: d.siteId,
@@ -24,6 +24,8 @@ function deviceView(d: typeof devices.$inferSelect) {
     firmware: d.firmware,
     name: d.name,
     address: `${d.host}:${d.port}`,
+    accessMode: d.accessMode === 'ip_domain' ? ('ip_domain' as const) : ('p2p' as const),
+    channels: d.channels,
     status: d.status === 'online' ? ('online' as const) : ('offline' as const),
     statusChangedAt: d.statusChangedAt?.toISOString() ?? null,
     lastSeenAt: d.lastSeenAt?.toISOString() ?? null,

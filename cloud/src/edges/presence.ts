@@ -148,6 +148,8 @@ export class Presence {
           siteId: edge.siteId,
           edgeSerial: edge.serial,
           deviceKey: report.deviceId,
+          // A camera is a video channel itself; a recorder's channels are not known on this path.
+          channels: report.kind === 'camera' ? 1 : 0,
           name: report.name || report.model,
           reportedOnline: report.online,
           reportedAt: at,

@@ -266,7 +266,7 @@ describe('what the edge sees on the LAN', () => {
   const found = (serial: string, over: Partial<DiscoveredDevice> = {}): DiscoveredDevice => ({
     serial, deviceClass: 'nvr', model: 'DS-7608NI-K2/8P', firmware: 'V4.30.005', mac: '44:19:b6:00:00:01',
     network: { dhcp: true, ipv4: '10.0.0.20', mask: '255.255.255.0', gateway: '10.0.0.1', dns: '10.0.0.1' },
-    httpPort: 80, activated: false, pingMs: 120, via: 'sadp', lastSeenAt: Date.now(), ...over,
+    httpPort: 80, activated: false, channels: 8, pingMs: 120, via: 'sadp', lastSeenAt: Date.now(), ...over,
   });
 
   it('keeps the newest snapshot per edge and lists it for the site with short serials and ping levels', async () => {

@@ -272,8 +272,12 @@ export class Tunnel implements BrokerPolicy {
       case 'reply':
         return this.replied(serial, msg.topic.requestId, msg.envelope.data);
       case 'lan': {
-        const site = await applyLanSnapshot(this.db, serial, msg.envelope.data as LanSnapshot);
-        if (site) this.hub.publish(site.companyId, { type: 'lan.changed', siteId: site.siteId });
+        const site = await applyLanSnapshot(this.db, this.presence, serial, msg.envelope.data as LanSnapshot);
+        if (!site) return;
+        this.hub.publish(site.companyId, { type: 'lan.changed', siteId: site.siteId });
+        for (const c of site.changes) {
+          this.hub.publish(site.companyId, { type: 'device.status', siteId: c.siteId, deviceId: c.deviceId, status: c.online ? 'online' : 'offline', at: new Date().toISOString() });
+        }
         return;
       }
       case 'inventory':

@@ -108,7 +108,7 @@ let ipSeq = 10;
 const found = (serial: string, over: Partial<DiscoveredDevice> = {}): DiscoveredDevice => ({
   serial, deviceClass: 'nvr', model: 'DS-7608NI-K2/8P', firmware: 'V4.30.005', mac: '44:19:b6:00:00:01',
   network: { dhcp: true, ipv4: `10.0.0.${++ipSeq}`, mask: '255.255.255.0', gateway: '10.0.0.1', dns: '10.0.0.1' },
-  httpPort: 80, activated: false, pingMs: 12, via: 'sadp', lastSeenAt: Date.now(), ...over,
+  httpPort: 80, activated: false, channels: 8, pingMs: 12, via: 'sadp', lastSeenAt: Date.now(), ...over,
 });
 
 type Job = ActivationJob;

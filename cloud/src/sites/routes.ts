@@ -4,7 +4,6 @@ import Type from 'typebox';
 import {
   CreateSiteBodySchema,
   ErrorCode,
-  OFFLINE_DELAY_DEFAULT_SEC,
   Permission,
   SiteListQuerySchema,
   SiteListSchema,
@@ -14,23 +13,14 @@ import {
   type SiteListQuery,
   type UpdateSiteBody,
 } from '@vigil/protocol/api';
-import { isUniqueViolation } from '../db/errors.js';
 import { edges, sites } from '../db/schema.js';
 import { AppError } from '../http/errors.js';
 import { requireAuth, requirePermission } from '../auth/plugin.js';
-import { checkOfflineDelay, siteScope, visibleSite } from './access.js';
+import { siteScope, visibleSite } from './access.js';
+import { checkSiteFields, insertSite, rethrowSiteError } from './create.js';
 
 const SiteParams = Type.Object({ siteId: Type.String({ format: 'uuid' }) });
 const manageSites = requirePermission(Permission.siteManageAll, Permission.siteManageAssigned);
-
-function isTimeZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 // Written out in SQL: inside a subquery Drizzle would leave the outer column unqualified.
 const siteColumns = {
@@ -56,13 +46,7 @@ export async function siteRoutes(app: FastifyInstance) {
   const { ctx } = app;
   const minDelay = ctx.config.minOfflineDelaySec;
 
-  function checkFields(body: Partial<CreateSiteBody>) {
-    if (body.timeZone !== undefined && !isTimeZone(body.timeZone)) {
-      throw new AppError(400, ErrorCode.invalidTimeZone, `Unknown time zone ${JSON.stringify(body.timeZone)}.`);
-    }
-    checkOfflineDelay(body.offlineDelaySec, minDelay);
-  }
-  const nameTaken = (name: string) => new AppError(409, ErrorCode.siteNameTaken, `Your company already has a site named "${name}".`);
+  const checkFields = (body: Partial<CreateSiteBody>) => checkSiteFields(body, minDelay);
 
   async function load(siteId: string) {
     const [row] = await ctx.db.select(siteColumns).from(sites).where(eq(sites.id, siteId));
@@ -96,19 +80,15 @@ export async function siteRoutes(app: FastifyInstance) {
       const auth = requireAuth(request);
       const body = request.body as CreateSiteBody;
       request.oplog.target = body.name;
-      checkFields(body);
+      let site;
       try {
-        const [site] = await ctx.db
-          .insert(sites)
-          .values({ ...body, name: body.name.trim(), companyId: auth.companyId, createdBy: auth.accountId, offlineDelaySec: body.offlineDelaySec ?? Math.max(OFFLINE_DELAY_DEFAULT_SEC, minDelay) })
-          .returning();
-        request.oplog.siteId = site!.id;
-        request.oplog.siteName = site!.name;
-        return reply.status(201).send(await load(site!.id));
+        site = await insertSite(ctx.db, auth, body, minDelay);
       } catch (err) {
-        if (isUniqueViolation(err, 'sites_company_name_key')) throw nameTaken(body.name);
-        throw err;
+        rethrowSiteError(err, body.name);
       }
+      request.oplog.siteId = site.id;
+      request.oplog.siteName = site.name;
+      return reply.status(201).send(await load(site.id));
     },
   );
 
@@ -133,8 +113,7 @@ export async function siteRoutes(app: FastifyInstance) {
           .set({ ...body, ...(body.name ? { name: body.name.trim() } : {}), updatedAt: new Date() })
           .where(eq(sites.id, site.id));
       } catch (err) {
-        if (isUniqueViolation(err, 'sites_company_name_key')) throw nameTaken(body.name ?? '');
-        throw err;
+        rethrowSiteError(err, body.name ?? '');
       }
       ctx.hub.publish(site.companyId, { type: 'site.changed', siteId: site.id });
       return load(site.id);

@@ -36,7 +36,7 @@ export function lanChanges(prev: LanSnapshot | null, next: LanSnapshot): string[
     if (p.activated !== d.activated) reasons.push(`${serial}: ${d.activated ? 'activated' : 'no longer activated'}`);
     if (!sameNetwork(p.network, d.network)) reasons.push(`${serial}: network settings`);
     if (p.firmware !== d.firmware) reasons.push(`${serial}: firmware`);
-    if (p.model !== d.model || p.deviceClass !== d.deviceClass || p.mac !== d.mac || p.httpPort !== d.httpPort) {
+    if (p.model !== d.model || p.deviceClass !== d.deviceClass || p.mac !== d.mac || p.httpPort !== d.httpPort || p.channels !== d.channels) {
       reasons.push(`${serial}: details`);
     }
     if (pingLevelChanged(p.pingMs, d.pingMs)) reasons.push(`${serial}: ping ${levelOf(p)} -> ${levelOf(d)}`);

@@ -19,5 +19,7 @@ export const sadpState = (serial: string, over: Partial<Omit<SadpProbeMatch, 'uu
   eiSeries: false,
   solar: false,
   capabilities: [],
+  analogChannels: 0,
+  digitalChannels: 0,
   ...over,
 });

@@ -53,6 +53,12 @@ export const ErrorCode = {
   verificationCodePolicy: 'VERIFICATION_CODE_POLICY',
   noDeviceDefaults: 'NO_DEVICE_DEFAULTS',
   devicesOnSeveralEdges: 'DEVICES_ON_SEVERAL_EDGES',
+  deviceNotActivated: 'DEVICE_NOT_ACTIVATED',
+  addMethodNotAllowed: 'ADD_METHOD_NOT_ALLOWED',
+  acRouterTeamSite: 'AC_ROUTER_TEAM_SITE',
+  deviceAddedToAnotherAccount: 'DEVICE_ADDED_TO_ANOTHER_ACCOUNT',
+  deviceAlreadyAdded: 'DEVICE_ALREADY_ADDED',
+  siteChannelLimit: 'SITE_CHANNEL_LIMIT',
   internal: 'INTERNAL_ERROR',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -12,6 +12,11 @@ export const DEVICE_KIND_LABELS: Record<DeviceKind, string> = {
   other: 'Other',
 };
 
+/** Table 3-5: how the platform reaches a device. Everything added through the edge is P2P. */
+export const DeviceAccessMode = { p2p: 'p2p', ipDomain: 'ip_domain' } as const;
+export type DeviceAccessMode = (typeof DeviceAccessMode)[keyof typeof DeviceAccessMode];
+export const DEVICE_ACCESS_MODE_LABELS: Record<DeviceAccessMode, string> = { p2p: 'Hik-Connect P2P', ip_domain: 'IP/Domain' };
+
 export const DeviceSchema = Type.Object({
   id: UuidSchema,
   siteId: UuidSchema,
@@ -24,6 +29,9 @@ export const DeviceSchema = Type.Object({
   firmware: Type.String(),
   name: Type.String(),
   address: Type.String(),
+  accessMode: Type.Union([Type.Literal('p2p'), Type.Literal('ip_domain')]),
+  /** Video channels the device brings to its site. */
+  channels: Type.Integer({ minimum: 0 }),
   status: Type.Union([Type.Literal('online'), Type.Literal('offline')]),
   statusChangedAt: Type.Union([IsoDateSchema, Type.Null()]),
   lastSeenAt: Type.Union([IsoDateSchema, Type.Null()]),

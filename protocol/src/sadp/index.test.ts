@@ -23,7 +23,7 @@ const MATCH_XML =
   '<IPv4Address>192.168.1.64</IPv4Address><IPv4SubnetMask>255.255.255.0</IPv4SubnetMask>' +
   '<IPv4Gateway>192.168.1.1</IPv4Gateway><IPv4DNS>8.8.8.8</IPv4DNS><DHCP>false</DHCP>' +
   '<HttpPort>80</HttpPort><CommandPort>8000</CommandPort><SoftwareVersion>V4.74.105 build 231010</SoftwareVersion>' +
-  '<Activated>false</Activated><PoE>true</PoE><Capabilities>smartH265,md2,hikConnect</Capabilities></ProbeMatch>';
+  '<Activated>false</Activated><AnalogChannelNum>0</AnalogChannelNum><DigitalChannelNum>8</DigitalChannelNum><PoE>true</PoE><Capabilities>smartH265,md2,hikConnect</Capabilities></ProbeMatch>';
 
 const MATCH: SadpProbeMatch = {
   uuid: '7C1B3A52-8E0F-4E55-A1D2-3B4C5D6E7F80',
@@ -44,6 +44,8 @@ const MATCH: SadpProbeMatch = {
   eiSeries: false,
   solar: false,
   capabilities: ['smartH265', 'md2', 'hikConnect'],
+  analogChannels: 0,
+  digitalChannels: 8,
 };
 
 describe('SADP probe', () => {
@@ -132,6 +134,8 @@ describe('SADP probe match', () => {
         eiSeries: false,
         solar: false,
         capabilities: ['md2'],
+        analogChannels: 0,
+        digitalChannels: 0,
       },
     });
   });
@@ -151,6 +155,8 @@ describe('SADP probe match', () => {
       replace('Activated', 'maybe'),
       replace('HttpPort', '70000'),
       replace('CommandPort', 'x'),
+      replace('AnalogChannelNum', '-1'),
+      replace('DigitalChannelNum', 'many'),
       PROBE,
       '<ProbeMatch/>',
       '',
@@ -170,6 +176,7 @@ describe('SADP probe match', () => {
       network: { dhcp: false, ipv4: '192.168.1.64', mask: '255.255.255.0', gateway: '192.168.1.1', dns: '8.8.8.8' },
       httpPort: 80,
       activated: false,
+      channels: 8,
       pingMs: 12,
       via: 'sadp',
       lastSeenAt: 1_700_000_000_000,
@@ -177,6 +184,18 @@ describe('SADP probe match', () => {
     expect(decoder(DiscoveredDeviceSchema).decode(d).ok).toBe(true);
     const noGw = sadpMatchToDiscovered({ ...MATCH, gateway: '', dns: '' }, { pingMs: null, lastSeenAt: 0 });
     expect(decoder(DiscoveredDeviceSchema).decode(noGw).ok).toBe(true);
+  });
+
+  it('counts the video channels a device brings to a site', () => {
+    const channels = (over: Partial<SadpProbeMatch>) => sadpMatchToDiscovered({ ...MATCH, ...over }, { pingMs: null, lastSeenAt: 0 }).channels;
+    expect(channels({ deviceClass: 'nvr', analogChannels: 0, digitalChannels: 16 })).toBe(16);
+    expect(channels({ deviceClass: 'dvr', analogChannels: 8, digitalChannels: 2 })).toBe(10);
+    expect(channels({ deviceClass: 'camera', analogChannels: 0, digitalChannels: 0 })).toBe(1);
+    expect(channels({ deviceClass: 'switch', analogChannels: 0, digitalChannels: 4 })).toBe(0);
+    expect(channels({ deviceClass: 'ac_router', analogChannels: 0, digitalChannels: 0 })).toBe(0);
+    // Answers without the counts (older firmware) read as 0.
+    const old = MATCH_XML.replace(/<AnalogChannelNum>[^<]*<\/AnalogChannelNum><DigitalChannelNum>[^<]*<\/DigitalChannelNum>/, '');
+    expect(parseSadpProbeMatch(old)).toMatchObject({ ok: true, value: { analogChannels: 0, digitalChannels: 0 } });
   });
 
   it('normalizes MACs', () => {

@@ -5,7 +5,7 @@
  * flags that change the initialization rules (Table 3-2): PoE NVR, EI-series switch, solar camera.
  */
 import { randomUUID } from 'node:crypto';
-import { LanDeviceClass, type DiscoveredDevice } from '../lan.js';
+import { LanDeviceClass, lanChannels, type DiscoveredDevice } from '../lan.js';
 import { fail, ok, type Result } from '../result.js';
 import { childNode, childText, elementNames, escapeXml, parseXml, type XmlNode } from '../onvif/xml.js';
 
@@ -59,6 +59,10 @@ export interface SadpProbeMatch {
   solar: boolean;
   /** Known capabilities only; unknown entries are dropped by the parser. */
   capabilities: SadpCapability[];
+  /** AnalogChannelNum: analog video inputs (a DVR's); 0 when the answer leaves it out. */
+  analogChannels: number;
+  /** DigitalChannelNum: IP channels (an NVR's or a hybrid DVR's); 0 when the answer leaves it out. */
+  digitalChannels: number;
 }
 
 const XML_DECL = '<?xml version="1.0" encoding="utf-8"?>';
@@ -113,6 +117,8 @@ export function buildSadpProbeMatch(m: SadpProbeMatch): string {
     tag('CommandPort', m.commandPort),
     tag('SoftwareVersion', m.firmware),
     tag('Activated', m.activated),
+    tag('AnalogChannelNum', m.analogChannels),
+    tag('DigitalChannelNum', m.digitalChannels),
     m.poe ? tag('PoE', true) : '',
     m.eiSeries ? tag('EISeries', true) : '',
     m.solar ? tag('Solar', true) : '',
@@ -136,6 +142,14 @@ function parseBool(text: string | undefined): boolean | null {
   if (t === 'true' || t === '1') return true;
   if (t === 'false' || t === '0') return false;
   return null;
+}
+
+/** A channel count: absent or empty → 0; anything but a small non-negative integer → null. */
+function parseCount(text: string | undefined): number | null {
+  const t = text?.trim();
+  if (t === undefined || t === '') return 0;
+  if (!/^\d{1,4}$/.test(t)) return null;
+  return Number(t);
 }
 
 function parsePort(text: string | undefined, fallback: number): number | null {
@@ -177,6 +191,10 @@ export function parseSadpProbeMatch(input: string | Uint8Array): Result<SadpProb
   if (httpPort === null) return fail(`ProbeMatch with an invalid HttpPort: ${text('HttpPort')}`);
   const commandPort = parsePort(text('CommandPort'), SADP_DEFAULT_COMMAND_PORT);
   if (commandPort === null) return fail(`ProbeMatch with an invalid CommandPort: ${text('CommandPort')}`);
+  const analogChannels = parseCount(text('AnalogChannelNum'));
+  if (analogChannels === null) return fail(`ProbeMatch with an invalid AnalogChannelNum: ${text('AnalogChannelNum')}`);
+  const digitalChannels = parseCount(text('DigitalChannelNum'));
+  if (digitalChannels === null) return fail(`ProbeMatch with an invalid DigitalChannelNum: ${text('DigitalChannelNum')}`);
   const cls = text('DeviceClass');
   const capabilities = [
     ...new Set(
@@ -205,6 +223,8 @@ export function parseSadpProbeMatch(input: string | Uint8Array): Result<SadpProb
     eiSeries: parseBool(text('EISeries')) ?? false,
     solar: parseBool(text('Solar')) ?? false,
     capabilities,
+    analogChannels,
+    digitalChannels,
   });
 }
 
@@ -219,6 +239,7 @@ export function sadpMatchToDiscovered(m: SadpProbeMatch, seen: { pingMs: number 
     network: { dhcp: m.dhcp, ipv4: m.ipv4, mask: m.mask, gateway: m.gateway, dns: m.dns },
     httpPort: m.httpPort,
     activated: m.activated,
+    channels: lanChannels(m.deviceClass, m.analogChannels, m.digitalChannels),
     pingMs: seen.pingMs,
     via: 'sadp',
     lastSeenAt: seen.lastSeenAt,

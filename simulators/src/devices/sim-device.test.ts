@@ -88,10 +88,11 @@ describe('SADP', () => {
       { class: 'nvr', flags: { poe: true }, activated: true, password: PW, dhcp: true },
       { class: 'switch', flags: { eiSeries: true } },
       { class: 'alarm_panel' },
+      { class: 'dvr', analogChannels: 16, ipChannels: 4 },
     ]);
     const port = host.devices[0]!.endpoints.sadpPort;
     expect(new Set(host.devices.map((d) => d.endpoints.sadpPort))).toEqual(new Set([port]));
-    const { matches } = await sadpProbe(port, 4);
+    const { matches } = await sadpProbe(port, 5);
     const bySerial = new Map(matches.map((m) => [m.serial, m]));
     const cam = bySerial.get('DS-2CD2143G2-I20240101AACHE12345678')!;
     expect(cam).toMatchObject({
@@ -106,12 +107,15 @@ describe('SADP', () => {
       poe: false,
       httpPort: host.devices[0]!.endpoints.httpPort,
       capabilities: ['smartH265', 'md2', 'hikConnect'],
+      analogChannels: 0,
+      digitalChannels: 0,
     });
     expect(cam.mac).toMatch(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
     expect(shortSerial(cam.serial)).toBe('E12345678');
-    expect(bySerial.get(host.devices[1]!.serial)).toMatchObject({ deviceClass: 'nvr', poe: true, activated: true, dhcp: true });
-    expect(bySerial.get(host.devices[2]!.serial)).toMatchObject({ deviceClass: 'switch', eiSeries: true });
+    expect(bySerial.get(host.devices[1]!.serial)).toMatchObject({ deviceClass: 'nvr', poe: true, activated: true, dhcp: true, analogChannels: 0, digitalChannels: 8 });
+    expect(bySerial.get(host.devices[2]!.serial)).toMatchObject({ deviceClass: 'switch', eiSeries: true, analogChannels: 0, digitalChannels: 0 });
     expect(bySerial.get(host.devices[3]!.serial)).toMatchObject({ deviceClass: 'alarm_panel', activated: false });
+    expect(bySerial.get(host.devices[4]!.serial)).toMatchObject({ deviceClass: 'dvr', analogChannels: 16, digitalChannels: 4 });
   });
 
   it('answers WS-Discovery for cameras and recorders only', async () => {

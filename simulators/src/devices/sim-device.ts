@@ -229,6 +229,7 @@ const DEFAULT_MODEL: Record<LanDeviceClass, string> = {
   alarm_panel: 'DS-PWA96-M-WE',
   access_control: 'DS-K1T671M',
   intercom: 'DS-KV6113-WPE1',
+  doorbell: 'DS-KB6003-WIP',
   edge_box: 'DS-HPC-BOX',
   other: 'DS-OTHER',
 };
@@ -683,6 +684,9 @@ export class SimDevice extends EventEmitter<SimDeviceEvents> {
         eiSeries: this.deviceClass === 'switch' && this.flags.eiSeries === true,
         solar: this.deviceClass === 'camera' && this.flags.solar === true,
         capabilities: [...this.capabilities],
+        // A camera is a channel itself and answers 0/0; an NVR its IP channel capacity; a DVR its analog inputs (+ IP channels).
+        analogChannels: this.deviceClass === 'dvr' ? (this.opts.analogChannels ?? 8) : 0,
+        digitalChannels: this.maxChannels,
       });
       this.counters.sadpAnswers++;
       reply(Buffer.from(answer));

@@ -25,6 +25,7 @@ const SERIAL = {
   switch: 'DS-3E0510P-E20230501AAWRK99887766',
   eiSwitch: 'DS-3E1510P-EI20230501AAWRK55667788',
   panel: 'Q12345678',
+  camBrowser: 'DS-2CD2T47G2-L20240101AACHE99887711',
 };
 
 let specs: { host: LanHost; devices: (Spec & { ip: string })[] }[];
@@ -34,7 +35,7 @@ let specs: { host: LanHost; devices: (Spec & { ip: string })[] }[];
  * Discovery is real SADP multicast on that LAN only; the edge reaches the cloud over its own uplink.
  */
 beforeAll(async () => {
-  lan = await createLan({ hosts: [{ name: 'edge', uplink: true }, { name: 'rack', addresses: 3 }, { name: 'shelf', addresses: 2 }] });
+  lan = await createLan({ hosts: [{ name: 'edge', uplink: true }, { name: 'rack', addresses: 3 }, { name: 'shelf', addresses: 3 }] });
   const rack = lan.host('rack');
   const shelf = lan.host('shelf');
   cloud = await startCloudProcess(dir, { host: lan.uplink!.rootIp });
@@ -57,6 +58,7 @@ beforeAll(async () => {
         device(shelf.ips[0]!, { class: 'switch', model: 'DS-3E0510P-E', serial: SERIAL.switch, activated: false, dhcp: false }),
         device(shelf.ips[1]!, { class: 'switch', model: 'DS-3E1510P-EI', serial: SERIAL.eiSwitch, activated: false, dhcp: false, flags: { eiSeries: true } }),
         device(shelf.ips[2]!, { class: 'alarm_panel', model: 'DS-PWA96-M-WE', serial: SERIAL.panel, activated: false }),
+        device(shelf.ips[3]!, { class: 'camera', model: 'DS-2CD2T47G2-L', serial: SERIAL.camBrowser, activated: false }),
       ],
     },
   ];
@@ -108,9 +110,9 @@ describe('on-site discovery through the edge box, on a LAN of network namespaces
       expect(seen!.activated).toBe(d.activated);
       expect(seen!.deviceClass).toBe(d.class);
     }
-    expect(bySerial.get(SERIAL.nvr)!.pingLevel).toBe('green');
-    expect(bySerial.get(SERIAL.camH265)!.pingLevel).toBe('yellow');
-    expect(bySerial.get(SERIAL.camActivated)!.pingLevel).toBe('red');
+    // The edge keeps the best of its last rounds, so a busy machine's hiccup settles within a few rounds.
+    const levels = () => lanList().then((r) => [SERIAL.nvr, SERIAL.camH265, SERIAL.camActivated].map((s) => r.body.items.find((d) => d.serial === s)?.pingLevel));
+    expect(await eventually(levels, (l) => l.join() === 'green,yellow,red', 'ping levels green, yellow, red', 30_000)).toEqual(['green', 'yellow', 'red']);
 
     // The On-site page: the not-activated list leaves the alarm panel out (scenario 1 of seed-ch3a).
     browser = await launchChromium({ baseURL: cloud.url });
@@ -122,7 +124,7 @@ describe('on-site discovery through the edge box, on a LAN of network namespaces
     await page.getByRole('button', { name: 'New site' }).waitFor();
     await page.goto(`/sites/${siteId}/on-site`);
     await page.getByRole('heading', { name: 'On-site devices' }).waitFor();
-    const banner = page.getByRole('region', { name: '5 devices on the LAN are not activated' });
+    const banner = page.getByRole('region', { name: '6 devices on the LAN are not activated' });
     await banner.waitFor();
     expect(await banner.textContent()).not.toContain(SERIAL.panel);
     await page.getByRole('img', { name: /^Ping \d+(\.\d+)? ms, poor/ }).waitFor();
@@ -134,7 +136,7 @@ type Job = { id: string; state: string; items: { serial: string; result: string;
 
 describe('batch activation and initialization through the edge box (Table 3-2)', () => {
   it('refuses a weak device password, an activated device and an alarm panel, changing nothing', async () => {
-    await eventually(lanList, (r) => r.body.items?.length === 7, 'every device discovered', 60_000);
+    await eventually(lanList, (r) => r.body.items?.length === 8, 'every device discovered', 60_000);
     const weak = await client.post<{ code: string }>(`/sites/${siteId}/onsite/activations`, { serials: [SERIAL.nvr], password: 'password', verificationCode: 'VRF2026A' });
     expect(weak.status).toBe(400);
     expect(weak.body.code).toBe('DEVICE_PASSWORD_POLICY');
@@ -176,5 +178,30 @@ describe('batch activation and initialization through the edge box (Table 3-2)',
     expect(channelIps).toEqual([specs[0]!.devices[1]!.ip, specs[0]!.devices[2]!.ip].sort());
     // The LAN view follows: they are activated now.
     await eventually(lanList, (r) => serials.every((s) => r.body.items.find((d) => d.serial === s)?.activated === true), 'activation seen by discovery', 30_000);
+  });
+});
+
+describe('the On-site page in Chromium', () => {
+  it('activates a discovered camera and shows its initialization step by step', async () => {
+    const { page } = browser!;
+    await page.goto(`/sites/${siteId}/on-site`);
+    await page.getByRole('button', { name: `Activate ${SERIAL.camBrowser}` }).click();
+    const dialog = page.getByRole('dialog', { name: 'Activate devices' });
+    // The defaults saved by the batch activation above are offered first.
+    await dialog.getByRole('radio', { name: 'Set a password for these devices' }).check();
+    await dialog.getByLabel('Device password', { exact: true }).fill('short');
+    await dialog.getByLabel('Confirm device password').fill('short');
+    await dialog.getByLabel('Verification code', { exact: true }).fill('VRF2026B');
+    await dialog.getByRole('button', { name: 'Activate' }).click();
+    await expect.poll(() => dialog.textContent()).toMatch(/8 to 16 characters/);
+    await dialog.getByLabel('Device password', { exact: true }).fill('Browser-2026');
+    await dialog.getByLabel('Confirm device password').fill('Browser-2026');
+    await dialog.getByRole('button', { name: 'Activate' }).click();
+    const progress = page.getByRole('region', { name: 'Device initialization' });
+    await progress.getByText('1 of 1 device initialized').waitFor({ timeout: 60_000 });
+    const steps = progress.getByRole('table', { name: `Initialization steps of ${SERIAL.camBrowser}` });
+    expect(await steps.getByRole('row').filter({ hasText: 'Camera settings' }).textContent()).toContain('Done');
+    expect(await steps.getByRole('row').filter({ hasText: 'Add to NVR' }).textContent()).toContain('Skipped');
+    expect((await simState(SERIAL.camBrowser)).activated).toBe(true);
   });
 });

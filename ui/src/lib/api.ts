@@ -1,6 +1,8 @@
 import type {
   ActivationJob,
   AddEdgeBody,
+  AddLanDevicesBody,
+  AddLanDevicesResult,
   CreateSiteBody,
   Device,
   DeviceDefaults,
@@ -149,6 +151,7 @@ export const api = {
     request<ActivationJob>('POST', `/sites/${enc(siteId)}/onsite/activations`, { body }),
   getActivation: (siteId: string, jobId: string) => request<ActivationJob>('GET', `/sites/${enc(siteId)}/onsite/activations/${enc(jobId)}`),
   listActivations: (siteId: string) => request<{ items: ActivationJob[] }>('GET', `/sites/${enc(siteId)}/onsite/activations`),
+  addLanDevices: (siteId: string, body: AddLanDevicesBody) => request<AddLanDevicesResult>('POST', `/sites/${enc(siteId)}/onsite/add`, { body }),
 
   operationLogs: (query: OperationLogQuery) => request<OperationLogList>('GET', '/operation-logs', { query: { ...query } }),
 };

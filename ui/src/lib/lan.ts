@@ -12,6 +12,7 @@ export const LAN_CLASS_LABELS: Record<LanDeviceClass, string> = {
   alarm_panel: 'Security control panel',
   access_control: 'Access control',
   intercom: 'Video intercom',
+  doorbell: 'Doorbell',
   edge_box: 'Edge box',
   other: 'Other',
 };

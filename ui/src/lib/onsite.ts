@@ -1,5 +1,5 @@
-import type { InitStep, StepState } from '@vigil/protocol';
-import type { ActivationJob } from '@vigil/protocol/api';
+import type { InitStep, LanDeviceClass, StepState } from '@vigil/protocol';
+import type { ActivationJob, AddLanDevicesResult, LanDevice } from '@vigil/protocol/api';
 
 /*
  * The device password and verification code policies, worded as the API words them (devicePasswordProblem and
@@ -77,4 +77,62 @@ export function jobCounts(job: ActivationJob): { total: number; succeeded: numbe
 export function jobSummary(job: ActivationJob): string {
   const { total, succeeded } = jobCounts(job);
   return `${succeeded} of ${total} ${total === 1 ? 'device' : 'devices'} initialized`;
+}
+
+/** The most sites the site list answers in one page, which is all the "Another site" choice asks for. */
+export const SITE_CHOICE_LIMIT = 500;
+
+/** A device offered in "Add devices to a site", from the LAN list or from a finished activation job. */
+export interface AddCandidate {
+  serial: string;
+  model: string;
+  deviceClass: LanDeviceClass;
+  ip: string;
+  /** Video channels the device brings to the site; null when not reported. */
+  channels: number | null;
+  /** Ticked when the dialog opens. */
+  checked: boolean;
+}
+
+/** What "Add devices to a site" reports once the server accepted. */
+export interface AddedResult {
+  siteId: string;
+  siteName: string;
+  /** Whether the devices went to the site whose On-site page this is. */
+  thisSite: boolean;
+  serials: string[];
+  reply: AddLanDevicesResult;
+}
+
+/** The channel count of a LAN device; null when the server does not report one. */
+export function lanChannels(device: LanDevice): number | null {
+  return typeof device.channels === 'number' ? device.channels : null;
+}
+
+export function lanCandidate(device: LanDevice, checked = true): AddCandidate {
+  return {
+    serial: device.serial,
+    model: device.model,
+    deviceClass: device.deviceClass,
+    ip: device.network.ipv4,
+    channels: lanChannels(device),
+    checked,
+  };
+}
+
+/**
+ * Device types that cannot be added from the LAN (SADP): they are added by QR code, serial number or Hik-Connect
+ * sync (the manual's Table 3-6). The same list as LAN_ADD_REFUSED in @vigil/protocol, whose entry point has no
+ * place in the browser bundle.
+ */
+export const LAN_ADD_REFUSED_CLASSES: ReadonlySet<LanDeviceClass> = new Set<LanDeviceClass>(['alarm_panel', 'doorbell']);
+
+/** Whether a LAN device can be added to a site from the On-site page: activated, not on this site yet, of a type added by LAN. */
+export function addableToSite(device: Pick<LanDevice, 'activated' | 'deviceClass' | 'siteDeviceId'>): boolean {
+  return device.activated && !device.siteDeviceId && !LAN_ADD_REFUSED_CLASSES.has(device.deviceClass);
+}
+
+/** "1 device" / "3 devices". */
+export function deviceCount(n: number): string {
+  return n === 1 ? '1 device' : `${n} devices`;
 }
