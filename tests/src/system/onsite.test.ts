@@ -204,4 +204,29 @@ describe('the On-site page in Chromium', () => {
     expect(await steps.getByRole('row').filter({ hasText: 'Add to NVR' }).textContent()).toContain('Skipped');
     expect((await simState(SERIAL.camBrowser)).activated).toBe(true);
   });
+
+  it('adds the initialized devices to the site, where they are online', async () => {
+    const { page } = browser!;
+    // Wait until discovery has seen the activations (the server adds only what the edge sees activated).
+    const addable = [SERIAL.nvr, SERIAL.camH265, SERIAL.camPlain, SERIAL.switch];
+    await eventually(lanList, (r) => addable.every((s) => r.body.items.find((d) => d.serial === s)?.activated), 'activations seen', 30_000);
+    await page.goto(`/sites/${siteId}/on-site`);
+    for (const serial of addable) await page.getByRole('checkbox', { name: `Select ${serial}` }).check();
+    await page.getByRole('button', { name: 'Add to site' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Add devices to a site' });
+    await dialog.getByRole('radio', { name: /^This site/ }).check();
+    await dialog.getByRole('button', { name: 'Add', exact: true }).click();
+    await page.getByText('4 devices added to Warehouse').waitFor();
+
+    type Device = { serial: string; status: string; accessMode: string; channels: number };
+    const devices = await eventually(
+      () => client.get<{ items: Device[] }>(`/sites/${siteId}/devices`),
+      (r) => addable.every((s) => r.body.items.find((d) => d.serial === s)?.status === 'online'),
+      'the added devices online in the site',
+    );
+    expect(devices.body.items.find((d) => d.serial === SERIAL.nvr)).toMatchObject({ accessMode: 'p2p', channels: 8 });
+    // The same device cannot be added twice (the other refusals are in cloud/src/onsite/add.test.ts).
+    const twice = await client.post<{ code: string }>(`/sites/${siteId}/onsite/add`, { serials: [SERIAL.nvr] });
+    expect(twice.body.code).toBe('DEVICE_ALREADY_ADDED');
+  });
 });
