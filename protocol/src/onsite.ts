@@ -81,3 +81,71 @@ export const InitProgressSchema = Type.Union([
 export type InitProgress = Static<typeof InitProgressSchema>;
 
 export const ONSITE_PROGRESS_EVENT = 'onsite.progress';
+
+/**
+ * Other SADP operations on LAN devices (manual §3.1.2 "Other SADP ops"): reboot, factory restore (the device
+ * returns to unactivated), and editing the IP settings (DHCP on, or a fixed address with a subnet mask from
+ * the recommended list). Run at once by the edge with the `lan.operate` RPC; one result per device.
+ */
+export const LanOperation = { reboot: 'reboot', restore: 'restore', editNetwork: 'editNetwork' } as const;
+export type LanOperation = (typeof LanOperation)[keyof typeof LanOperation];
+
+/** The subnet masks the portal offers (an invalid mask cannot be entered). */
+export const RECOMMENDED_SUBNET_MASKS: readonly string[] = [
+  '255.255.255.0',
+  '255.255.255.128',
+  '255.255.255.192',
+  '255.255.255.224',
+  '255.255.255.240',
+  '255.255.254.0',
+  '255.255.252.0',
+  '255.255.248.0',
+  '255.255.240.0',
+  '255.255.0.0',
+  '255.0.0.0',
+];
+
+const NetworkEditSchema = Type.Object(
+  {
+    dhcp: Type.Boolean(),
+    ipv4: Type.Optional(Type.String({ maxLength: 15 })),
+    mask: Type.Optional(Type.String({ maxLength: 15 })),
+    gateway: Type.Optional(Type.String({ maxLength: 15 })),
+    dns: Type.Optional(Type.String({ maxLength: 15 })),
+  },
+  { additionalProperties: false },
+);
+export type NetworkEdit = Static<typeof NetworkEditSchema>;
+
+export const LanOperateParamsSchema = Type.Object(
+  {
+    operation: Type.Union(literals(Object.values(LanOperation))),
+    devices: Type.Array(
+      Type.Object(
+        {
+          serial: Type.String({ minLength: 1, maxLength: 128 }),
+          ip: Type.String({ minLength: 7, maxLength: 15 }),
+          httpPort: Type.Integer({ minimum: 1, maximum: 65535 }),
+          /** For editNetwork: the new settings of this device. */
+          network: Type.Optional(NetworkEditSchema),
+        },
+        { additionalProperties: false },
+      ),
+      { minItems: 1, maxItems: 256 },
+    ),
+    /** The devices' admin password. */
+    password: Type.String({ minLength: 1, maxLength: 64 }),
+  },
+  { additionalProperties: false },
+);
+export type LanOperateParams = Static<typeof LanOperateParamsSchema>;
+
+export const LanOperateResultSchema = Type.Object(
+  {
+    results: Type.Array(
+      Type.Object({ serial: Type.String(), ok: Type.Boolean(), message: Type.String({ maxLength: 512 }) }, { additionalProperties: false }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type LanOperateResult = Static<typeof LanOperateResultSchema>;

@@ -1,11 +1,12 @@
 import Type, { type Static, type TSchema } from 'typebox';
-import { LanInitializeParamsSchema, LanInitializeResultSchema } from './onsite.js';
+import { LanInitializeParamsSchema, LanInitializeResultSchema, LanOperateParamsSchema, LanOperateResultSchema } from './onsite.js';
 
 /** The commands the cloud can send an edge, with their parameters and results. */
 export const RpcMethod = {
   edgeInfo: 'edge.info',
   edgeReboot: 'edge.reboot',
   lanInitialize: 'lan.initialize',
+  lanOperate: 'lan.operate',
 } as const;
 export type RpcMethod = (typeof RpcMethod)[keyof typeof RpcMethod];
 
@@ -48,6 +49,7 @@ export const RpcSchemas = {
   [RpcMethod.edgeInfo]: { params: NoParams, result: EdgeInfoSchema },
   [RpcMethod.edgeReboot]: { params: NoParams, result: EdgeRebootResultSchema },
   [RpcMethod.lanInitialize]: { params: LanInitializeParamsSchema, result: LanInitializeResultSchema },
+  [RpcMethod.lanOperate]: { params: LanOperateParamsSchema, result: LanOperateResultSchema },
 } as const satisfies Record<RpcMethod, { params: TSchema; result: TSchema }>;
 
 export type RpcParams<M extends RpcMethod> = Static<(typeof RpcSchemas)[M]['params']>;

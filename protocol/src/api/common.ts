@@ -53,6 +53,7 @@ export const ErrorCode = {
   verificationCodePolicy: 'VERIFICATION_CODE_POLICY',
   noDeviceDefaults: 'NO_DEVICE_DEFAULTS',
   devicesOnSeveralEdges: 'DEVICES_ON_SEVERAL_EDGES',
+  invalidNetworkSettings: 'INVALID_NETWORK_SETTINGS',
   deviceNotActivated: 'DEVICE_NOT_ACTIVATED',
   addMethodNotAllowed: 'ADD_METHOD_NOT_ALLOWED',
   acRouterTeamSite: 'AC_ROUTER_TEAM_SITE',

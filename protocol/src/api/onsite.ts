@@ -67,3 +67,37 @@ export const ActivationJobSchema = Type.Object({
 });
 export type ActivationJob = Static<typeof ActivationJobSchema>;
 export const ActivationJobListSchema = Type.Object({ items: Type.Array(ActivationJobSchema) });
+
+/** Reboot, restore or edit the IP settings of LAN devices (activated ones: the edge logs in to them). */
+export const LanOperationBodySchema = Type.Object(
+  {
+    operation: Type.Union([Type.Literal('reboot'), Type.Literal('restore'), Type.Literal('editNetwork')]),
+    serials: Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { minItems: 1, maxItems: 256, uniqueItems: true }),
+    /** The devices' admin password, or useDefaults for the saved default password. */
+    password: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    useDefaults: Type.Optional(Type.Boolean()),
+    /** editNetwork: the new settings per serial (every serial of the batch). */
+    networks: Type.Optional(
+      Type.Record(
+        Type.String(),
+        Type.Object(
+          {
+            dhcp: Type.Boolean(),
+            ipv4: Type.Optional(Type.String({ maxLength: 15 })),
+            mask: Type.Optional(Type.String({ maxLength: 15 })),
+            gateway: Type.Optional(Type.String({ maxLength: 15 })),
+            dns: Type.Optional(Type.String({ maxLength: 15 })),
+          },
+          { additionalProperties: false },
+        ),
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type LanOperationBody = Static<typeof LanOperationBodySchema>;
+
+export const LanOperationReplySchema = Type.Object({
+  results: Type.Array(Type.Object({ serial: Type.String(), ok: Type.Boolean(), message: Type.String() })),
+});
+export type LanOperationReply = Static<typeof LanOperationReplySchema>;
