@@ -14,6 +14,7 @@ import { healthRoutes } from './health/routes.js';
 import { installErrorHandling } from './http/errors.js';
 import { liveRoutes } from './live/routes.js';
 import { activationRoutes } from './onsite/activations.js';
+import { operationRoutes } from './onsite/operations.js';
 import { addRoutes } from './onsite/add.js';
 import { deviceDefaultsRoutes } from './onsite/defaults.js';
 import { onsiteRoutes } from './onsite/routes.js';
@@ -72,6 +73,7 @@ export async function buildApp(config: CloudConfig, makeContext: (app: FastifyIn
       await api.register(deviceRoutes);
       await api.register(onsiteRoutes);
       await api.register(activationRoutes);
+      await api.register(operationRoutes);
       await api.register(addRoutes);
       await api.register(deviceDefaultsRoutes);
       await api.register(operationLogRoutes);

@@ -19,6 +19,8 @@ export interface OplogDraft {
   siteName?: string;
   target?: string;
   detail?: string;
+  /** Overrides the route's declared action (a route whose action depends on the request). */
+  action?: string;
   /** For calls made before anyone is signed in (registration, login): who they concern. */
   actor?: { accountId: string; companyId: string; name: string; email: string };
 }

@@ -20,7 +20,7 @@ import type { EdgeConfig } from './config.js';
 import { DeviceRegistry } from './devices.js';
 import { LanReport } from './lan/index.js';
 import { announce, type Logger } from './log.js';
-import { OnsiteJobs } from './onsite/index.js';
+import { OnsiteJobs, runLanOperation } from './onsite/index.js';
 import { RpcServer } from './rpc.js';
 import { Store } from './store.js';
 import { Uplink, type UplinkMode } from './uplink.js';
@@ -142,6 +142,21 @@ export class Agent extends EventEmitter<AgentEvents> {
         if (!a.onsite.start(params)) log.info('initialization job not started: already known or stopping', { jobId: params.jobId });
       });
       return Promise.resolve({ accepted: true as const });
+    });
+
+    rpc.register(RpcMethod.lanOperate, async (params, ctx) => {
+      log.info('LAN operation', { requestId: ctx.requestId, operation: params.operation, devices: params.devices.length });
+      const result = await runLanOperation(params, {
+        deadline: ctx.deadline,
+        ...(opts.onsite?.requestTimeoutMs !== undefined ? { requestTimeoutMs: opts.onsite.requestTimeoutMs } : {}),
+        ...(opts.onsite?.concurrency !== undefined ? { concurrency: opts.onsite.concurrency } : {}),
+        busy: (serial) => {
+          const job = a.onsite.busyWith(serial);
+          return job === undefined ? undefined : `the device is busy in initialization job ${job}`;
+        },
+      });
+      log.info('LAN operation done', { requestId: ctx.requestId, failed: result.results.filter((r) => !r.ok).length });
+      return result;
     });
 
     uplink.on('command', (msg) => {

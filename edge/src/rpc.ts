@@ -14,6 +14,8 @@ import type { CommandMessage } from './uplink.js';
 export interface RpcContext {
   requestId: string;
   method: string;
+  /** Epoch ms by which the cloud expects the reply. */
+  deadline: number;
   /** Runs `fn` once the reply has been acknowledged by the broker (or could not be sent). */
   afterReply(fn: (sent: boolean) => Promise<void> | void): void;
 }
@@ -67,7 +69,7 @@ export class RpcServer {
     }
     this.remember(requestId);
     const after: ((sent: boolean) => Promise<void> | void)[] = [];
-    const ctx: RpcContext = { requestId, method, afterReply: (fn) => after.push(fn) };
+    const ctx: RpcContext = { requestId, method, deadline: msg.envelope.data.deadline, afterReply: (fn) => after.push(fn) };
     const reply = await this.run(msg, ctx);
     if (!reply.ok) this.log.info('request refused', { requestId, method, code: reply.error.code });
     let sent = true;

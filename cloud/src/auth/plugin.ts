@@ -87,7 +87,7 @@ async function writeOplog(app: FastifyInstance, request: FastifyRequest, reply: 
       siteId: d.siteId ?? null,
       siteName: d.siteName ?? '',
       target: d.target ?? '',
-      action,
+      action: d.action ?? action,
       result: ok ? 'succeeded' : 'failed',
       detail: d.detail ?? '',
       ip: request.ip,

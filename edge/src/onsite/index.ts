@@ -2,3 +2,4 @@ export { DeviceClient, DeviceRefused, DeviceUnreachable, type DeviceClientOption
 export { ADMIN_USER, STEPS, dhcpPolicy, isEiSeries, runInitJob, type DeviceLocator, type InitJobOptions, type ProgressSink } from './job.js';
 export { OnsiteJobs, type OnsiteJobsOptions } from './jobs.js';
 export { ianaOffsetMinutes, posixZone } from './time-zone.js';
+export { runLanOperation, type OperateOptions } from './operate.js';

@@ -59,6 +59,11 @@ export class OnsiteJobs {
     return true;
   }
 
+  /** The job working on this device now, or undefined. */
+  busyWith(serial: string): string | undefined {
+    return this.busy.get(shortSerial(serial) ?? serial);
+  }
+
   /** Resolves when this job has ended (at once when it is not running). */
   whenDone(jobId: string): Promise<void> {
     return this.running.get(jobId) ?? Promise.resolve();

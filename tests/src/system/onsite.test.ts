@@ -230,3 +230,31 @@ describe('the On-site page in Chromium', () => {
     expect(twice.body.code).toBe('DEVICE_ALREADY_ADDED');
   });
 });
+
+describe('other on-site operations through the edge box', () => {
+  it('edits a camera\'s IP settings and restores a switch to factory settings', async () => {
+    const cam = specs[0]!.devices[2]!;
+    const newIp = cam.ip.replace(/\.(\d+)$/, (_m, last: string) => `.${(Number(last) + 100) % 250}`);
+    const edit = await client.post<{ results: { serial: string; ok: boolean }[] }>(`/sites/${siteId}/onsite/operations`, {
+      operation: 'editNetwork',
+      serials: [SERIAL.camPlain],
+      useDefaults: true,
+      networks: { [SERIAL.camPlain]: { dhcp: false, ipv4: newIp, mask: '255.255.255.0' } },
+    });
+    expect(edit.status).toBe(200);
+    expect(edit.body.results).toEqual([expect.objectContaining({ serial: SERIAL.camPlain, ok: true })]);
+    expect((await simState(SERIAL.camPlain)).network).toMatchObject({ dhcp: false, ipv4: newIp });
+    // A mask outside the recommended list is refused before anything is sent.
+    const bad = await client.post<{ code: string }>(`/sites/${siteId}/onsite/operations`, {
+      operation: 'editNetwork',
+      serials: [SERIAL.camH265],
+      useDefaults: true,
+      networks: { [SERIAL.camH265]: { dhcp: false, ipv4: newIp, mask: '255.255.255.1' } },
+    });
+    expect(bad.body.code).toBe('INVALID_NETWORK_SETTINGS');
+
+    const restore = await client.post<{ results: { ok: boolean }[] }>(`/sites/${siteId}/onsite/operations`, { operation: 'restore', serials: [SERIAL.switch], useDefaults: true });
+    expect(restore.body.results[0]?.ok).toBe(true);
+    await eventually(lanList, (r) => r.body.items.find((d) => d.serial === SERIAL.switch)?.activated === false, 'the restored switch seen as not activated', 30_000);
+  });
+});

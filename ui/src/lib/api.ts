@@ -9,6 +9,8 @@ import type {
   Edge,
   ErrorReply,
   LanDeviceList,
+  LanOperationBody,
+  LanOperationReply,
   LoginBody,
   MeReply,
   OperationLogList,
@@ -152,6 +154,9 @@ export const api = {
   getActivation: (siteId: string, jobId: string) => request<ActivationJob>('GET', `/sites/${enc(siteId)}/onsite/activations/${enc(jobId)}`),
   listActivations: (siteId: string) => request<{ items: ActivationJob[] }>('GET', `/sites/${enc(siteId)}/onsite/activations`),
   addLanDevices: (siteId: string, body: AddLanDevicesBody) => request<AddLanDevicesResult>('POST', `/sites/${enc(siteId)}/onsite/add`, { body }),
+  /** Reboot, restore or edit the IP settings of activated LAN devices; one result per device. */
+  lanOperation: (siteId: string, body: LanOperationBody) =>
+    request<LanOperationReply>('POST', `/sites/${enc(siteId)}/onsite/operations`, { body }),
 
   operationLogs: (query: OperationLogQuery) => request<OperationLogList>('GET', '/operation-logs', { query: { ...query } }),
 };

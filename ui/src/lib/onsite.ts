@@ -136,3 +136,119 @@ export function addableToSite(device: Pick<LanDevice, 'activated' | 'deviceClass
 export function deviceCount(n: number): string {
   return n === 1 ? '1 device' : `${n} devices`;
 }
+
+/*
+ * Other SADP operations on activated devices (the manual's §3.1.2): reboot, restore factory settings, edit IP.
+ */
+
+export type LanOperationKind = 'reboot' | 'restore' | 'editNetwork';
+
+/** What the page calls each operation: the dialog title, its button, and the result wording. */
+export const LAN_OPERATION_TEXT: Record<LanOperationKind, { title: string; action: string; busy: string; done: string; results: string }> = {
+  reboot: { title: 'Reboot devices', action: 'Reboot', busy: 'Rebooting…', done: 'rebooted', results: 'Reboot results' },
+  restore: { title: 'Restore factory settings', action: 'Restore', busy: 'Restoring…', done: 'restored', results: 'Restore results' },
+  editNetwork: { title: 'Edit IP addresses', action: 'Save IP settings', busy: 'Saving…', done: 'updated', results: 'IP edit results' },
+};
+
+/**
+ * The subnet masks offered when editing a device's IP settings. The same list as RECOMMENDED_SUBNET_MASKS in
+ * @vigil/protocol (protocol/src/onsite.ts), whose entry point has no place in the browser bundle.
+ */
+export const RECOMMENDED_SUBNET_MASKS: readonly string[] = [
+  '255.255.255.0',
+  '255.255.255.128',
+  '255.255.255.192',
+  '255.255.255.224',
+  '255.255.255.240',
+  '255.255.254.0',
+  '255.255.252.0',
+  '255.255.248.0',
+  '255.255.240.0',
+  '255.255.0.0',
+  '255.0.0.0',
+];
+
+/** A dotted IPv4 address as a 32-bit number, or null when it is not one (no leading zeros, each part 0–255). */
+export function parseIpv4(text: string): number | null {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
+  if (!m) return null;
+  let n = 0;
+  for (const part of m.slice(1)) {
+    if (part.length > 1 && part.startsWith('0')) return null;
+    const v = Number(part);
+    if (v > 255) return null;
+    n = n * 256 + v;
+  }
+  return n;
+}
+
+/** Whether an address can be given to a device or used as its gateway or DNS server: not 0.x, loopback, multicast or reserved. */
+function usableHost(n: number): boolean {
+  const first = Math.floor(n / 0x1000000);
+  return first !== 0 && first !== 127 && first < 224;
+}
+
+/** The fields of "Edit IP" for one device, as typed. */
+export interface NetworkForm {
+  dhcp: boolean;
+  ipv4: string;
+  mask: string;
+  gateway: string;
+  dns: string;
+}
+
+export type NetworkField = 'ipv4' | 'mask' | 'gateway' | 'dns';
+
+/** What is wrong with one device's IP settings, per field; empty when DHCP is on or all is well. */
+export function networkErrors(form: NetworkForm): Partial<Record<NetworkField, string>> {
+  const e: Partial<Record<NetworkField, string>> = {};
+  if (form.dhcp) return e;
+  const ip = parseIpv4(form.ipv4.trim());
+  if (!form.ipv4.trim()) e.ipv4 = 'Enter an IP address.';
+  else if (ip === null) e.ipv4 = 'Enter an IPv4 address such as 192.168.1.64.';
+  else if (!usableHost(ip)) e.ipv4 = 'This address cannot be given to a device.';
+  const mask = form.mask ? parseIpv4(form.mask) : null;
+  if (!form.mask) e.mask = 'Select a subnet mask.';
+  else if (mask === null || !RECOMMENDED_SUBNET_MASKS.includes(form.mask)) e.mask = 'Select a subnet mask from the list.';
+  if (ip !== null && mask !== null && !e.ipv4) {
+    const host = (ip & ~mask) >>> 0;
+    const hostMax = ~mask >>> 0;
+    if (host === 0) e.ipv4 = 'This is the network address of the subnet; choose another address.';
+    else if (host === hostMax) e.ipv4 = 'This is the broadcast address of the subnet; choose another address.';
+  }
+  const gatewayText = form.gateway.trim();
+  if (gatewayText) {
+    const gw = parseIpv4(gatewayText);
+    if (gw === null) e.gateway = 'Enter an IPv4 address such as 192.168.1.1.';
+    else if (!usableHost(gw)) e.gateway = 'This address cannot be a gateway.';
+    else if (ip !== null && gw === ip) e.gateway = 'The gateway must differ from the IP address.';
+    else if (ip !== null && mask !== null && !e.ipv4 && ((gw & mask) >>> 0) !== ((ip & mask) >>> 0)) {
+      e.gateway = 'The gateway must be in the same subnet as the IP address.';
+    }
+  }
+  const dnsText = form.dns.trim();
+  if (dnsText) {
+    const dns = parseIpv4(dnsText);
+    if (dns === null) e.dns = 'Enter an IPv4 address such as 8.8.8.8.';
+    else if (!usableHost(dns)) e.dns = 'This address cannot be a DNS server.';
+  }
+  return e;
+}
+
+/**
+ * Where an INVALID_NETWORK_SETTINGS refusal points: the device (one of `serials`, the longest named) and the
+ * field its message names, each null when the message does not tell.
+ */
+export function networkRefusalTarget(message: string, serials: string[]): { serial: string | null; field: NetworkField | null } {
+  const serial = [...serials].sort((a, b) => b.length - a.length).find((s) => message.includes(s)) ?? null;
+  // The server words it "<serial>: <field> <why>.", the field as the request names it.
+  const named = serial ? new RegExp(`^\\s*:\\s*(ipv4|mask|gateway|dns)\\b`).exec(message.slice(message.indexOf(serial) + serial.length)) : null;
+  if (named) return { serial, field: named[1] as NetworkField };
+  const text = serial ? message.split(serial).join(' ') : message;
+  let field: NetworkField | null = null;
+  if (/gateway/i.test(text)) field = 'gateway';
+  else if (/subnet|mask/i.test(text)) field = 'mask';
+  else if (/\bdns\b/i.test(text)) field = 'dns';
+  else if (/\bip\s*(v4)?\b|ipv4|address/i.test(text)) field = 'ipv4';
+  return { serial, field };
+}

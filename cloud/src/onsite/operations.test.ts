@@ -1,0 +1,277 @@
+import { randomBytes } from 'node:crypto';
+import mqtt, { type MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  decodeMessage,
+  encodeEnvelope,
+  envelope,
+  mqttIdentity,
+  topics,
+  type DiscoveredDevice,
+  type LanOperateParams,
+  type LanOperateResult,
+} from '@vigil/protocol';
+import type { LanOperationReply, LiveEvent } from '@vigil/protocol/api';
+import { registerCompany, startTestCloud, type ApiClient, type TestCloud } from '../testing/cloud.js';
+
+let cloud: TestCloud;
+let ws: string;
+beforeAll(async () => {
+  cloud = await startTestCloud();
+  ws = `${cloud.url.replace('http', 'ws')}/mqtt`;
+});
+afterAll(() => cloud?.stop());
+
+const clients: MqttClient[] = [];
+afterAll(async () => {
+  await Promise.all(clients.map((c) => c.endAsync(true)));
+});
+
+const newSerial = () => `VGE${randomBytes(5).toString('hex').toUpperCase()}`;
+const nonce = () => randomBytes(8).toString('hex');
+const publish = (c: MqttClient, topic: string, payload: Uint8Array | string) => c.publishAsync(topic, Buffer.from(payload), { qos: 1 });
+
+async function until<T>(probe: () => Promise<T>, ok: (v: T) => boolean, what: string, timeoutMs = 10_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (ok(v)) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: last ${JSON.stringify(v)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function siteOf(client: ApiClient, timeZone = 'UTC') {
+  const res = await client.post<{ id: string }>('/sites', { name: `Site ${nonce()}`, type: 'personal', timeZone, offlineDelaySec: 1 });
+  expect(res.status).toBe(201);
+  return res.body.id;
+}
+
+type Answer = { ok: true; result?: LanOperateResult } | { ok: false; code: string; message: string } | 'silent';
+
+/**
+ * An edge box played over MQTT: claimed through the public flow, it listens for commands, records each
+ * `lan.operate` call, answers as told, and publishes LAN snapshots and progress reports.
+ */
+async function playedEdge(client: ApiClient, siteId: string) {
+  const serial = newSerial();
+  const n = nonce();
+  const claim = mqtt.connect(ws, { username: mqttIdentity.claimUsername(serial), password: 'ABC123', clientId: mqttIdentity.claimClientId(serial, n), protocolVersion: 4, reconnectPeriod: 0 });
+  clients.push(claim);
+  await new Promise((resolve) => claim.once('connect', resolve));
+  const credentials = new Promise<{ username: string; password: string }>((resolve) => {
+    claim.on('message', (t, payload) => {
+      const m = decodeMessage(t, payload);
+      if (m.ok && m.value.topic.kind === 'claimCredentials') resolve(m.value.envelope.data as { username: string; password: string });
+    });
+  });
+  await claim.subscribeAsync(topics.claimCredentials(serial, n), { qos: 1 });
+  const added = await client.post(`/sites/${siteId}/edges`, { serial, verificationCode: 'ABC123' });
+  expect(added.status).toBe(201);
+  const creds = await credentials;
+  await claim.endAsync();
+  const edge = mqtt.connect(ws, { username: creds.username, password: creds.password, clientId: mqttIdentity.edgeClientId(serial), protocolVersion: 4, reconnectPeriod: 0 });
+  clients.push(edge);
+  await new Promise((resolve) => edge.once('connect', resolve));
+  await edge.subscribeAsync(topics.filters.commandsOf(serial), { qos: 1 });
+
+  const calls: LanOperateParams[] = [];
+  const state = { answer: { ok: true } as Answer };
+  edge.on('message', (topic, payload) => {
+    const m = decodeMessage(topic, payload);
+    if (!m.ok || m.value.topic.kind !== 'command' || m.value.topic.method !== 'lan.operate') return;
+    const id = m.value.envelope.id;
+    const params = (m.value.envelope.data as unknown as { params: LanOperateParams }).params;
+    calls.push(params);
+    const a = state.answer;
+    if (a === 'silent') return;
+    const data = a.ok ? { ok: true as const, result: a.result ?? { results: params.devices.map((d) => ({ serial: d.serial, ok: true, message: 'done' })) } } : { ok: false as const, error: { code: a.code, message: a.message } };
+    void publish(edge, topics.reply(serial, id), encodeEnvelope(envelope('reply', data, { id })));
+  });
+
+  return {
+    serial,
+    edge,
+    calls,
+    answer(a: Answer) {
+      state.answer = a;
+    },
+    lan: (devices: DiscoveredDevice[], at = Date.now()) => publish(edge, topics.lan(serial), encodeEnvelope(envelope('lan', { at, devices }))),
+  };
+}
+
+let ipSeq = 10;
+const found = (serial: string, over: Partial<DiscoveredDevice> = {}): DiscoveredDevice => ({
+  serial, deviceClass: 'camera', model: 'DS-2CD2143G2-I', firmware: 'V5.7.0', mac: '44:19:b6:00:00:01',
+  network: { dhcp: false, ipv4: `10.0.0.${++ipSeq}`, mask: '255.255.255.0', gateway: '10.0.0.1', dns: '10.0.0.1' },
+  httpPort: 80, activated: true, channels: 1, pingMs: 12, via: 'sadp', lastSeenAt: Date.now(), ...over,
+});
+
+type Refusal = { code: string; message: string };
+const PASSWORD = 'Install-2026';
+
+/** A company with a site whose played edge sees an NVR and a camera (activated) and a new camera. */
+async function lanSetup() {
+  const company = await registerCompany(cloud.api);
+  const siteId = await siteOf(company.client);
+  const box = await playedEdge(company.client, siteId);
+  const s = { nvr: `NVR${nonce()}`, cam: `CAM${nonce()}`, fresh: `NEW${nonce()}`, other: `OTH${nonce()}` };
+  const devices = {
+    nvr: found(s.nvr, { deviceClass: 'nvr', model: 'DS-7608NI-K2/8P', httpPort: 8080 }),
+    cam: found(s.cam),
+    fresh: found(s.fresh, { activated: false }),
+    other: found(s.other),
+  };
+  await box.lan(Object.values(devices));
+  await until(() => company.client.get<{ items: unknown[] }>(`/sites/${siteId}/lan`), (r) => r.body.items.length === 4, 'LAN snapshot');
+  const operate = (body: Record<string, unknown>) => company.client.post<LanOperationReply & Refusal>(`/sites/${siteId}/onsite/operations`, body);
+  return { ...company, siteId, box, s, devices, operate };
+}
+
+async function oplogActions(client: ApiClient): Promise<string[]> {
+  return (await client.get<{ items: { content: string }[] }>('/operation-logs')).body.items.map((l) => l.content);
+}
+
+describe('operating LAN devices through the edge box', () => {
+  it('reboots devices with the given password and answers with the edge results', async () => {
+    const t = await lanSetup();
+    const live: LiveEvent[] = [];
+    const unsubscribe = cloud.ctx.hub.subscribe(t.companyId, (e) => live.push(e));
+    t.box.answer({ ok: true, result: { results: [{ serial: t.s.nvr, ok: true, message: 'rebooting' }, { serial: t.s.cam, ok: false, message: 'the device refused the login: wrong password' }] } });
+    const r = await t.operate({ operation: 'reboot', serials: [t.s.nvr, t.s.cam], password: PASSWORD });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body.results).toEqual([
+      { serial: t.s.nvr, ok: true, message: 'rebooting' },
+      { serial: t.s.cam, ok: false, message: 'the device refused the login: wrong password' },
+    ]);
+    expect(t.box.calls).toEqual([
+      {
+        operation: 'reboot',
+        password: PASSWORD,
+        devices: [
+          { serial: t.s.nvr, ip: t.devices.nvr.network.ipv4, httpPort: 8080 },
+          { serial: t.s.cam, ip: t.devices.cam.network.ipv4, httpPort: 80 },
+        ],
+      },
+    ]);
+    expect(live.some((e) => e.type === 'lan.changed' && e.siteId === t.siteId)).toBe(true);
+    unsubscribe();
+    expect(await oplogActions(t.client)).toContain('Reboot Device Succeeded');
+  });
+
+  it('restores a device with the saved default password', async () => {
+    const t = await lanSetup();
+    expect((await t.client.call('PUT', '/me/device-defaults', { password: PASSWORD, verificationCode: 'VRF2026A' })).status).toBe(200);
+    const r = await t.operate({ operation: 'restore', serials: [t.s.cam], useDefaults: true });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body.results).toEqual([{ serial: t.s.cam, ok: true, message: 'done' }]);
+    expect(t.box.calls).toEqual([{ operation: 'restore', password: PASSWORD, devices: [{ serial: t.s.cam, ip: t.devices.cam.network.ipv4, httpPort: 80 }] }]);
+    expect(await oplogActions(t.client)).toContain('Restore Device Succeeded');
+  });
+
+  it('edits the network of each device with its own settings', async () => {
+    const t = await lanSetup();
+    const r = await t.operate({
+      operation: 'editNetwork',
+      serials: [t.s.nvr, t.s.cam],
+      password: PASSWORD,
+      networks: {
+        [t.s.nvr]: { dhcp: true, ipv4: 'ignored' },
+        [t.s.cam]: { dhcp: false, ipv4: '192.168.7.20', mask: '255.255.254.0', gateway: '192.168.6.1', dns: '8.8.8.8' },
+      },
+    });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(t.box.calls[0]!.devices).toEqual([
+      { serial: t.s.nvr, ip: t.devices.nvr.network.ipv4, httpPort: 8080, network: { dhcp: true } },
+      { serial: t.s.cam, ip: t.devices.cam.network.ipv4, httpPort: 80, network: { dhcp: false, ipv4: '192.168.7.20', mask: '255.255.254.0', gateway: '192.168.6.1', dns: '8.8.8.8' } },
+    ]);
+    // A device may keep its own address; no gateway is fine.
+    const same = await t.operate({ operation: 'editNetwork', serials: [t.s.cam], password: PASSWORD, networks: { [t.s.cam]: { dhcp: false, ipv4: t.devices.cam.network.ipv4, mask: '255.255.255.0' } } });
+    expect(same.status, JSON.stringify(same.body)).toBe(200);
+    expect(await oplogActions(t.client)).toContain('Edit Device Network Succeeded');
+  });
+
+  it('refuses unknown, unactivated devices and missing passwords, changing nothing', async () => {
+    const t = await lanSetup();
+    const expectRefused = async (body: Record<string, unknown>, status: number, code: string, mention?: string) => {
+      const r = await t.operate(body);
+      expect(r.status, JSON.stringify(r.body)).toBe(status);
+      expect(r.body.code).toBe(code);
+      if (mention) expect(r.body.message).toContain(mention);
+    };
+    await expectRefused({ operation: 'reboot', serials: [t.s.cam, 'NOPE123'], password: PASSWORD }, 404, 'LAN_DEVICE_NOT_FOUND', 'NOPE123');
+    await expectRefused({ operation: 'restore', serials: [t.s.cam, t.s.fresh], password: PASSWORD }, 409, 'DEVICE_NOT_ACTIVATED', t.s.fresh);
+    await expectRefused({ operation: 'reboot', serials: [t.s.cam] }, 400, 'VALIDATION_FAILED');
+    await expectRefused({ operation: 'reboot', serials: [t.s.cam], useDefaults: true }, 400, 'NO_DEVICE_DEFAULTS');
+    await expectRefused({ operation: 'reboot', serials: [t.s.cam], useDefaults: true, password: PASSWORD }, 400, 'VALIDATION_FAILED');
+    await expectRefused({ operation: 'reboot', serials: [t.s.cam], password: PASSWORD, networks: { [t.s.cam]: { dhcp: true } } }, 400, 'VALIDATION_FAILED');
+    await expectRefused({ operation: 'shutdown', serials: [t.s.cam], password: PASSWORD }, 400, 'VALIDATION_FAILED');
+    expect(t.box.calls).toHaveLength(0);
+    const actions = await oplogActions(t.client);
+    expect(actions.filter((a) => a === 'Reboot Device Failed')).toHaveLength(5);
+    expect(actions).toContain('Restore Device Failed');
+  });
+
+  it('refuses invalid network settings, naming the device and the field', async () => {
+    const t = await lanSetup();
+    const edit = (networks: Record<string, unknown>, serials = [t.s.nvr, t.s.cam]) => t.operate({ operation: 'editNetwork', serials, password: PASSWORD, networks });
+    const fixed = (ipv4: string, over: Record<string, unknown> = {}) => ({ dhcp: false, ipv4, mask: '255.255.255.0', gateway: '192.168.1.1', ...over });
+    const cases: [Record<string, unknown>, string, string][] = [
+      [{ [t.s.nvr]: { dhcp: true } }, t.s.cam, 'no network settings'],
+      [{ [t.s.nvr]: { dhcp: true }, [t.s.cam]: { dhcp: true }, [t.s.other]: { dhcp: true } }, t.s.other, 'not in the request'],
+      [{ [t.s.nvr]: { dhcp: true }, [t.s.cam]: { dhcp: false } }, `${t.s.cam}: ipv4`, 'required'],
+      [{ [t.s.nvr]: { dhcp: true }, [t.s.cam]: fixed('192.168.1.300') }, `${t.s.cam}: ipv4`, 'not a valid IPv4'],
+      [{ [t.s.nvr]: { dhcp: true }, [t.s.cam]: fixed('192.168.1.20', { mask: '255.255.255.1' }) }, `${t.s.cam}: mask`, 'recommended'],
+      [{ [t.s.nvr]: { dhcp: true }, [t.s.cam]: fixed('192.168.1.20', { mask: undefined }) }, `${t.s.cam}: mask`, 'required'],
+      [{ [t.s.nvr]: { dhcp: true }, [t.s.cam]: fixed('192.168.1.255') }, `${t.s.cam}: ipv4`, 'broadcast'],
+      [{ [t.s.nvr]: { dhcp: true }, [t.s.cam]: fixed('192.168.1.20', { gateway: '192.168.2.1' }) }, `${t.s.cam}: gateway`, 'not in the subnet'],
+      [{ [t.s.nvr]: { dhcp: true }, [t.s.cam]: fixed('192.168.1.20', { gateway: 'router' }) }, `${t.s.cam}: gateway`, 'not a valid IPv4'],
+      [{ [t.s.nvr]: { dhcp: true }, [t.s.cam]: fixed('192.168.1.20', { dns: '1.2.3' }) }, `${t.s.cam}: dns`, 'not a valid IPv4'],
+      [{ [t.s.nvr]: fixed('192.168.1.20'), [t.s.cam]: fixed('192.168.1.20') }, `${t.s.cam}: ipv4`, `already the address of ${t.s.nvr}`],
+      [{ [t.s.nvr]: { dhcp: true }, [t.s.cam]: fixed(t.devices.other.network.ipv4, { gateway: '10.0.0.1' }) }, `${t.s.cam}: ipv4`, `already the address of ${t.s.other}`],
+    ];
+    for (const [networks, who, why] of cases) {
+      const r = await edit(networks);
+      expect(r.status, JSON.stringify(r.body)).toBe(400);
+      expect(r.body.code).toBe('INVALID_NETWORK_SETTINGS');
+      expect(r.body.message).toContain(who);
+      expect(r.body.message).toContain(why);
+    }
+    // The subnet sizes of the recommended list are honoured: a /23 gateway in the other half is inside.
+    const wide = await edit({ [t.s.nvr]: { dhcp: true }, [t.s.cam]: fixed('192.168.1.20', { mask: '255.255.254.0', gateway: '192.168.0.1' }) });
+    expect(wide.status, JSON.stringify(wide.body)).toBe(200);
+    expect(t.box.calls).toHaveLength(1);
+    const actions = await oplogActions(t.client);
+    expect(actions.filter((a) => a === 'Edit Device Network Failed')).toHaveLength(cases.length);
+  });
+
+  it("refuses another company's site, split devices and an offline edge; passes on edge failures", async () => {
+    const t = await lanSetup();
+    const other = await registerCompany(cloud.api);
+    const foreign = await other.client.post<Refusal>(`/sites/${t.siteId}/onsite/operations`, { operation: 'reboot', serials: [t.s.cam], password: PASSWORD });
+    expect(foreign.status).toBe(404);
+    expect(foreign.body.code).toBe('SITE_NOT_FOUND');
+
+    const second = await playedEdge(t.client, t.siteId);
+    const far = `FAR${nonce()}`;
+    await second.lan([found(far)]);
+    await until(() => t.client.get<{ items: unknown[] }>(`/sites/${t.siteId}/lan`), (r) => r.body.items.length === 5, 'second snapshot');
+    const split = await t.operate({ operation: 'reboot', serials: [t.s.cam, far], password: PASSWORD });
+    expect(split.status).toBe(400);
+    expect(split.body.code).toBe('DEVICES_ON_SEVERAL_EDGES');
+    expect(split.body.message).toContain(second.serial);
+
+    t.box.answer({ ok: false, code: 'RPC_FAILED', message: 'out of order' });
+    const refused = await t.operate({ operation: 'reboot', serials: [t.s.cam], password: PASSWORD });
+    expect(refused.status).toBe(502);
+    expect(refused.body.message).toContain('out of order');
+
+    await t.box.edge.endAsync();
+    await until(() => t.client.get<{ connected: boolean }>(`/edges/${t.box.serial}`), (r) => !r.body.connected, 'disconnected');
+    const offline = await t.operate({ operation: 'reboot', serials: [t.s.cam], password: PASSWORD });
+    expect(offline.status).toBe(409);
+    expect(offline.body.code).toBe('EDGE_OFFLINE');
+    expect(t.box.calls).toHaveLength(1);
+    expect(second.calls).toHaveLength(0);
+  });
+});
