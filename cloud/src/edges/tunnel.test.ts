@@ -1,80 +1,38 @@
-import { randomBytes } from 'node:crypto';
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeMessage, encodeEnvelope, envelope, mqttIdentity, topics, type DeviceReport, type DiscoveredDevice } from '@vigil/protocol';
 import { FIXTURE_EDGE_ID, wireFixtures } from '@vigil/protocol/fixtures';
 import { registerCompany, startTestCloud, type ApiClient, type TestCloud } from '../testing/cloud.js';
+import { EdgePlayers, newSerial, nonce, publish, until } from '../testing/edge.js';
 
 let cloud: TestCloud;
 let ws: string;
+let players: EdgePlayers;
 beforeAll(async () => {
   cloud = await startTestCloud({ VIGIL_CLAIM_MAX_FAILURES: '3' });
   ws = `${cloud.url.replace('http', 'ws')}/mqtt`;
+  players = new EdgePlayers(ws);
 });
-afterAll(() => cloud?.stop());
-
-const clients: MqttClient[] = [];
 afterAll(async () => {
-  await Promise.all(clients.map((c) => c.endAsync(true)));
+  await players?.closeAll();
+  await cloud?.stop();
 });
 
+/** Connects with any identity; a refused CONNACK is returned, not thrown, so tests can check its code. */
 function connect(username: string, password: string, clientId: string): Promise<{ client: MqttClient; error?: { code?: number } }> {
-  const client = mqtt.connect(ws, { username, password, clientId, protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5000 });
-  clients.push(client);
+  const client = players.connect({ username, password, clientId, connectTimeout: 5000 });
   return new Promise((resolve) => {
     client.once('connect', () => resolve({ client }));
     client.once('error', (error) => resolve({ client, error: error as { code?: number } }));
   });
 }
 
-const newSerial = () => `VGE${randomBytes(5).toString('hex').toUpperCase()}`;
-const nonce = () => randomBytes(8).toString('hex');
-
-/** Plays an unclaimed box: announces itself, and resolves with the credentials once the installer adds it. */
-async function unclaimedBox(serial: string, code: string) {
-  const n = nonce();
-  const { client, error } = await connect(mqttIdentity.claimUsername(serial), code, mqttIdentity.claimClientId(serial, n));
-  if (error) throw new Error(`claim connect refused: ${JSON.stringify(error)}`);
-  const topic = topics.claimCredentials(serial, n);
-  const credentials = new Promise<{ username: string; password: string }>((resolve) => {
-    client.on('message', (t, payload) => {
-      const m = decodeMessage(t, payload);
-      if (m.ok && m.value.topic.kind === 'claimCredentials') resolve(m.value.envelope.data as { username: string; password: string });
-    });
-  });
-  await client.subscribeAsync(topic, { qos: 1 });
-  return { client, credentials };
-}
+const unclaimedBox = (serial: string, code: string) => players.unclaimed(serial, code);
+const claimedEdge = (client: ApiClient, siteId: string, serial = newSerial()) => players.claimed(client, siteId, serial);
 
 async function siteOf(client: ApiClient, offlineDelaySec = 1) {
   const res = await client.post<{ id: string }>('/sites', { name: `Site ${nonce()}`, type: 'personal', timeZone: 'UTC', offlineDelaySec });
   return res.body.id;
-}
-
-/** A claimed, connected edge: the whole claim flow through public interfaces. */
-async function claimedEdge(client: ApiClient, siteId: string, serial = newSerial()) {
-  const box = await unclaimedBox(serial, 'ABC123');
-  const added = await client.post<{ serial: string }>(`/sites/${siteId}/edges`, { serial, verificationCode: 'ABC123' });
-  expect(added.status).toBe(201);
-  const creds = await box.credentials;
-  await box.client.endAsync();
-  const will = { topic: topics.status(serial), payload: Buffer.from(encodeEnvelope(envelope('status', { state: 'offline', reason: 'will' }))), qos: 1 as const, retain: true };
-  const edge = mqtt.connect(ws, { username: creds.username, password: creds.password, clientId: mqttIdentity.edgeClientId(serial), protocolVersion: 4, reconnectPeriod: 0, will });
-  clients.push(edge);
-  await new Promise((resolve) => edge.once('connect', resolve));
-  return { serial, edge, password: creds.password };
-}
-
-const publish = (c: MqttClient, topic: string, payload: Uint8Array | string) => c.publishAsync(topic, Buffer.from(payload), { qos: 1 });
-
-async function until<T>(probe: () => Promise<T>, ok: (v: T) => boolean, what: string, timeoutMs = 10_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (ok(v)) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: last ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 const camera = (id: string, online = true): DeviceReport => ({
@@ -197,8 +155,7 @@ describe('an edge on the tunnel', () => {
     await until(status, (r) => r.body.status === 'offline', 'offline');
     expect(Date.now() - droppedAt).toBeGreaterThanOrEqual(2000);
 
-    const back = mqtt.connect(ws, { username: mqttIdentity.edgeUsername(first.serial), password: first.password, clientId: mqttIdentity.edgeClientId(first.serial), protocolVersion: 4, reconnectPeriod: 0 });
-    clients.push(back);
+    const back = players.connect({ username: mqttIdentity.edgeUsername(first.serial), password: first.password, clientId: mqttIdentity.edgeClientId(first.serial) });
     await new Promise((resolve) => back.once('connect', resolve));
     await until(status, (r) => r.body.status === 'online', 'online again');
     const history = await client.get<{ items: { state: string }[] }>(`/edges/${first.serial}/history`);

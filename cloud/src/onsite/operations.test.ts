@@ -1,11 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  decodeMessage,
   encodeEnvelope,
   envelope,
-  mqttIdentity,
   topics,
   type DiscoveredDevice,
   type LanOperateParams,
@@ -13,33 +9,18 @@ import {
 } from '@vigil/protocol';
 import type { LanOperationReply, LiveEvent } from '@vigil/protocol/api';
 import { registerCompany, startTestCloud, type ApiClient, type TestCloud } from '../testing/cloud.js';
+import { answerCommands, EdgePlayers, nonce, publish, until } from '../testing/edge.js';
 
 let cloud: TestCloud;
-let ws: string;
+let players: EdgePlayers;
 beforeAll(async () => {
   cloud = await startTestCloud();
-  ws = `${cloud.url.replace('http', 'ws')}/mqtt`;
+  players = new EdgePlayers(`${cloud.url.replace('http', 'ws')}/mqtt`);
 });
-afterAll(() => cloud?.stop());
-
-const clients: MqttClient[] = [];
 afterAll(async () => {
-  await Promise.all(clients.map((c) => c.endAsync(true)));
+  await players?.closeAll();
+  await cloud?.stop();
 });
-
-const newSerial = () => `VGE${randomBytes(5).toString('hex').toUpperCase()}`;
-const nonce = () => randomBytes(8).toString('hex');
-const publish = (c: MqttClient, topic: string, payload: Uint8Array | string) => c.publishAsync(topic, Buffer.from(payload), { qos: 1 });
-
-async function until<T>(probe: () => Promise<T>, ok: (v: T) => boolean, what: string, timeoutMs = 10_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (ok(v)) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: last ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function siteOf(client: ApiClient, timeZone = 'UTC') {
   const res = await client.post<{ id: string }>('/sites', { name: `Site ${nonce()}`, type: 'personal', timeZone, offlineDelaySec: 1 });
@@ -54,39 +35,16 @@ type Answer = { ok: true; result?: LanOperateResult } | { ok: false; code: strin
  * `lan.operate` call, answers as told, and publishes LAN snapshots and progress reports.
  */
 async function playedEdge(client: ApiClient, siteId: string) {
-  const serial = newSerial();
-  const n = nonce();
-  const claim = mqtt.connect(ws, { username: mqttIdentity.claimUsername(serial), password: 'ABC123', clientId: mqttIdentity.claimClientId(serial, n), protocolVersion: 4, reconnectPeriod: 0 });
-  clients.push(claim);
-  await new Promise((resolve) => claim.once('connect', resolve));
-  const credentials = new Promise<{ username: string; password: string }>((resolve) => {
-    claim.on('message', (t, payload) => {
-      const m = decodeMessage(t, payload);
-      if (m.ok && m.value.topic.kind === 'claimCredentials') resolve(m.value.envelope.data as { username: string; password: string });
-    });
-  });
-  await claim.subscribeAsync(topics.claimCredentials(serial, n), { qos: 1 });
-  const added = await client.post(`/sites/${siteId}/edges`, { serial, verificationCode: 'ABC123' });
-  expect(added.status).toBe(201);
-  const creds = await credentials;
-  await claim.endAsync();
-  const edge = mqtt.connect(ws, { username: creds.username, password: creds.password, clientId: mqttIdentity.edgeClientId(serial), protocolVersion: 4, reconnectPeriod: 0 });
-  clients.push(edge);
-  await new Promise((resolve) => edge.once('connect', resolve));
-  await edge.subscribeAsync(topics.filters.commandsOf(serial), { qos: 1 });
-
+  const { serial, edge } = await players.claimed(client, siteId);
   const calls: LanOperateParams[] = [];
   const state = { answer: { ok: true } as Answer };
-  edge.on('message', (topic, payload) => {
-    const m = decodeMessage(topic, payload);
-    if (!m.ok || m.value.topic.kind !== 'command' || m.value.topic.method !== 'lan.operate') return;
-    const id = m.value.envelope.id;
-    const params = (m.value.envelope.data as unknown as { params: LanOperateParams }).params;
+  await answerCommands<LanOperateParams>(edge, serial, 'lan.operate', (params) => {
     calls.push(params);
     const a = state.answer;
-    if (a === 'silent') return;
-    const data = a.ok ? { ok: true as const, result: a.result ?? { results: params.devices.map((d) => ({ serial: d.serial, ok: true, message: 'done' })) } } : { ok: false as const, error: { code: a.code, message: a.message } };
-    void publish(edge, topics.reply(serial, id), encodeEnvelope(envelope('reply', data, { id })));
+    if (a === 'silent') return null;
+    return a.ok
+      ? { ok: true, result: a.result ?? { results: params.devices.map((d) => ({ serial: d.serial, ok: true, message: 'done' })) } }
+      : { ok: false, error: { code: a.code, message: a.message } };
   });
 
   return {

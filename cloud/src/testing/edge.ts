@@ -1,0 +1,79 @@
+import { randomBytes } from 'node:crypto';
+import mqtt, { type MqttClient } from 'mqtt';
+import { decodeMessage, encodeEnvelope, envelope, mqttIdentity, topics, type RpcReplyData } from '@vigil/protocol';
+import type { ApiClient } from './cloud.js';
+
+export const newSerial = (): string => `VGE${randomBytes(5).toString('hex').toUpperCase()}`;
+export const nonce = (): string => randomBytes(8).toString('hex');
+
+export const publish = (c: MqttClient, topic: string, payload: Uint8Array | string) => c.publishAsync(topic, Buffer.from(payload), { qos: 1 });
+
+/** Polls an observable condition (an API answer) until it holds. */
+export async function until<T>(probe: () => Promise<T>, ok: (v: T) => boolean, what: string, timeoutMs = 10_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (ok(v)) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: last ${JSON.stringify(v)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Edge boxes played over MQTT against a test cloud, through the public claim flow; all closed by `closeAll`. */
+export class EdgePlayers {
+  private readonly clients: MqttClient[] = [];
+  constructor(private readonly wsUrl: string) {}
+
+  connect(opts: mqtt.IClientOptions): MqttClient {
+    const c = mqtt.connect(this.wsUrl, { protocolVersion: 4, reconnectPeriod: 0, ...opts });
+    this.clients.push(c);
+    return c;
+  }
+
+  /** A box announcing itself with its code; resolves `credentials` once an installer adds it to a site. */
+  async unclaimed(serial: string, code: string) {
+    const n = nonce();
+    const client = this.connect({ username: mqttIdentity.claimUsername(serial), password: code, clientId: mqttIdentity.claimClientId(serial, n) });
+    await new Promise((resolve, reject) => {
+      client.once('connect', resolve);
+      client.once('error', reject);
+    });
+    const credentials = new Promise<{ username: string; password: string }>((resolve) => {
+      client.on('message', (t, payload) => {
+        const m = decodeMessage(t, payload);
+        if (m.ok && m.value.topic.kind === 'claimCredentials') resolve(m.value.envelope.data as { username: string; password: string });
+      });
+    });
+    await client.subscribeAsync(topics.claimCredentials(serial, n), { qos: 1 });
+    return { client, credentials };
+  }
+
+  /** A box added to `siteId` by `installer`, connected with its own credentials (and the usual last will). */
+  async claimed(installer: ApiClient, siteId: string, serial = newSerial()) {
+    const box = await this.unclaimed(serial, 'ABC123');
+    const added = await installer.post(`/sites/${siteId}/edges`, { serial, verificationCode: 'ABC123' });
+    if (added.status !== 201) throw new Error(`adding the edge failed: ${added.status} ${JSON.stringify(added.body)}`);
+    const creds = await box.credentials;
+    await box.client.endAsync();
+    const will = { topic: topics.status(serial), payload: Buffer.from(encodeEnvelope(envelope('status', { state: 'offline', reason: 'will' }))), qos: 1 as const, retain: true };
+    const edge = this.connect({ username: creds.username, password: creds.password, clientId: mqttIdentity.edgeClientId(serial), will });
+    await new Promise((resolve) => edge.once('connect', resolve));
+    return { serial, edge, password: creds.password };
+  }
+
+  closeAll(): Promise<unknown> {
+    return Promise.all(this.clients.map((c) => c.endAsync(true)));
+  }
+}
+
+/** Answers one RPC method on a played edge: `respond` returns the reply, or null to stay silent. */
+export async function answerCommands<P>(edge: MqttClient, serial: string, method: string, respond: (params: P) => RpcReplyData | null): Promise<void> {
+  await edge.subscribeAsync(topics.filters.commandsOf(serial), { qos: 1 });
+  edge.on('message', (topic, payload) => {
+    const m = decodeMessage(topic, payload);
+    if (!m.ok || m.value.topic.kind !== 'command' || m.value.topic.method !== method) return;
+    const id = m.value.envelope.id;
+    const reply = respond((m.value.envelope.data as unknown as { params: P }).params);
+    if (reply) void publish(edge, topics.reply(serial, id), encodeEnvelope(envelope('reply', reply, { id })));
+  });
+}
