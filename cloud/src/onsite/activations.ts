@@ -1,23 +1,19 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { and, desc, eq, inArray } from 'drizzle-orm';
+import { and, desc, eq } from 'drizzle-orm';
 import Type from 'typebox';
-import { LanDeviceClass, RpcMethod, type DiscoveredDevice } from '@vigil/protocol';
+import { LanDeviceClass, RpcMethod } from '@vigil/protocol';
 import { ActivationJobListSchema, ActivationJobSchema, ErrorCode, Permission, StartActivationBodySchema, type StartActivationBody } from '@vigil/protocol/api';
 import { requireAuth, requirePermission } from '../auth/plugin.js';
-import { activationJobItems, activationJobs, edges, lanDevices } from '../db/schema.js';
+import { activationJobItems, activationJobs } from '../db/schema.js';
 import { AppError } from '../http/errors.js';
 import { visibleSite } from '../sites/access.js';
 import { checkDevicePassword, checkVerificationCode, readDeviceDefaults, saveDeviceDefaults, type DeviceCredentials } from './defaults.js';
 import { loadJobs } from './jobs.js';
+import { edgeSeeingAll, names, sightingsOf } from './sightings.js';
 
 const SiteParams = Type.Object({ siteId: Type.String({ format: 'uuid' }) });
 const JobParams = Type.Object({ siteId: Type.String({ format: 'uuid' }), jobId: Type.String({ format: 'uuid' }) });
 const LIST_LIMIT = 20;
-
-/** "a, b and c", for messages that name devices. */
-function names(serials: string[]): string {
-  return serials.length <= 1 ? (serials[0] ?? '') : `${serials.slice(0, -1).join(', ')} and ${serials[serials.length - 1]}`;
-}
 
 /**
  * Activation and initialization of LAN devices (the manual's SADP Activate / Batch Activate, Table 3-2): the
@@ -47,28 +43,8 @@ export async function activationRoutes(app: FastifyInstance) {
       request.oplog.target = body.serials.join(', ').slice(0, 500);
       const site = await siteFor(request);
 
-      // What the site's edge boxes see of the requested devices: serial → (edge → device).
-      const rows = await ctx.db
-        .select({ edgeSerial: lanDevices.edgeSerial, serial: lanDevices.serial, data: lanDevices.data, seenAt: lanDevices.seenAt, snapshotAt: edges.lanSnapshotAt })
-        .from(lanDevices)
-        .innerJoin(edges, eq(edges.serial, lanDevices.edgeSerial))
-        .where(and(eq(edges.siteId, site.id), eq(edges.companyId, site.companyId), inArray(lanDevices.serial, body.serials)));
-      const seen = new Map<string, Map<string, DiscoveredDevice>>();
-      const newest = new Map<string, { device: DiscoveredDevice; seenAt: number }>();
-      for (const r of rows) {
-        const device = r.data as DiscoveredDevice;
-        let byEdge = seen.get(r.serial);
-        if (!byEdge) seen.set(r.serial, (byEdge = new Map()));
-        byEdge.set(r.edgeSerial, device);
-        const prev = newest.get(r.serial);
-        if (!prev || r.seenAt.getTime() > prev.seenAt) newest.set(r.serial, { device, seenAt: r.seenAt.getTime() });
-      }
-
-      const missing = body.serials.filter((s) => !seen.has(s));
-      if (missing.length > 0) {
-        throw new AppError(404, ErrorCode.lanDeviceNotFound, `No edge box of this site sees ${missing.length > 1 ? 'the devices' : 'the device'} ${names(missing)} on the LAN.`);
-      }
-      const device = (serial: string) => newest.get(serial)!.device;
+      const sightings = await sightingsOf(ctx.db, site, body.serials);
+      const device = sightings.device;
       const panels = body.serials.filter((s) => device(s).deviceClass === LanDeviceClass.alarmPanel);
       if (panels.length > 0) {
         throw new AppError(
@@ -98,22 +74,12 @@ export async function activationRoutes(app: FastifyInstance) {
       // The AC router needs no verification code to enable Hik-Connect; every other device does.
       checkVerificationCode(creds.verificationCode, !body.serials.every((s) => device(s).deviceClass === LanDeviceClass.acRouter));
 
-      // One job runs on one edge box: the one that sees every device (a connected one first, then the freshest picture).
-      const candidates = [...new Set(rows.map((r) => r.edgeSerial))]
-        .filter((e) => body.serials.every((s) => seen.get(s)!.has(e)))
-        .map((e) => ({ serial: e, connected: ctx.tunnel.isConnected(e), snapshotAt: rows.find((r) => r.edgeSerial === e)?.snapshotAt?.getTime() ?? 0 }))
-        .sort((a, b) => Number(b.connected) - Number(a.connected) || b.snapshotAt - a.snapshotAt);
-      const chosen = candidates[0];
-      if (!chosen) {
-        const byEdge = new Map<string, string[]>();
-        for (const r of rows) byEdge.set(r.edgeSerial, [...(byEdge.get(r.edgeSerial) ?? []), r.serial]);
-        const split = [...byEdge].map(([e, s]) => `edge box ${e} sees ${names(s.sort())}`).join('; ');
-        throw new AppError(400, ErrorCode.devicesOnSeveralEdges, `No single edge box sees all these devices (${split}); activate the devices of each edge box separately.`);
-      }
+      // One job runs on one edge box.
+      const chosen = edgeSeeingAll(sightings, body.serials, ctx.tunnel, 'activate');
       request.oplog.detail = `${body.serials.length} device(s) through edge box ${chosen.serial}`;
       if (!chosen.connected) throw new AppError(409, ErrorCode.edgeOffline, `The edge box ${chosen.serial} that sees these devices is not connected right now.`);
 
-      const targets = body.serials.map((s) => seen.get(s)!.get(chosen.serial)!);
+      const targets = body.serials.map((s) => sightings.byEdge.get(s)!.get(chosen.serial)!);
       const job = await ctx.db.transaction(async (tx) => {
         const [created] = await tx.insert(activationJobs).values({ companyId: site.companyId, siteId: site.id, edgeSerial: chosen.serial, createdBy: auth.accountId }).returning();
         await tx.insert(activationJobItems).values(

@@ -13,18 +13,14 @@ import {
   type AddLanDevicesBody,
 } from '@vigil/protocol/api';
 import { requireAuth, requirePermission } from '../auth/plugin.js';
-import { devices, edges, lanDevices, presenceHistory, sites } from '../db/schema.js';
+import { devices, presenceHistory, sites } from '../db/schema.js';
 import { deviceView } from '../devices/routes.js';
 import { AppError } from '../http/errors.js';
 import { visibleSite } from '../sites/access.js';
 import { checkSiteFields, insertSite, rethrowSiteError } from '../sites/create.js';
+import { names, sightingsOf } from './sightings.js';
 
 const SiteParams = Type.Object({ siteId: Type.String({ format: 'uuid' }) });
-
-/** "a, b and c", for messages that name devices. */
-function names(items: string[]): string {
-  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
-}
 
 const KIND_OF_CLASS: Partial<Record<LanDeviceClass, DeviceKind>> = {
   [LanDeviceClass.nvr]: DeviceKind.nvr,
@@ -79,22 +75,9 @@ export async function addRoutes(app: FastifyInstance) {
       const targetType = existing?.type ?? newSite!.type;
       const targetName = existing?.name ?? newSite!.name.trim();
 
-      // What the site's edge boxes see of the devices; the freshest sighting decides which edge box reaches it.
-      const rows = await ctx.db
-        .select({ edgeSerial: lanDevices.edgeSerial, serial: lanDevices.serial, data: lanDevices.data, seenAt: lanDevices.seenAt, snapshotAt: edges.lanSnapshotAt })
-        .from(lanDevices)
-        .innerJoin(edges, eq(edges.serial, lanDevices.edgeSerial))
-        .where(and(eq(edges.siteId, site.id), eq(edges.companyId, site.companyId), inArray(lanDevices.serial, body.serials)));
-      const seen = new Map<string, (typeof rows)[number]>();
-      for (const r of rows) {
-        const prev = seen.get(r.serial);
-        if (!prev || r.seenAt > prev.seenAt) seen.set(r.serial, r);
-      }
-      const missing = body.serials.filter((s) => !seen.has(s));
-      if (missing.length > 0) {
-        throw new AppError(404, ErrorCode.lanDeviceNotFound, `No edge box of this site sees ${missing.length > 1 ? 'the devices' : 'the device'} ${names(missing)} on the LAN.`);
-      }
-      const found = body.serials.map((s) => ({ ...seen.get(s)!, device: seen.get(s)!.data as DiscoveredDevice }));
+      // The freshest sighting decides which edge box reaches each device.
+      const sightings = await sightingsOf(ctx.db, site, body.serials);
+      const found = body.serials.map((s) => sightings.freshest(s));
 
       const inactive = found.filter((f) => !f.device.activated).map((f) => f.serial);
       if (inactive.length > 0) {

@@ -1,13 +1,12 @@
 import type { FastifyInstance } from 'fastify';
-import { and, eq } from 'drizzle-orm';
 import Type from 'typebox';
-import { RECOMMENDED_SUBNET_MASKS, RpcMethod, type DiscoveredDevice, type LanOperateParams } from '@vigil/protocol';
+import { RECOMMENDED_SUBNET_MASKS, RpcMethod, type LanOperateParams } from '@vigil/protocol';
 import { ErrorCode, LanOperationBodySchema, LanOperationReplySchema, Permission, type LanOperationBody } from '@vigil/protocol/api';
 import { requireAuth, requirePermission } from '../auth/plugin.js';
-import { edges, lanDevices } from '../db/schema.js';
 import { AppError } from '../http/errors.js';
 import { visibleSite } from '../sites/access.js';
 import { readDeviceDefaults } from './defaults.js';
+import { edgeSeeingAll, names, sightingsOf } from './sightings.js';
 
 const SiteParams = Type.Object({ siteId: Type.String({ format: 'uuid' }) });
 
@@ -16,11 +15,6 @@ const ACTIONS: Record<LanOperationBody['operation'], string> = {
   restore: 'Restore Device',
   editNetwork: 'Edit Device Network',
 };
-
-/** "a, b and c", for messages that name devices. */
-function names(serials: string[]): string {
-  return serials.length <= 1 ? (serials[0] ?? '') : `${serials.slice(0, -1).join(', ')} and ${serials[serials.length - 1]}`;
-}
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 
@@ -90,30 +84,9 @@ export async function operationRoutes(app: FastifyInstance) {
       request.oplog.siteId = site.id;
       request.oplog.siteName = site.name;
 
-      // Everything the site's edge boxes see on the LAN (the address check needs the other devices too).
-      const rows = await ctx.db
-        .select({ edgeSerial: lanDevices.edgeSerial, serial: lanDevices.serial, data: lanDevices.data, seenAt: lanDevices.seenAt, snapshotAt: edges.lanSnapshotAt })
-        .from(lanDevices)
-        .innerJoin(edges, eq(edges.serial, lanDevices.edgeSerial))
-        .where(and(eq(edges.siteId, site.id), eq(edges.companyId, site.companyId)));
       const wanted = new Set(body.serials);
-      const seen = new Map<string, Map<string, DiscoveredDevice>>();
-      const newest = new Map<string, { device: DiscoveredDevice; seenAt: number }>();
-      for (const r of rows) {
-        if (!wanted.has(r.serial)) continue;
-        const device = r.data as DiscoveredDevice;
-        let byEdge = seen.get(r.serial);
-        if (!byEdge) seen.set(r.serial, (byEdge = new Map()));
-        byEdge.set(r.edgeSerial, device);
-        const prev = newest.get(r.serial);
-        if (!prev || r.seenAt.getTime() > prev.seenAt) newest.set(r.serial, { device, seenAt: r.seenAt.getTime() });
-      }
-
-      const missing = body.serials.filter((s) => !seen.has(s));
-      if (missing.length > 0) {
-        throw new AppError(404, ErrorCode.lanDeviceNotFound, `No edge box of this site sees ${missing.length > 1 ? 'the devices' : 'the device'} ${names(missing)} on the LAN.`);
-      }
-      const inactive = body.serials.filter((s) => !newest.get(s)!.device.activated);
+      const sightings = await sightingsOf(ctx.db, site, body.serials);
+      const inactive = body.serials.filter((s) => !sightings.device(s).activated);
       if (inactive.length > 0) {
         throw new AppError(
           409,
@@ -143,9 +116,9 @@ export async function operationRoutes(app: FastifyInstance) {
         for (const s of body.serials) networks.set(s, checkNetwork(s, given[s]!));
         // No address twice: within the batch, nor one another device of the LAN already has.
         const taken = new Map<string, string>();
-        for (const r of rows) {
+        for (const r of sightings.all) {
           if (wanted.has(r.serial)) continue;
-          const ip = (r.data as DiscoveredDevice).network.ipv4;
+          const ip = r.device.network.ipv4;
           if (ip) taken.set(ip, r.serial);
         }
         const inBatch = new Map<string, string>();
@@ -160,27 +133,15 @@ export async function operationRoutes(app: FastifyInstance) {
         throw new AppError(400, ErrorCode.validationFailed, 'networks is only for the editNetwork operation.');
       }
 
-      // One edge box runs the operation: the one that sees every device (a connected one first, then the freshest picture).
-      const edgesSeeing = new Map<string, number>();
-      for (const r of rows) if (wanted.has(r.serial)) edgesSeeing.set(r.edgeSerial, r.snapshotAt?.getTime() ?? 0);
-      const candidates = [...edgesSeeing]
-        .filter(([e]) => body.serials.every((s) => seen.get(s)!.has(e)))
-        .map(([e, snapshotAt]) => ({ serial: e, connected: ctx.tunnel.isConnected(e), snapshotAt }))
-        .sort((a, b) => Number(b.connected) - Number(a.connected) || b.snapshotAt - a.snapshotAt);
-      const chosen = candidates[0];
-      if (!chosen) {
-        const byEdge = new Map<string, string[]>();
-        for (const r of rows) if (wanted.has(r.serial)) byEdge.set(r.edgeSerial, [...(byEdge.get(r.edgeSerial) ?? []), r.serial]);
-        const split = [...byEdge].map(([e, s]) => `edge box ${e} sees ${names(s.sort())}`).join('; ');
-        throw new AppError(400, ErrorCode.devicesOnSeveralEdges, `No single edge box sees all these devices (${split}); operate the devices of each edge box separately.`);
-      }
+      // One edge box runs the operation.
+      const chosen = edgeSeeingAll(sightings, body.serials, ctx.tunnel, 'operate');
       request.oplog.detail = `${body.serials.length} device(s) through edge box ${chosen.serial}`;
       if (!chosen.connected) throw new AppError(409, ErrorCode.edgeOffline, `The edge box ${chosen.serial} that sees these devices is not connected right now.`);
 
       const params: LanOperateParams = {
         operation: body.operation,
         devices: body.serials.map((s) => {
-          const d = seen.get(s)!.get(chosen.serial)!;
+          const d = sightings.byEdge.get(s)!.get(chosen.serial)!;
           const network = networks.get(s);
           return { serial: s, ip: d.network.ipv4, httpPort: d.httpPort, ...(network ? { network } : {}) };
         }),
