@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { clampLatency, controlProblem, readBody, sendJson } from '../http.js';
 import type { AddressInfo } from 'node:net';
 import {
   DEVICE_SERVICE_PATH,
@@ -93,8 +94,6 @@ export interface CameraEndpoints {
   discovery: number;
 }
 
-const MAX_BODY = 256 * 1024;
-const MAX_LATENCY_MS = 60_000;
 const SOAP_CONTENT_TYPE = 'application/soap+xml; charset=utf-8';
 
 /** A stable WS-Discovery endpoint reference derived from the serial, so a restarted camera keeps its identity. */
@@ -379,39 +378,3 @@ export function verificationCodeFor(serial: string): string {
   return Array.from(h.subarray(0, 6), (b) => letters[b % letters.length]).join('');
 }
 
-function clampLatency(ms: number): number {
-  if (!Number.isFinite(ms) || ms < 0) return 0;
-  return Math.min(Math.round(ms), MAX_LATENCY_MS);
-}
-
-function controlProblem(input: unknown): string | undefined {
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) return 'expected an object';
-  for (const [k, v] of Object.entries(input)) {
-    if (k === 'reachable') {
-      if (typeof v !== 'boolean') return 'reachable must be a boolean';
-    } else if (k === 'latencyMs') {
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > MAX_LATENCY_MS) {
-        return `latencyMs must be an integer from 0 to ${MAX_LATENCY_MS}`;
-      }
-    } else return `unknown field ${k}`;
-  }
-  return undefined;
-}
-
-function readBody(req: IncomingMessage, done: (body: Buffer | undefined) => void): void {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let over = false;
-  req.on('data', (c: Buffer) => {
-    size += c.length;
-    if (size > MAX_BODY) over = true;
-    else chunks.push(c);
-  });
-  req.on('end', () => done(over ? undefined : Buffer.concat(chunks)));
-  req.on('error', () => undefined);
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body));
-}

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { RemoteInfo } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { clampLatency, controlProblem, readBody, sendJson } from '../http.js';
 import type { AddressInfo } from 'node:net';
 import type {
   LanDeviceClass,
@@ -215,8 +216,6 @@ interface Answer {
   after?: () => void | Promise<void>;
 }
 
-const MAX_BODY = 256 * 1024;
-const MAX_LATENCY_MS = 60_000;
 const SOAP_CONTENT_TYPE = 'application/soap+xml; charset=utf-8';
 
 const DEFAULT_MODEL: Record<LanDeviceClass, string> = {
@@ -273,7 +272,6 @@ export function zoneOffsetMinutes(zone: string): number {
   return m[1] === '-' ? minutes : -minutes;
 }
 
-const clampLatency = (ms: number): number => (!Number.isFinite(ms) || ms < 0 ? 0 : Math.min(Math.round(ms), MAX_LATENCY_MS));
 
 /**
  * A simulated LAN device of any class: answers SADP probes, WS-Discovery (cameras and recorders), an ONVIF
@@ -763,7 +761,7 @@ export class SimDevice extends EventEmitter<SimDeviceEvents> {
     } catch {
       return sendJson(res, 400, { statusCode: 400, code: 'BAD_JSON', message: 'body is not JSON' });
     }
-    const problem = controlProblem(input);
+    const problem = controlProblem(input, DEVICE_CONTROL);
     if (problem) return sendJson(res, 400, { statusCode: 400, code: 'BAD_CONTROL', message: problem });
     const c = input as { reachable?: boolean; latencyMs?: number; latestFirmware?: string; hddData?: { id: number; hasData: boolean } };
     if (c.latencyMs !== undefined) this.setLatency(c.latencyMs);
@@ -1080,37 +1078,12 @@ export class SimDevice extends EventEmitter<SimDeviceEvents> {
   }
 }
 
-function controlProblem(input: unknown): string | undefined {
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) return 'expected an object';
-  for (const [k, v] of Object.entries(input)) {
-    if (k === 'reachable') {
-      if (typeof v !== 'boolean') return 'reachable must be a boolean';
-    } else if (k === 'latencyMs') {
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > MAX_LATENCY_MS) return `latencyMs must be an integer from 0 to ${MAX_LATENCY_MS}`;
-    } else if (k === 'latestFirmware') {
-      if (typeof v !== 'string') return 'latestFirmware must be a string';
-    } else if (k === 'hddData') {
-      const h = v as { id?: unknown; hasData?: unknown } | null;
-      if (typeof h !== 'object' || h === null || typeof h.id !== 'number' || typeof h.hasData !== 'boolean') return 'hddData must be {id, hasData}';
-    } else return `unknown field ${k}`;
-  }
-  return undefined;
-}
+/** The device simulator's control fields beyond reachability and latency. */
+const DEVICE_CONTROL = {
+  latestFirmware: (v: unknown) => (typeof v === 'string' ? undefined : 'latestFirmware must be a string'),
+  hddData: (v: unknown) => {
+    const h = v as { id?: unknown; hasData?: unknown } | null;
+    return typeof h === 'object' && h !== null && typeof h.id === 'number' && typeof h.hasData === 'boolean' ? undefined : 'hddData must be {id, hasData}';
+  },
+};
 
-function readBody(req: IncomingMessage, done: (body: Buffer | undefined) => void): void {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let over = false;
-  req.on('data', (c: Buffer) => {
-    size += c.length;
-    if (size > MAX_BODY) over = true;
-    else chunks.push(c);
-  });
-  req.on('end', () => done(over ? undefined : Buffer.concat(chunks)));
-  req.on('error', () => undefined);
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body));
-}
