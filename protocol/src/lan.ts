@@ -74,15 +74,6 @@ export const DiscoveredDeviceSchema = Type.Object(
 );
 export type DiscoveredDevice = Static<typeof DiscoveredDeviceSchema>;
 
-/**
- * Table 3-6, the "LAN / SADP" row: device types that cannot be added to a site from the LAN (security control
- * panels and doorbells are added by QR code, serial number or Hik-Connect sync), with what they are called.
- */
-export const LAN_ADD_REFUSED: Partial<Record<LanDeviceClass, string>> = {
-  [LanDeviceClass.alarmPanel]: 'security control panel',
-  [LanDeviceClass.doorbell]: 'doorbell',
-};
-
 /** The video channels a device brings to a site, from the channel counts its discovery answer carries. */
 export function lanChannels(deviceClass: LanDeviceClass, analog: number, digital: number): number {
   if (deviceClass === LanDeviceClass.camera) return Math.max(1, analog + digital);

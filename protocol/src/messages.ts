@@ -1,7 +1,7 @@
-import Type, { type Static, type TSchema } from 'typebox';
+import Type, { type Static, type TLiteral, type TSchema } from 'typebox';
 import { DeviceReportSchema } from './devices.js';
 import { DEVICE_ID_PATTERN, SERIAL_PATTERN } from './ids.js';
-import { LanSnapshotSchema, type LanSnapshot } from './lan.js';
+import { LanDeviceClass, LanSnapshotSchema, type LanSnapshot } from './lan.js';
 import type { TopicKind } from './topics.js';
 
 /** The `type` of each envelope, one per topic kind. */
@@ -15,6 +15,7 @@ export const MessageType = {
   command: 'rpc.request',
   reply: 'rpc.reply',
   claimCredentials: 'claim.credentials',
+  p2pInfo: 'device.info',
 } as const satisfies Record<TopicKind, string>;
 export type MessageType = (typeof MessageType)[keyof typeof MessageType];
 
@@ -95,6 +96,21 @@ export const ClaimCredentialsSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** What a P2P device says about itself when it connects (retained, so the cloud has it whenever it asks). */
+export const P2pInfoSchema = Type.Object(
+  {
+    /** As the device reports it (often the long form); its short form is the topic's serial. */
+    serial: Type.String({ minLength: 9, maxLength: 128 }),
+    deviceClass: Type.Union(Object.values(LanDeviceClass).map((c) => Type.Literal(c)) as unknown as [TLiteral<LanDeviceClass>]),
+    model: Type.String({ minLength: 1, maxLength: 128 }),
+    firmware: Type.String({ maxLength: 128 }),
+    name: Type.String({ maxLength: 128 }),
+    /** Video channels it brings to a site. */
+    channels: Type.Integer({ minimum: 0, maximum: 1024 }),
+  },
+  { additionalProperties: false },
+);
+
 /** The data schema of each topic kind. */
 export const DataSchemas = {
   status: StatusSchema,
@@ -106,6 +122,7 @@ export const DataSchemas = {
   command: RpcRequestSchema,
   reply: RpcReplySchema,
   claimCredentials: ClaimCredentialsSchema,
+  p2pInfo: P2pInfoSchema,
 } as const satisfies Record<TopicKind, TSchema>;
 
 export type StatusData = Static<typeof StatusSchema>;
@@ -117,6 +134,7 @@ export type RpcRequestData = Static<typeof RpcRequestSchema>;
 export type RpcReplyData = Static<typeof RpcReplySchema>;
 export type RpcError = Static<typeof RpcErrorSchema>;
 export type ClaimCredentialsData = Static<typeof ClaimCredentialsSchema>;
+export type P2pInfoData = Static<typeof P2pInfoSchema>;
 
 export interface DataOf {
   status: StatusData;
@@ -128,4 +146,5 @@ export interface DataOf {
   command: RpcRequestData;
   reply: RpcReplyData;
   claimCredentials: ClaimCredentialsData;
+  p2pInfo: P2pInfoData;
 }

@@ -1,4 +1,4 @@
-import { isDeviceId, isNonce, isRequestId, isSerial } from './ids.js';
+import { isDeviceId, isNonce, isP2pSerial, isRequestId, isSerial } from './ids.js';
 import { fail, ok, type Result } from './result.js';
 
 /**
@@ -13,8 +13,9 @@ import { fail, ok, type Result } from './result.js';
  *   v1/edge/{edgeId}/cmd/{method}               RPC request, cloud to edge
  *   v1/edge/{edgeId}/reply/{requestId}          RPC reply, edge to cloud
  *   v1/claim/{serial}/{nonce}/credentials       an unclaimed box receives its MQTT credentials here
+ *   v1/device/{shortSerial}/info                retained: what a P2P device says it is (it connects by itself)
  *
- * The edge id is the box's serial number.
+ * The edge id is the box's serial number; a P2P device is known by its short serial.
  */
 export const TOPIC_VERSION = 'v1';
 
@@ -28,6 +29,7 @@ export const TopicKind = {
   command: 'command',
   reply: 'reply',
   claimCredentials: 'claimCredentials',
+  p2pInfo: 'p2pInfo',
 } as const;
 export type TopicKind = (typeof TopicKind)[keyof typeof TopicKind];
 
@@ -40,7 +42,8 @@ export type ParsedTopic =
   | { kind: 'event'; edgeId: string; eventKind: string }
   | { kind: 'command'; edgeId: string; method: string }
   | { kind: 'reply'; edgeId: string; requestId: string }
-  | { kind: 'claimCredentials'; serial: string; nonce: string };
+  | { kind: 'claimCredentials'; serial: string; nonce: string }
+  | { kind: 'p2pInfo'; serial: string };
 
 const METHOD_PATTERN = /^[a-z][a-zA-Z0-9]*(\.[a-z][a-zA-Z0-9]*)*$/;
 const EVENT_KIND_PATTERN = /^[a-z][a-zA-Z0-9_.-]{0,63}$/;
@@ -68,6 +71,7 @@ export const topics = {
     `${edge(edgeId)}/reply/${check(isRequestId(requestId), 'request id', requestId)}`,
   claimCredentials: (serial: string, nonce: string): string =>
     `${TOPIC_VERSION}/claim/${check(isSerial(serial), 'serial', serial)}/${check(isNonce(nonce), 'nonce', nonce)}/credentials`,
+  p2pInfo: (shortSerial: string): string => `${TOPIC_VERSION}/device/${check(isP2pSerial(shortSerial), 'short serial', shortSerial)}/info`,
 
   /** Subscription filters. */
   filters: {
@@ -89,6 +93,11 @@ export function parseTopic(topic: string): Result<ParsedTopic> {
       return ok({ kind: 'claimCredentials', serial, nonce });
     }
     return fail(`not a claim topic: ${JSON.stringify(topic)}`);
+  }
+  if (p[1] === 'device') {
+    const [, , serial, leaf] = p;
+    if (p.length === 4 && leaf === 'info' && serial && isP2pSerial(serial)) return ok({ kind: 'p2pInfo', serial });
+    return fail(`not a device topic: ${JSON.stringify(topic)}`);
   }
   if (p[1] !== 'edge') return fail(`unknown topic ${JSON.stringify(topic)}`);
   const edgeId = p[2];

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { and, asc, eq } from 'drizzle-orm';
 import Type from 'typebox';
-import { DeviceListSchema, DeviceSchema, ErrorCode, Permission, PresenceHistorySchema, UpdateDeviceBodySchema, type UpdateDeviceBody } from '@vigil/protocol/api';
+import { accessModeFeatures, DeviceAccessMode, DeviceListSchema, DeviceSchema, ErrorCode, Permission, PresenceHistorySchema, UpdateDeviceBodySchema, type UpdateDeviceBody } from '@vigil/protocol/api';
 import { devices, sites } from '../db/schema.js';
 import { AppError } from '../http/errors.js';
 import { requireAuth, requirePermission } from '../auth/plugin.js';
@@ -12,6 +12,7 @@ const DeviceParams = Type.Object({ deviceId: Type.String({ format: 'uuid' }) });
 const seeSites = requirePermission(Permission.siteManageAll, Permission.siteManageAssigned);
 
 export function deviceView(d: typeof devices.$inferSelect) {
+  const accessMode = d.accessMode === DeviceAccessMode.ipDomain ? DeviceAccessMode.ipDomain : DeviceAccessMode.p2p;
   return {
     id: d.id,
     siteId: d.siteId,
@@ -24,7 +25,8 @@ export function deviceView(d: typeof devices.$inferSelect) {
     firmware: d.firmware,
     name: d.name,
     address: `${d.host}:${d.port}`,
-    accessMode: d.accessMode === 'ip_domain' ? ('ip_domain' as const) : ('p2p' as const),
+    accessMode,
+    features: accessModeFeatures(accessMode),
     channels: d.channels,
     status: d.status === 'online' ? ('online' as const) : ('offline' as const),
     statusChangedAt: d.statusChangedAt?.toISOString() ?? null,

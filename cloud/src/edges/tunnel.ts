@@ -107,7 +107,7 @@ export class Tunnel implements BrokerPolicy {
   async authenticate(client: Client, username: string | undefined, password: Buffer | undefined): Promise<AuthResult> {
     const id = parseMqttIdentity(username, client.id);
     const secret = password?.toString('utf8') ?? '';
-    if (!id || !secret) return this.login('unknown', { ok: false, returnCode: 4 });
+    if (!id || id.role === 'device' || !secret) return this.login('unknown', { ok: false, returnCode: 4 });
     const [edge] = await this.db.select().from(edges).where(eq(edges.serial, id.serial));
     if (id.role === 'edge') {
       if (!edge?.secretHash || !tokenMatches(secret, edge.secretHash)) return this.login('edge', { ok: false, returnCode: 4 });

@@ -1,10 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import { and, asc, eq, inArray, ne, sql } from 'drizzle-orm';
 import Type from 'typebox';
-import { DeviceKind, DeviceProtocol, LAN_ADD_REFUSED, LanDeviceClass, shortSerial, type DiscoveredDevice } from '@vigil/protocol';
+import { DeviceKind, DeviceProtocol, LanDeviceClass, shortSerial, type DiscoveredDevice } from '@vigil/protocol';
 import {
   AddLanDevicesBodySchema,
   AddLanDevicesResultSchema,
+  AddMethod,
+  addMethodRefusal,
   DeviceAccessMode,
   ErrorCode,
   PERSONAL_SITE_MAX_CHANNELS,
@@ -85,7 +87,7 @@ export async function addRoutes(app: FastifyInstance) {
       }
       const refused = new Map<string, string[]>();
       for (const f of found) {
-        const type = LAN_ADD_REFUSED[f.device.deviceClass];
+        const type = addMethodRefusal(AddMethod.lan, f.device.deviceClass);
         if (type) refused.set(type, [...(refused.get(type) ?? []), f.serial]);
       }
       if (refused.size > 0) {

@@ -60,6 +60,12 @@ export const ErrorCode = {
   deviceAddedToAnotherAccount: 'DEVICE_ADDED_TO_ANOTHER_ACCOUNT',
   deviceAlreadyAdded: 'DEVICE_ALREADY_ADDED',
   siteChannelLimit: 'SITE_CHANNEL_LIMIT',
+  serialInvalid: 'SERIAL_INVALID',
+  deviceNotConnected: 'DEVICE_NOT_CONNECTED',
+  verificationCodeRequired: 'VERIFICATION_CODE_REQUIRED',
+  addressNotAllowed: 'ADDRESS_NOT_ALLOWED',
+  deviceUnreachable: 'DEVICE_UNREACHABLE',
+  deviceLoginFailed: 'DEVICE_LOGIN_FAILED',
   internal: 'INTERNAL_ERROR',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -7,4 +7,5 @@ export * from './devices.js';
 export * from './operation-log.js';
 export * from './lan.js';
 export * from './onsite.js';
+export * from './add-methods.js';
 export type * from './live.js';

@@ -1,5 +1,6 @@
 import type { InitStep, LanDeviceClass, StepState } from '@vigil/protocol';
 import type { ActivationJob, AddLanDevicesResult, LanDevice } from '@vigil/protocol/api';
+import { AddMethod, addMethodAllowed } from '@vigil/protocol/api';
 
 /*
  * The device password and verification code policies, worded as the API words them (devicePasswordProblem and
@@ -120,16 +121,9 @@ export function lanCandidate(device: LanDevice, checked = true): AddCandidate {
   };
 }
 
-/**
- * Device types that cannot be added from the LAN (SADP): they are added by QR code, serial number or Hik-Connect
- * sync (the manual's Table 3-6). The same list as LAN_ADD_REFUSED in @vigil/protocol, whose entry point has no
- * place in the browser bundle.
- */
-export const LAN_ADD_REFUSED_CLASSES: ReadonlySet<LanDeviceClass> = new Set<LanDeviceClass>(['alarm_panel', 'doorbell']);
-
 /** Whether a LAN device can be added to a site from the On-site page: activated, not on this site yet, of a type added by LAN. */
 export function addableToSite(device: Pick<LanDevice, 'activated' | 'deviceClass' | 'siteDeviceId'>): boolean {
-  return device.activated && !device.siteDeviceId && !LAN_ADD_REFUSED_CLASSES.has(device.deviceClass);
+  return device.activated && !device.siteDeviceId && addMethodAllowed(AddMethod.lan, device.deviceClass);
 }
 
 /** "1 device" / "3 devices". */
