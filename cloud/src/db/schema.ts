@@ -146,20 +146,23 @@ export const devices = pgTable(
     siteId: uuid('site_id')
       .notNull()
       .references(() => sites.id, { onDelete: 'cascade' }),
-    edgeSerial: text('edge_serial')
-      .notNull()
-      .references(() => edges.serial, { onDelete: 'cascade' }),
-    /** The device's id as the edge reports it. */
+    /** The edge box that reaches it; null when the device connects by itself (P2P) or is called by IP/domain. */
+    edgeSerial: text('edge_serial').references(() => edges.serial, { onDelete: 'cascade' }),
+    /** The device's id as the edge reports it; the short serial for devices without an edge box. */
     deviceKey: text('device_key').notNull(),
     kind: text('kind').notNull(),
     protocol: text('protocol').notNull(),
     manufacturer: text('manufacturer').notNull(),
     model: text('model').notNull(),
     serial: text('serial').notNull(),
+    /** The 9-character serial of §3.1.4 (the device's identity on the P2P service); null when it has none. */
+    shortSerial: text('short_serial'),
     firmware: text('firmware').notNull(),
     name: text('name').notNull(),
     host: text('host').notNull(),
     port: integer('port').notNull(),
+    /** IP/domain devices: the user and password the cloud logs in with, sealed by the vault. */
+    credentialsSealed: text('credentials_sealed'),
     /** Table 3-5: 'p2p' (Hik-Connect P2P, everything that comes through the edge) or 'ip_domain'. */
     accessMode: text('access_mode').notNull().default('p2p'),
     /** Video channels the device brings to its site (counts against a personal site's limit). */
@@ -175,8 +178,28 @@ export const devices = pgTable(
     createdAt: createdAt(),
     updatedAt: ts('updated_at').notNull().defaultNow(),
   },
-  (t) => [uniqueIndex('devices_edge_key').on(t.edgeSerial, t.deviceKey), index('devices_site_idx').on(t.siteId)],
+  (t) => [
+    uniqueIndex('devices_edge_key').on(t.edgeSerial, t.deviceKey),
+    index('devices_site_idx').on(t.siteId),
+    index('devices_short_serial_idx').on(t.shortSerial),
+  ],
 );
+
+/**
+ * Devices connected to the platform by themselves (Hik-Connect service on), whether or not added to a site:
+ * what they say they are and a hash of the verification code they connect with. Adding one by serial and
+ * verification code checks the installer's code against that hash.
+ */
+export const p2pDevices = pgTable('p2p_devices', {
+  shortSerial: text('short_serial').primaryKey(),
+  /** Null for devices that have no verification code (AC router, AX HOME). */
+  codeHash: text('code_hash'),
+  /** The P2pInfo it published; null until it has. */
+  info: jsonb('info'),
+  connected: boolean('connected').notNull().default(false),
+  connectedAt: ts('connected_at'),
+  disconnectedAt: ts('disconnected_at'),
+});
 
 export const presenceHistory = pgTable(
   'presence_history',

@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { and, asc, eq, inArray, ne, sql } from 'drizzle-orm';
 import Type from 'typebox';
-import { DeviceKind, DeviceProtocol, LanDeviceClass, shortSerial, type DiscoveredDevice } from '@vigil/protocol';
+import { DeviceKind, DeviceProtocol } from '@vigil/protocol';
 import {
   AddLanDevicesBodySchema,
   AddLanDevicesResultSchema,
@@ -9,36 +8,19 @@ import {
   addMethodRefusal,
   DeviceAccessMode,
   ErrorCode,
-  PERSONAL_SITE_MAX_CHANNELS,
   Permission,
-  SiteType,
   type AddLanDevicesBody,
 } from '@vigil/protocol/api';
 import { requireAuth, requirePermission } from '../auth/plugin.js';
-import { devices, presenceHistory, sites } from '../db/schema.js';
+import type { sites } from '../db/schema.js';
+import { bindDevices, defaultDeviceName, KIND_OF_CLASS } from '../devices/bind.js';
 import { deviceView } from '../devices/routes.js';
 import { AppError } from '../http/errors.js';
 import { visibleSite } from '../sites/access.js';
-import { checkSiteFields, insertSite, rethrowSiteError } from '../sites/create.js';
+import { checkSiteFields } from '../sites/create.js';
 import { names, sightingsOf } from './sightings.js';
 
 const SiteParams = Type.Object({ siteId: Type.String({ format: 'uuid' }) });
-
-const KIND_OF_CLASS: Partial<Record<LanDeviceClass, DeviceKind>> = {
-  [LanDeviceClass.nvr]: DeviceKind.nvr,
-  [LanDeviceClass.dvr]: DeviceKind.dvr,
-  [LanDeviceClass.camera]: DeviceKind.camera,
-  [LanDeviceClass.networkSwitch]: DeviceKind.networkSwitch,
-  [LanDeviceClass.acRouter]: DeviceKind.router,
-};
-
-const NAME_MAX = 64;
-/** The device's name on the site: its model and short serial. */
-function deviceName(d: DiscoveredDevice): string {
-  const short = shortSerial(d.serial) ?? d.serial.slice(-9);
-  const model = (d.model || d.deviceClass).slice(0, NAME_MAX - short.length - 1);
-  return `${model} ${short}`;
-}
 
 /**
  * Adding LAN devices to a site (the manual's "Add to Hik-Partner Pro" after SADP, §3.1.3): devices the site's
@@ -74,7 +56,6 @@ export async function addRoutes(app: FastifyInstance) {
         }
         checkSiteFields(newSite, ctx.config.minOfflineDelaySec);
       }
-      const targetType = existing?.type ?? newSite!.type;
       const targetName = existing?.name ?? newSite!.name.trim();
 
       // The freshest sighting decides which edge box reaches each device.
@@ -99,111 +80,49 @@ export async function addRoutes(app: FastifyInstance) {
           `Adding by LAN (SADP) is not available for ${names(types)}: ${parts.join('; ')}. Add ${refused.size > 1 || found.length > 1 ? 'them' : 'it'} by QR code, serial number or Hik-Connect sync.`,
         );
       }
-      const acRouters = found.filter((f) => f.device.deviceClass === LanDeviceClass.acRouter).map((f) => f.serial);
-      if (acRouters.length > 0 && targetType === SiteType.team) {
-        throw new AppError(422, ErrorCode.acRouterTeamSite, `An AC router cannot be added to a team site (${names(acRouters)}); add it to a personal site.`);
-      }
-
       const now = new Date();
-      let result: { siteId: string; created: (typeof devices.$inferSelect)[] };
-      try {
-        result = await ctx.db.transaction(async (tx) => {
-          // Concurrent adds of the same serials, or to the same site, take turns.
-          for (const s of [...body.serials].sort()) await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext(${`device-serial:${s}`}))`);
-          if (existing) {
-            const [locked] = await tx.select({ id: sites.id }).from(sites).where(eq(sites.id, existing.id)).for('update');
-            if (!locked) throw new AppError(404, ErrorCode.siteNotFound, 'Site not found.');
-          }
-
-          const foreign = await tx
-            .select({ serial: devices.serial })
-            .from(devices)
-            .where(and(inArray(devices.serial, body.serials), ne(devices.companyId, auth.companyId)));
-          if (foreign.length > 0) {
-            const serials = [...new Set(foreign.map((d) => d.serial))].sort();
-            throw new AppError(409, ErrorCode.deviceAddedToAnotherAccount, `This device has been added to another account. Serial number${serials.length > 1 ? 's' : ''}: ${names(serials)}.`);
-          }
-          const ours = await tx
-            .select({ serial: devices.serial, siteName: sites.name })
-            .from(devices)
-            .innerJoin(sites, eq(sites.id, devices.siteId))
-            .where(and(inArray(devices.serial, body.serials), eq(devices.companyId, auth.companyId)))
-            .orderBy(asc(devices.serial));
-          if (ours.length > 0) {
-            const parts = ours.map((d) => `${d.serial} is on the site "${d.siteName}"`);
-            throw new AppError(409, ErrorCode.deviceAlreadyAdded, `Already added: ${parts.join('; ')}.`);
-          }
-
-          if (targetType === SiteType.personal) {
-            const [sum] = existing
-              ? await tx.select({ n: sql<number>`coalesce(sum(${devices.channels}), 0)::int` }).from(devices).where(eq(devices.siteId, existing.id))
-              : [{ n: 0 }];
-            const adding = found.reduce((n, f) => n + f.device.channels, 0);
-            const total = (sum?.n ?? 0) + adding;
-            if (total > PERSONAL_SITE_MAX_CHANNELS) {
-              throw new AppError(
-                422,
-                ErrorCode.siteChannelLimit,
-                `A personal site takes at most ${PERSONAL_SITE_MAX_CHANNELS} channels: "${targetName}" has ${sum?.n ?? 0} and these devices bring ${adding}, ${total} in all.`,
-              );
-            }
-          }
-
-          const to = existing ?? (await insertSite(tx, auth, newSite!, ctx.config.minOfflineDelaySec));
-          const created = await tx
-            .insert(devices)
-            .values(
-              found.map((f) => {
-                const reportedAt = f.snapshotAt ?? f.seenAt;
-                return {
-                  companyId: to.companyId,
-                  siteId: to.id,
-                  edgeSerial: f.edgeSerial,
-                  deviceKey: f.serial,
-                  kind: KIND_OF_CLASS[f.device.deviceClass] ?? DeviceKind.other,
-                  protocol: DeviceProtocol.isapi,
-                  manufacturer: 'Hikvision',
-                  model: f.device.model,
-                  serial: f.serial,
-                  firmware: f.device.firmware,
-                  name: deviceName(f.device),
-                  host: f.device.network.ipv4,
-                  port: f.device.httpPort,
-                  accessMode: DeviceAccessMode.p2p,
-                  channels: f.device.channels,
-                  // Seen in the LAN snapshot: reported online as of that snapshot.
-                  reportedOnline: true,
-                  reportedAt,
-                  status: 'online',
-                  statusChangedAt: now,
-                  lastSeenAt: f.seenAt,
-                };
-              }),
-            )
-            .returning();
-          await tx.insert(presenceHistory).values(
-            created.map((d) => ({ subjectType: 'device', subjectId: d.id, companyId: d.companyId, siteId: d.siteId, state: 'online', since: now, reason: 'added from the LAN' })),
-          );
-          return { siteId: to.id, created };
-        });
-      } catch (err) {
-        if (newSite) rethrowSiteError(err, newSite.name);
-        throw err;
-      }
+      const result = await bindDevices(
+        ctx,
+        auth,
+        existing ? { site: existing } : { newSite: newSite! },
+        found.map((f) => ({
+          deviceClass: f.device.deviceClass,
+          edgeSerial: f.edgeSerial,
+          deviceKey: f.serial,
+          kind: KIND_OF_CLASS[f.device.deviceClass] ?? DeviceKind.other,
+          protocol: DeviceProtocol.isapi,
+          manufacturer: 'Hikvision',
+          model: f.device.model,
+          serial: f.serial,
+          firmware: f.device.firmware,
+          name: defaultDeviceName(f.device.model, f.serial, f.device.deviceClass),
+          host: f.device.network.ipv4,
+          port: f.device.httpPort,
+          accessMode: DeviceAccessMode.p2p,
+          channels: f.device.channels,
+          // Seen in the LAN snapshot: reported online as of that snapshot.
+          reportedOnline: true,
+          reportedAt: f.snapshotAt ?? f.seenAt,
+          status: 'online',
+          statusChangedAt: now,
+          lastSeenAt: f.seenAt,
+        })),
+        'added from the LAN',
+      );
 
       request.oplog.detail = `${result.created.length} device(s) to the site "${targetName}"`;
-      if (result.siteId !== site.id) {
+      if (result.site.id !== site.id) {
         request.oplog.detail += ` from the LAN of "${site.name}"`;
-        request.oplog.siteId = result.siteId;
+        request.oplog.siteId = result.site.id;
         request.oplog.siteName = targetName;
       }
-      for (const siteId of new Set([site.id, result.siteId])) {
+      for (const siteId of new Set([site.id, result.site.id])) {
         ctx.hub.publish(site.companyId, { type: 'devices.changed', siteId });
         ctx.hub.publish(site.companyId, { type: 'lan.changed', siteId });
       }
-      if (newSite) ctx.hub.publish(site.companyId, { type: 'site.changed', siteId: result.siteId });
+      if (newSite) ctx.hub.publish(site.companyId, { type: 'site.changed', siteId: result.site.id });
       const list = [...result.created].sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
-      return reply.status(201).send({ siteId: result.siteId, devices: list.map(deviceView) });
+      return reply.status(201).send({ siteId: result.site.id, devices: list.map(deviceView) });
     },
   );
 }
