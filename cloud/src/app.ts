@@ -19,6 +19,7 @@ import { addRoutes } from './onsite/add.js';
 import { deviceDefaultsRoutes } from './onsite/defaults.js';
 import { onsiteRoutes } from './onsite/routes.js';
 import { operationLogRoutes } from './oplog/routes.js';
+import { p2pRoutes } from './p2p/routes.js';
 import { siteRoutes } from './sites/routes.js';
 
 export const API_PREFIX = '/api/v1';
@@ -75,6 +76,7 @@ export async function buildApp(config: CloudConfig, makeContext: (app: FastifyIn
       await api.register(activationRoutes);
       await api.register(operationRoutes);
       await api.register(addRoutes);
+      await api.register(p2pRoutes);
       await api.register(deviceDefaultsRoutes);
       await api.register(operationLogRoutes);
       await api.register(liveRoutes);

@@ -1,11 +1,13 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { CloudConfig } from './config.js';
 import type { Db } from './db/client.js';
+import type { Presence } from './edges/presence.js';
 import type { EdgeService } from './edges/service.js';
 import type { Tunnel } from './edges/tunnel.js';
 import type { JobQueue } from './jobs/queue.js';
 import type { LiveHub } from './live/hub.js';
 import type { Metrics } from './metrics.js';
+import type { P2pGateway } from './p2p/gateway.js';
 import type { Throttle } from './security/throttle.js';
 import type { Vault } from './security/vault.js';
 
@@ -20,6 +22,9 @@ export interface CloudContext {
   throttles: { login: Throttle; claim: Throttle };
   tunnel: Tunnel;
   edges: EdgeService;
+  /** Devices connected to the platform by themselves. */
+  p2p: P2pGateway;
+  presence: Presence;
   /** Encrypts the secrets the cloud must give back later (installers' default device passwords). */
   vault: Vault;
 }

@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { createBroker, type Broker } from './broker/broker.js';
+import { routePolicies } from './broker/router.js';
 import type { CloudConfig } from './config.js';
 import type { CloudContext } from './context.js';
 import { openDatabase } from './db/client.js';
@@ -12,6 +13,7 @@ import { LiveHub } from './live/hub.js';
 import { Metrics } from './metrics.js';
 import { Throttle } from './security/throttle.js';
 import { openVault } from './security/vault.js';
+import { P2pGateway } from './p2p/gateway.js';
 import { buildApp } from './app.js';
 
 export interface RunningCloud {
@@ -35,7 +37,14 @@ export async function startCloud(config: CloudConfig): Promise<RunningCloud> {
     const jobs = new JobQueue(db, app.log, config.jobPollMs);
     const presence = new Presence(db, jobs, hub);
     const tunnel = new Tunnel(db, presence, hub, metrics, app.log);
-    broker = await createBroker(tunnel, app.log);
+    const p2p = new P2pGateway(db, presence, metrics, app.log);
+    broker = await createBroker(
+      routePolicies([
+        { accepts: P2pGateway.accepts, policy: p2p },
+        { accepts: () => true, policy: tunnel },
+      ]),
+      app.log,
+    );
     tunnel.attach(broker);
     const claim = new Throttle(db, config.claimMaxFailures, config.claimLockSec);
     ctx = {
@@ -48,9 +57,12 @@ export async function startCloud(config: CloudConfig): Promise<RunningCloud> {
       throttles: { login: new Throttle(db, config.loginMaxFailures, config.loginLockSec), claim },
       tunnel,
       edges: new EdgeService(db, claim, tunnel, presence),
+      p2p,
+      presence,
       vault,
     };
     await presence.resumeAfterRestart();
+    await p2p.resumeAfterRestart();
     await scheduleHousekeeping(db, jobs);
     return ctx;
   });

@@ -9,7 +9,7 @@ export interface Auth {
   email: string;
   role: 'installer_admin' | 'installer';
   permissions: ReadonlySet<Permission>;
-  client: 'portal' | 'api';
+  client: 'portal' | 'api' | 'mobile';
   tokenHash: string;
 }
 

@@ -49,10 +49,10 @@ export async function authRoutes(app: FastifyInstance) {
     '/auth/token',
     { schema: { body: TokenBodySchema, response: { 201: TokenReplySchema } }, config: { public: true, oplog: 'Create API Token' } },
     async (request, reply) => {
-      const { email, password, days } = request.body as { email: string; password: string; days?: number };
+      const { email, password, days, client } = request.body as { email: string; password: string; days?: number; client?: 'api' | 'mobile' };
       await actorFor(app, request, email);
       const account = await checkPassword(ctx.db, ctx.throttles.login, email, password);
-      const session = await createSession(ctx.db, account.id, 'api', days ?? 30, { userAgent: request.headers['user-agent'] ?? '', ip: request.ip });
+      const session = await createSession(ctx.db, account.id, client ?? 'api', days ?? 30, { userAgent: request.headers['user-agent'] ?? '', ip: request.ip });
       return reply.status(201).send({ token: session.token, expiresAt: session.expiresAt.toISOString() });
     },
   );

@@ -13,7 +13,7 @@ export const PORTAL_SESSION_DAYS = 7;
 /** Spent on unknown emails too, so response time does not tell which emails have accounts. */
 let decoyHash: Promise<string> | null = null;
 
-export type SessionKind = 'portal' | 'api';
+export type SessionKind = 'portal' | 'api' | 'mobile';
 
 export async function createSession(db: Db, accountId: string, kind: SessionKind, days: number, meta: { userAgent: string; ip: string }) {
   const token = randomToken(32);
@@ -39,7 +39,7 @@ export async function resolveSession(db: Db, token: string): Promise<Auth | null
     email: a.email,
     role,
     permissions: new Set<Permission>(role === 'installer_admin' ? ALL_PERMISSIONS : (a.permissions as Permission[])),
-    client: row.kind === 'api' ? 'api' : 'portal',
+    client: row.kind === 'api' || row.kind === 'mobile' ? row.kind : 'portal',
     tokenHash,
   };
 }

@@ -1,7 +1,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { and, asc, eq } from 'drizzle-orm';
 import Type from 'typebox';
+import { shortSerial } from '@vigil/protocol';
 import { accessModeFeatures, DeviceAccessMode, DeviceListSchema, DeviceSchema, ErrorCode, Permission, PresenceHistorySchema, UpdateDeviceBodySchema, type UpdateDeviceBody } from '@vigil/protocol/api';
+import type { Db } from '../db/client.js';
 import { devices, sites } from '../db/schema.js';
 import { AppError } from '../http/errors.js';
 import { requireAuth, requirePermission } from '../auth/plugin.js';
@@ -9,7 +11,8 @@ import { checkOfflineDelay, siteScope, visibleSite } from '../sites/access.js';
 
 const SiteParams = Type.Object({ siteId: Type.String({ format: 'uuid' }) });
 const DeviceParams = Type.Object({ deviceId: Type.String({ format: 'uuid' }) });
-const seeSites = requirePermission(Permission.siteManageAll, Permission.siteManageAssigned);
+/** Seeing a site's devices needs one of the site permissions. */
+export const seeSites = requirePermission(Permission.siteManageAll, Permission.siteManageAssigned);
 
 export function deviceView(d: typeof devices.$inferSelect) {
   const accessMode = d.accessMode === DeviceAccessMode.ipDomain ? DeviceAccessMode.ipDomain : DeviceAccessMode.p2p;
@@ -22,9 +25,11 @@ export function deviceView(d: typeof devices.$inferSelect) {
     manufacturer: d.manufacturer,
     model: d.model,
     serial: d.serial,
+    shortSerial: d.shortSerial ?? shortSerial(d.serial),
     firmware: d.firmware,
     name: d.name,
-    address: `${d.host}:${d.port}`,
+    // Devices that connect by themselves have no address the platform calls.
+    address: d.host ? `${d.host}:${d.port}` : '',
     accessMode,
     features: accessModeFeatures(accessMode),
     channels: d.channels,
@@ -36,23 +41,24 @@ export function deviceView(d: typeof devices.$inferSelect) {
   };
 }
 
+/** The device of the route's `:deviceId` with its site, if the caller may see that site (else 404); fills in the log line. */
+export async function deviceFor(db: Db, request: FastifyRequest) {
+  const auth = requireAuth(request);
+  const { deviceId } = request.params as { deviceId: string };
+  const [row] = await db
+    .select({ device: devices, site: sites })
+    .from(devices)
+    .innerJoin(sites, eq(sites.id, devices.siteId))
+    .where(and(eq(devices.id, deviceId), siteScope(auth)));
+  if (!row) throw new AppError(404, ErrorCode.deviceNotFound, 'Device not found.');
+  request.oplog.siteId = row.site.id;
+  request.oplog.siteName = row.site.name;
+  request.oplog.target = row.device.name;
+  return row;
+}
+
 export async function deviceRoutes(app: FastifyInstance) {
   const { ctx } = app;
-
-  async function deviceFor(request: FastifyRequest) {
-    const auth = requireAuth(request);
-    const { deviceId } = request.params as { deviceId: string };
-    const [row] = await ctx.db
-      .select({ device: devices, site: sites })
-      .from(devices)
-      .innerJoin(sites, eq(sites.id, devices.siteId))
-      .where(and(eq(devices.id, deviceId), siteScope(auth)));
-    if (!row) throw new AppError(404, ErrorCode.deviceNotFound, 'Device not found.');
-    request.oplog.siteId = row.site.id;
-    request.oplog.siteName = row.site.name;
-    request.oplog.target = row.device.name;
-    return row;
-  }
 
   app.get('/sites/:siteId/devices', { schema: { params: SiteParams, response: { 200: DeviceListSchema } }, preHandler: seeSites }, async (request) => {
     const site = await visibleSite(ctx.db, requireAuth(request), (request.params as { siteId: string }).siteId);
@@ -61,14 +67,14 @@ export async function deviceRoutes(app: FastifyInstance) {
   });
 
   app.get('/devices/:deviceId', { schema: { params: DeviceParams, response: { 200: DeviceSchema } }, preHandler: seeSites }, async (request) => {
-    return deviceView((await deviceFor(request)).device);
+    return deviceView((await deviceFor(ctx.db, request)).device);
   });
 
   app.patch(
     '/devices/:deviceId',
     { schema: { params: DeviceParams, body: UpdateDeviceBodySchema, response: { 200: DeviceSchema } }, preHandler: [seeSites, requirePermission(Permission.deviceManage)], config: { oplog: 'Edit Device' } },
     async (request) => {
-      const { device, site } = await deviceFor(request);
+      const { device, site } = await deviceFor(ctx.db, request);
       const body = request.body as UpdateDeviceBody;
       checkOfflineDelay(body.offlineDelaySec, ctx.config.minOfflineDelaySec);
       const [updated] = await ctx.db.update(devices).set({ ...body, updatedAt: new Date() }).where(eq(devices.id, device.id)).returning();
@@ -78,7 +84,7 @@ export async function deviceRoutes(app: FastifyInstance) {
   );
 
   app.get('/devices/:deviceId/history', { schema: { params: DeviceParams, response: { 200: PresenceHistorySchema } }, preHandler: seeSites }, async (request) => {
-    const { device } = await deviceFor(request);
+    const { device } = await deviceFor(ctx.db, request);
     return { items: await ctx.edges.history('device', device.id) };
   });
 }

@@ -161,30 +161,58 @@ export class Presence {
       await record(tx, { type: 'device', id: created!.id, ...edge }, report.online ? 'online' : 'offline', at, 'discovered');
       return { changed: true, deviceId: created!.id };
     }
+    return this.applyReport(tx, device, report.online, at, identity, 'reported online');
+  }
+
+  /**
+   * A device that reaches the cloud by itself (P2P connection, or polled by IP/domain) came or went at `at`.
+   * Publishes the change on the live hub.
+   */
+  async directReport(deviceId: string, online: boolean, at: Date, reason: string): Promise<void> {
+    const result = await this.db.transaction(async (tx) => {
+      const [device] = await tx.select().from(devices).where(eq(devices.id, deviceId)).for('update');
+      if (!device) return null;
+      return { device, ...(await this.applyReport(tx, device, online, at, {}, reason)) };
+    });
+    if (result?.changed) {
+      this.hub.publish(result.device.companyId, { type: 'device.status', siteId: result.device.siteId, deviceId, status: 'online', at: at.toISOString() });
+    }
+  }
+
+  /** The state logic every report goes through: a return is declared at once, a loss after the offline delay. */
+  private async applyReport(
+    tx: Tx,
+    device: typeof devices.$inferSelect,
+    online: boolean,
+    at: Date,
+    identity: Partial<typeof devices.$inferInsert>,
+    reason: string,
+  ): Promise<{ changed: boolean; deviceId: string }> {
     // Reports can arrive out of order (a backlog from the outbox): an older one changes nothing.
     if (at < device.reportedAt) {
-      if (report.model !== undefined) await tx.update(devices).set(identity).where(eq(devices.id, device.id));
+      if (Object.keys(identity).length > 0) await tx.update(devices).set(identity).where(eq(devices.id, device.id));
       return { changed: false, deviceId: device.id };
     }
     const now = new Date();
-    const becameOnline = report.online && device.status !== 'online';
+    const becameOnline = online && device.status !== 'online';
     // reportedAt is when the reported state last changed: a repeat (an inventory after a reconnect) keeps it.
-    const stateChanged = report.online !== device.reportedOnline;
+    const stateChanged = online !== device.reportedOnline;
     await tx
       .update(devices)
       .set({
         ...identity,
         updatedAt: now,
-        ...(stateChanged ? { reportedOnline: report.online, reportedAt: at } : {}),
-        ...(report.online ? { lastSeenAt: at } : {}),
+        ...(stateChanged ? { reportedOnline: online, reportedAt: at } : {}),
+        ...(online ? { lastSeenAt: at } : {}),
         ...(becameOnline ? { status: 'online', statusChangedAt: now } : {}),
       })
       .where(eq(devices.id, device.id));
-    if (becameOnline) await record(tx, { type: 'device', id: device.id, ...edge }, 'online', at, 'reported online');
-    if (report.online) {
+    const subject = { type: 'device' as const, id: device.id, companyId: device.companyId, siteId: device.siteId };
+    if (becameOnline) await record(tx, subject, 'online', at, reason);
+    if (online) {
       await this.jobs.cancel(deviceJobKey(device.id));
     } else if (stateChanged) {
-      const delay = device.offlineDelaySec ?? (await this.siteDelaySec(tx, edge.siteId));
+      const delay = device.offlineDelaySec ?? (await this.siteDelaySec(tx, device.siteId));
       await this.jobs.schedule(deviceJobKey(device.id), JobKind.deviceOffline, new Date(at.getTime() + delay * 1000), { deviceId: device.id });
     }
     return { changed: becameOnline, deviceId: device.id };

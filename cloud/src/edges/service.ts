@@ -3,7 +3,7 @@ import { ErrorCode, type AddEdgeBody } from '@vigil/protocol/api';
 import type { Db } from '../db/client.js';
 import { devices, edgeAnnouncements, edges, presenceHistory, sites } from '../db/schema.js';
 import { AppError } from '../http/errors.js';
-import type { Throttle } from '../security/throttle.js';
+import { codeLocked, type Throttle } from '../security/throttle.js';
 import { verifySecret } from '../security/secrets.js';
 import type { Auth } from '../types.js';
 import type { Presence } from './presence.js';
@@ -44,7 +44,7 @@ export class EdgeService {
   async claim(auth: Auth, site: { id: string; companyId: string; offlineDelaySec: number }, body: AddEdgeBody) {
     const key = `claim:${body.serial}`;
     const locked = await this.claimThrottle.lockedFor(key);
-    if (locked > 0) throw claimLocked(locked);
+    if (locked > 0) throw codeLocked(locked, 'this box');
     const [existing] = await this.db.select({ serial: edges.serial }).from(edges).where(eq(edges.serial, body.serial));
     if (existing) throw new AppError(409, ErrorCode.edgeAlreadyAdded, 'This edge box has already been added to a site.');
     const announced = await this.db.select().from(edgeAnnouncements).where(eq(edgeAnnouncements.serial, body.serial)).orderBy(desc(edgeAnnouncements.lastSeenAt));
@@ -55,7 +55,7 @@ export class EdgeService {
     for (const a of announced) if (await verifySecret(body.verificationCode, a.codeHash)) match = a;
     if (!match) {
       const lockedNow = await this.claimThrottle.fail(key);
-      if (lockedNow > 0) throw claimLocked(lockedNow);
+      if (lockedNow > 0) throw codeLocked(lockedNow, 'this box');
       throw new AppError(400, ErrorCode.verificationCodeInvalid, 'The verification code does not match this edge box. It is printed on the box label.');
     }
     await this.claimThrottle.reset(key);
@@ -117,11 +117,4 @@ export class EdgeService {
       .limit(limit);
     return rows.map((h) => ({ state: h.state as 'online' | 'offline', at: h.at.toISOString(), since: h.since.toISOString(), reason: h.reason }));
   }
-}
-
-function claimLocked(seconds: number): AppError {
-  const minutes = Math.ceil(seconds / 60);
-  return new AppError(429, ErrorCode.claimLocked, `Too many wrong verification codes for this box: try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`, {
-    'retry-after': String(seconds),
-  });
 }

@@ -1,6 +1,8 @@
 import { eq, sql } from 'drizzle-orm';
+import { ErrorCode } from '@vigil/protocol/api';
 import type { Db } from '../db/client.js';
 import { throttles } from '../db/schema.js';
+import { AppError } from '../http/errors.js';
 
 /**
  * Counts failures per key (an email at login, a serial being claimed) and locks the key for a while
@@ -47,4 +49,12 @@ export class Throttle {
   async reset(key: string): Promise<void> {
     await this.db.delete(throttles).where(eq(throttles.key, key));
   }
+}
+
+/** The refusal while a verification code is locked after too many wrong guesses. */
+export function codeLocked(seconds: number, what: string): AppError {
+  const minutes = Math.ceil(seconds / 60);
+  return new AppError(429, ErrorCode.claimLocked, `Too many wrong verification codes for ${what}: try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`, {
+    'retry-after': String(seconds),
+  });
 }

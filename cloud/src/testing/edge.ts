@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
-import { decodeMessage, encodeEnvelope, envelope, mqttIdentity, topics, type RpcReplyData } from '@vigil/protocol';
+import { decodeMessage, encodeEnvelope, envelope, mqttIdentity, topics, type P2pInfoData, type RpcReplyData } from '@vigil/protocol';
 import type { ApiClient } from './cloud.js';
 
 export const newSerial = (): string => `VGE${randomBytes(5).toString('hex').toUpperCase()}`;
@@ -59,6 +59,24 @@ export class EdgePlayers {
     const edge = this.connect({ username: creds.username, password: creds.password, clientId: mqttIdentity.edgeClientId(serial), will });
     await new Promise((resolve) => edge.once('connect', resolve));
     return { serial, edge, password: creds.password };
+  }
+
+  /**
+   * A device with the Hik-Connect service on, connected by itself under its short serial with its verification
+   * code (none: null) and having published what it is. Rejects when the cloud refuses the login.
+   */
+  async p2pDevice(shortSerial: string, code: string | null, info: P2pInfoData): Promise<MqttClient> {
+    const client = this.connect({
+      username: mqttIdentity.deviceUsername(shortSerial),
+      clientId: mqttIdentity.deviceClientId(shortSerial),
+      ...(code === null ? {} : { password: code }),
+    });
+    await new Promise((resolve, reject) => {
+      client.once('connect', resolve);
+      client.once('error', reject);
+    });
+    await publish(client, topics.p2pInfo(shortSerial), encodeEnvelope(envelope('p2pInfo', info)));
+    return client;
   }
 
   closeAll(): Promise<unknown> {

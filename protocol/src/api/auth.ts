@@ -83,6 +83,8 @@ export const TokenBodySchema = Type.Object(
     password: Password,
     /** Lifetime of the bearer token in days (default 30). */
     days: Type.Optional(Type.Integer({ minimum: 1, maximum: 365 })),
+    /** The installer's mobile app signs in as 'mobile': some things are done only there (adding an AX HOME). */
+    client: Type.Optional(Type.Union([Type.Literal('api'), Type.Literal('mobile')])),
   },
   { additionalProperties: false },
 );
