@@ -21,6 +21,13 @@ export interface CloudConfig {
   claimLockSec: number;
   jobPollMs: number;
   rpcTimeoutMs: number;
+  /**
+   * Devices added by IP/domain must be on public addresses (mapped on the WAN): the cloud refuses to call into
+   * private, loopback and link-local networks unless this is set (a private deployment, tests).
+   */
+  allowPrivateDeviceAddresses: boolean;
+  /** How often the cloud checks that each IP/domain device answers. */
+  ipDomainPollSec: number;
   bodyLimitBytes: number;
   logLevel: string;
   /**
@@ -50,6 +57,13 @@ export function loadConfig(env: Env = process.env): CloudConfig {
       return fallback;
     }
     return n;
+  };
+  const bool = (key: string): boolean => {
+    const raw = env[key];
+    if (raw === undefined || raw === '' || raw === '0' || raw === 'false') return false;
+    if (raw === '1' || raw === 'true') return true;
+    problems.push(`${key}=${JSON.stringify(raw)}: expected 1/true or 0/false`);
+    return false;
   };
   const optionalInt = (key: string, min: number, max: number): number | null =>
     env[key] === undefined || env[key] === '' ? null : int(key, 0, min, max);
@@ -103,6 +117,8 @@ export function loadConfig(env: Env = process.env): CloudConfig {
     claimLockSec: int('VIGIL_CLAIM_LOCK_SEC', 900, 1, 86_400),
     jobPollMs: int('VIGIL_JOB_POLL_MS', 1000, 10, 60_000),
     rpcTimeoutMs: int('VIGIL_RPC_TIMEOUT_MS', 10_000, 100, 300_000),
+    allowPrivateDeviceAddresses: bool('VIGIL_ALLOW_PRIVATE_DEVICE_ADDRESSES'),
+    ipDomainPollSec: int('VIGIL_IP_DOMAIN_POLL_SEC', 60, 1, 3600),
     bodyLimitBytes: int('VIGIL_BODY_LIMIT_BYTES', 64 * 1024, 1024, 16 * 1024 * 1024),
     logLevel,
     secretKey,

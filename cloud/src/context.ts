@@ -8,6 +8,7 @@ import type { JobQueue } from './jobs/queue.js';
 import type { LiveHub } from './live/hub.js';
 import type { Metrics } from './metrics.js';
 import type { P2pGateway } from './p2p/gateway.js';
+import type { IpDomainMonitor } from './ipdomain/monitor.js';
 import type { Throttle } from './security/throttle.js';
 import type { Vault } from './security/vault.js';
 
@@ -24,6 +25,8 @@ export interface CloudContext {
   edges: EdgeService;
   /** Devices connected to the platform by themselves. */
   p2p: P2pGateway;
+  /** Presence of devices added by IP/domain. */
+  ipDomain: IpDomainMonitor;
   presence: Presence;
   /** Encrypts the secrets the cloud must give back later (installers' default device passwords). */
   vault: Vault;

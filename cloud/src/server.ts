@@ -14,6 +14,7 @@ import { Metrics } from './metrics.js';
 import { Throttle } from './security/throttle.js';
 import { openVault } from './security/vault.js';
 import { P2pGateway } from './p2p/gateway.js';
+import { IpDomainMonitor } from './ipdomain/monitor.js';
 import { buildApp } from './app.js';
 
 export interface RunningCloud {
@@ -58,11 +59,13 @@ export async function startCloud(config: CloudConfig): Promise<RunningCloud> {
       tunnel,
       edges: new EdgeService(db, claim, tunnel, presence),
       p2p,
+      ipDomain: new IpDomainMonitor(db, jobs, presence, vault, { pollSec: config.ipDomainPollSec, allowPrivate: config.allowPrivateDeviceAddresses }, app.log),
       presence,
       vault,
     };
     await presence.resumeAfterRestart();
     await p2p.resumeAfterRestart();
+    await ctx.ipDomain.schedule();
     await scheduleHousekeeping(db, jobs);
     return ctx;
   });
@@ -88,6 +91,7 @@ export async function startCloud(config: CloudConfig): Promise<RunningCloud> {
     ctx: c,
     async close() {
       await c.jobs.stop();
+      await c.ipDomain.stop();
       c.tunnel.close();
       await b.close();
       await app.close();

@@ -122,7 +122,7 @@ describe('adding a device by serial number and verification code (scenario 7)', 
 
   it('lets a device publish only its own info', async () => {
     const device = await players.p2pDevice('P00000001', 'CODE01', nvr('P00000001'));
-    const closed = new Promise((resolve) => device.once('close', resolve));
+    const closed = new Promise<void>((resolve) => device.once('close', () => resolve()));
     // Never acknowledged: the connection is dropped instead.
     void publish(device, topics.p2pInfo('P00000002'), '{}').catch(() => undefined);
     await closed;

@@ -218,6 +218,9 @@ export interface DeviceInfo {
   macAddress: string;
   firmwareVersion: string;
   firmwareReleasedDate: string;
+  /** Video inputs: analog (DVR) and IP channel capacity (NVR, DVR); a camera answers 0/0. Absent: not told. */
+  analogChannels?: number;
+  digitalChannels?: number;
 }
 
 const CLASSES = Object.values(LanDeviceClass);
@@ -231,6 +234,8 @@ export function buildDeviceInfo(d: DeviceInfo): string {
     tag('macAddress', d.macAddress),
     tag('firmwareVersion', d.firmwareVersion),
     tag('firmwareReleasedDate', d.firmwareReleasedDate),
+    d.analogChannels === undefined ? '' : tag('analogChannels', d.analogChannels),
+    d.digitalChannels === undefined ? '' : tag('digitalChannels', d.digitalChannels),
   ]);
 }
 
@@ -239,7 +244,11 @@ export function parseDeviceInfo(input: string | Uint8Array): Result<DeviceInfo> 
   if (!r.ok) return r;
   const x = new Reader(r.value, 'DeviceInfo');
   const cls = x.optText('deviceClass') ?? 'other';
+  const analog = x.optInt('analogChannels');
+  const digital = x.optInt('digitalChannels');
   return x.done({
+    ...(analog === undefined ? {} : { analogChannels: analog }),
+    ...(digital === undefined ? {} : { digitalChannels: digital }),
     deviceName: x.optText('deviceName') ?? '',
     deviceClass: (CLASSES as string[]).includes(cls) ? (cls as LanDeviceClass) : LanDeviceClass.other,
     model: x.text('model'),
@@ -528,6 +537,8 @@ export interface InputProxyChannel {
   online: boolean;
   /** A channel of the recorder's own PoE port. */
   poe: boolean;
+  /** What the recorder speaks to the camera (HIKVISION when the device does not say). */
+  proxyProtocol?: string;
 }
 
 /** What the edge posts to add a channel: the device assigns id and order and checks the camera. */
@@ -545,7 +556,7 @@ function channelXml(c: Partial<InputProxyChannel> & NewInputProxyChannel): strin
     c.id === undefined ? '' : tag('id', c.id),
     c.name === undefined ? '' : tag('name', c.name),
     `<sourceInputPortDescriptor>${[
-      tag('proxyProtocol', 'HIKVISION'),
+      tag('proxyProtocol', c.proxyProtocol ?? 'HIKVISION'),
       tag('addressingFormatType', 'ipaddress'),
       tag('ipAddress', c.ipAddress),
       tag('managementPortNo', c.managementPort),
@@ -603,6 +614,7 @@ export function parseInputProxyChannelList(input: string | Uint8Array): Result<I
       order: x.int('order', n, 1, 9999),
       online: x.optBool('online', n) ?? false,
       poe: x.optBool('poe', n) ?? false,
+      proxyProtocol: x.optText('proxyProtocol', src) || 'HIKVISION',
     });
   }
   return x.done({ maxChannels: x.optInt('maxChannels') ?? channels.length, sortedOnce: x.optBool('sortedOnce') ?? false, channels });
@@ -625,3 +637,6 @@ export function parseChannelOrder(input: string | Uint8Array): Result<number[]> 
   if (new Set(ids).size !== ids.length) return fail('InputProxyChannelOrder: an id appears twice');
   return ok(ids);
 }
+
+/** The document helpers above, for the other resource files of this folder. */
+export { doc as isapiDoc, root as isapiRoot, tag as isapiTag, Reader as IsapiReader };
