@@ -1,4 +1,4 @@
-import { LanDeviceClass } from '../lan.js';
+import type { LanDeviceClass } from '../lan.js';
 
 /** How a device is added to a site (Table 3-7). */
 export const AddMethod = {

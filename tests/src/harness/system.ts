@@ -18,7 +18,7 @@ export function scenarioDir(name: string): string {
 }
 
 /** The cloud process over a fresh PostgreSQL database, with test-sized timers. */
-export async function startCloudProcess(dir: string, opts: { databaseUrl?: string; port?: number; host?: string } = {}) {
+export async function startCloudProcess(dir: string, opts: { databaseUrl?: string; port?: number; host?: string; env?: Record<string, string> } = {}) {
   const db = opts.databaseUrl ? null : await freshDatabase();
   const databaseUrl = opts.databaseUrl ?? db!.url;
   const proc = await startProcess({
@@ -32,6 +32,7 @@ export async function startCloudProcess(dir: string, opts: { databaseUrl?: strin
       VIGIL_DATA_DIR: join(dir, 'cloud-data'),
       VIGIL_MIN_OFFLINE_DELAY_SEC: '1',
       VIGIL_JOB_POLL_MS: '100',
+      ...opts.env,
     },
     ready: (l) => l.ready === true,
   });

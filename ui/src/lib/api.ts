@@ -1,10 +1,13 @@
 import type {
   ActivationJob,
+  AddChannelsBody,
+  AddChannelsReply,
   AddEdgeBody,
   AddLanDevicesBody,
   AddLanDevicesResult,
   CreateSiteBody,
   Device,
+  DeviceChannels,
   DeviceDefaults,
   Edge,
   ErrorReply,
@@ -143,7 +146,15 @@ export const api = {
 
   listDevices: (siteId: string) => request<{ items: Device[] }>('GET', `/sites/${enc(siteId)}/devices`),
   updateDevice: (deviceId: string, body: UpdateDeviceBody) => request<Device>('PATCH', `/devices/${enc(deviceId)}`, { body }),
+  addDeviceBySerial: (siteId: string, body: AddDeviceBySerialBody) => request<Device>('POST', `/sites/${enc(siteId)}/devices/by-serial`, { body }),
+  addDeviceByAddress: (siteId: string, body: AddDeviceByAddressBody) => request<Device>('POST', `/sites/${enc(siteId)}/devices/by-address`, { body }),
+  getDevice: (deviceId: string) => request<Device>('GET', `/devices/${enc(deviceId)}`),
   deviceHistory: (deviceId: string) => request<{ items: PresenceEvent[] }>('GET', `/devices/${enc(deviceId)}/history`),
+  /** An NVR's or DVR's channels, through the site's edge box. */
+  listChannels: (deviceId: string) => request<DeviceChannels>('GET', `/devices/${enc(deviceId)}/channels`),
+  addChannels: (deviceId: string, body: AddChannelsBody) => request<AddChannelsReply>('POST', `/devices/${enc(deviceId)}/channels`, { body }),
+  removeChannel: (deviceId: string, channelId: number) => request<DeviceChannels>('DELETE', `/devices/${enc(deviceId)}/channels/${channelId}`),
+  orderChannels: (deviceId: string, order: number[]) => request<DeviceChannels>('PUT', `/devices/${enc(deviceId)}/channels/order`, { body: { order } }),
 
   listLan: (siteId: string) => request<LanDeviceList>('GET', `/sites/${enc(siteId)}/lan`),
 
