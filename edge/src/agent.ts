@@ -20,7 +20,7 @@ import type { EdgeConfig } from './config.js';
 import { DeviceRegistry } from './devices.js';
 import { LanReport } from './lan/index.js';
 import { announce, type Logger } from './log.js';
-import { OnsiteJobs, runLanOperation } from './onsite/index.js';
+import { NvrChannels, OnsiteJobs, runLanOperation } from './onsite/index.js';
 import { RpcServer } from './rpc.js';
 import { Store } from './store.js';
 import { Uplink, type UplinkMode } from './uplink.js';
@@ -158,6 +158,13 @@ export class Agent extends EventEmitter<AgentEvents> {
       log.info('LAN operation done', { requestId: ctx.requestId, failed: result.results.filter((r) => !r.ok).length });
       return result;
     });
+    new NvrChannels({
+      ...(opts.onsite?.requestTimeoutMs !== undefined ? { requestTimeoutMs: opts.onsite.requestTimeoutMs } : {}),
+      busy: (serial) => {
+        const job = a.onsite.busyWith(serial);
+        return job === undefined ? undefined : `The recorder is busy in initialization job ${job}.`;
+      },
+    }).register(rpc);
 
     uplink.on('command', (msg) => {
       rpc.handle(msg).catch((err: unknown) => log.error('command handling failed', { err }));

@@ -12,3 +12,4 @@ export * from './serial.js';
 export * from './sadp/index.js';
 export * from './isapi/index.js';
 export * from './onsite.js';
+export * from './channels.js';

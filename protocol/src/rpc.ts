@@ -1,5 +1,13 @@
 import Type, { type Static, type TSchema } from 'typebox';
 import { LanInitializeParamsSchema, LanInitializeResultSchema, LanOperateParamsSchema, LanOperateResultSchema } from './onsite.js';
+import {
+  NvrChannelsAddParamsSchema,
+  NvrChannelsAddResultSchema,
+  NvrChannelsListParamsSchema,
+  NvrChannelsOrderParamsSchema,
+  NvrChannelsRemoveParamsSchema,
+  NvrChannelsResultSchema,
+} from './channels.js';
 
 /** The commands the cloud can send an edge, with their parameters and results. */
 export const RpcMethod = {
@@ -7,6 +15,11 @@ export const RpcMethod = {
   edgeReboot: 'edge.reboot',
   lanInitialize: 'lan.initialize',
   lanOperate: 'lan.operate',
+  /** The channels of an NVR/DVR the edge box sees on its LAN (see channels.ts). */
+  nvrChannelsList: 'nvr.channels.list',
+  nvrChannelsAdd: 'nvr.channels.add',
+  nvrChannelsRemove: 'nvr.channels.remove',
+  nvrChannelsOrder: 'nvr.channels.order',
 } as const;
 export type RpcMethod = (typeof RpcMethod)[keyof typeof RpcMethod];
 
@@ -50,6 +63,10 @@ export const RpcSchemas = {
   [RpcMethod.edgeReboot]: { params: NoParams, result: EdgeRebootResultSchema },
   [RpcMethod.lanInitialize]: { params: LanInitializeParamsSchema, result: LanInitializeResultSchema },
   [RpcMethod.lanOperate]: { params: LanOperateParamsSchema, result: LanOperateResultSchema },
+  [RpcMethod.nvrChannelsList]: { params: NvrChannelsListParamsSchema, result: NvrChannelsResultSchema },
+  [RpcMethod.nvrChannelsAdd]: { params: NvrChannelsAddParamsSchema, result: NvrChannelsAddResultSchema },
+  [RpcMethod.nvrChannelsRemove]: { params: NvrChannelsRemoveParamsSchema, result: NvrChannelsResultSchema },
+  [RpcMethod.nvrChannelsOrder]: { params: NvrChannelsOrderParamsSchema, result: NvrChannelsResultSchema },
 } as const satisfies Record<RpcMethod, { params: TSchema; result: TSchema }>;
 
 export type RpcParams<M extends RpcMethod> = Static<(typeof RpcSchemas)[M]['params']>;

@@ -86,8 +86,8 @@ export class DeviceClient {
     return r.value;
   }
 
-  /** PUT or POST an XML body; returns the ResponseStatus of the answer (null when it sent none). */
-  async send(method: 'PUT' | 'POST', path: string, body: string): Promise<ResponseStatus | null> {
+  /** PUT or POST an XML body, or DELETE; returns the ResponseStatus of the answer (null when it sent none). */
+  async send(method: 'PUT' | 'POST' | 'DELETE', path: string, body?: string): Promise<ResponseStatus | null> {
     const text = await this.request(method, path, body);
     const s = parseResponseStatus(text);
     return s.ok ? s.value : null;

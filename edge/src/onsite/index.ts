@@ -3,3 +3,4 @@ export { ADMIN_USER, STEPS, dhcpPolicy, isEiSeries, runInitJob, type DeviceLocat
 export { OnsiteJobs, type OnsiteJobsOptions } from './jobs.js';
 export { ianaOffsetMinutes, posixZone } from './time-zone.js';
 export { runLanOperation, type OperateOptions } from './operate.js';
+export { NvrChannels, type ChannelOptions } from './channels.js';

@@ -30,6 +30,8 @@ export const DeviceSchema = Type.Object({
   manufacturer: Type.String(),
   model: Type.String(),
   serial: Type.String(),
+  /** The 9-character serial of §3.1.4 (null: the serial has none). */
+  shortSerial: Type.Union([Type.String(), Type.Null()]),
   firmware: Type.String(),
   name: Type.String(),
   address: Type.String(),

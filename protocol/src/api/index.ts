@@ -8,4 +8,5 @@ export * from './operation-log.js';
 export * from './lan.js';
 export * from './onsite.js';
 export * from './add-methods.js';
+export * from './channels.js';
 export type * from './live.js';

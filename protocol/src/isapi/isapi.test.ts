@@ -164,7 +164,7 @@ describe('ISAPI bodies', () => {
     const xml = buildInputProxyChannelList(list);
     expect(xml).not.toContain('<password>');
     const { password: _pw, ...ch } = list.channels[0]!;
-    expect(parseInputProxyChannelList(xml)).toEqual({ ok: true, value: { ...list, channels: [ch] } });
+    expect(parseInputProxyChannelList(xml)).toEqual({ ok: true, value: { ...list, channels: [{ ...ch, proxyProtocol: 'HIKVISION' }] } });
     expect(parseChannelOrder(buildChannelOrder([3, 1, 2]))).toEqual({ ok: true, value: [3, 1, 2] });
     expect(parseChannelOrder(buildChannelOrder([1, 1])).ok).toBe(false);
   });

@@ -6,6 +6,7 @@ export type Route =
   | { name: 'sites' }
   | { name: 'site'; siteId: string }
   | { name: 'onsite'; siteId: string }
+  | { name: 'device'; siteId: string; deviceId: string }
   | { name: 'operationLog' }
   | { name: 'home' }
   | { name: 'notFound' };
@@ -23,6 +24,8 @@ export function matchRoute(path: string): Route {
   if (site?.[1]) return { name: 'site', siteId: decodeURIComponent(site[1]) };
   const onsite = /^\/sites\/([^/]+)\/on-site$/.exec(p);
   if (onsite?.[1]) return { name: 'onsite', siteId: decodeURIComponent(onsite[1]) };
+  const device = /^\/sites\/([^/]+)\/devices\/([^/]+)$/.exec(p);
+  if (device?.[1] && device[2]) return { name: 'device', siteId: decodeURIComponent(device[1]), deviceId: decodeURIComponent(device[2]) };
   return { name: 'notFound' };
 }
 
