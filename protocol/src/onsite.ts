@@ -85,9 +85,10 @@ export const ONSITE_PROGRESS_EVENT = 'onsite.progress';
 /**
  * Other SADP operations on LAN devices (manual §3.1.2 "Other SADP ops"): reboot, factory restore (the device
  * returns to unactivated), and editing the IP settings (DHCP on, or a fixed address with a subnet mask from
- * the recommended list). Run at once by the edge with the `lan.operate` RPC; one result per device.
+ * the recommended list); and on switches, VLANs (§3.2.3). Run at once by the edge with the `lan.operate` RPC;
+ * one result per device.
  */
-export const LanOperation = { reboot: 'reboot', restore: 'restore', editNetwork: 'editNetwork' } as const;
+export const LanOperation = { reboot: 'reboot', restore: 'restore', editNetwork: 'editNetwork', vlan: 'vlan' } as const;
 export type LanOperation = (typeof LanOperation)[keyof typeof LanOperation];
 
 /** The subnet masks the portal offers (an invalid mask cannot be entered). */
@@ -117,6 +118,32 @@ const NetworkEditSchema = Type.Object(
 );
 export type NetworkEdit = Static<typeof NetworkEditSchema>;
 
+/**
+ * A switch VLAN batch (the VlanUpdate of isapi/vlan.ts): VLANs to add and port assignments. Ids are not
+ * range-checked here so that a refusal can say why (VLAN 1 is the default, 4095 is reserved).
+ */
+const VlanId = Type.Integer({ minimum: 0, maximum: 65535 });
+export const VlanBatchSchema = Type.Object(
+  {
+    addVlans: Type.Array(VlanId, { maxItems: 4094 }),
+    ports: Type.Array(
+      Type.Object(
+        {
+          port: Type.Integer({ minimum: 1, maximum: 1024 }),
+          mode: Type.Union([Type.Literal('ACCESS'), Type.Literal('TRUNK')]),
+          pvid: VlanId,
+          /** TRUNK only: the VLANs the port carries, its PVID among them. */
+          allowedVlans: Type.Optional(Type.Array(VlanId, { maxItems: 4094 })),
+        },
+        { additionalProperties: false },
+      ),
+      { maxItems: 1024 },
+    ),
+  },
+  { additionalProperties: false },
+);
+export type VlanBatch = Static<typeof VlanBatchSchema>;
+
 export const LanOperateParamsSchema = Type.Object(
   {
     operation: Type.Union(literals(Object.values(LanOperation))),
@@ -135,6 +162,8 @@ export const LanOperateParamsSchema = Type.Object(
     ),
     /** The devices' admin password. */
     password: Type.String({ minLength: 1, maxLength: 64 }),
+    /** For vlan: the batch every device of the request applies. */
+    vlan: Type.Optional(VlanBatchSchema),
   },
   { additionalProperties: false },
 );

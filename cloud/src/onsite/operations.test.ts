@@ -233,3 +233,80 @@ describe('operating LAN devices through the edge box', () => {
     expect(second.calls).toHaveLength(0);
   });
 });
+
+describe('switch VLANs through the edge box', () => {
+  /** lanSetup's LAN plus two switches and an AC router. */
+  async function switchSetup() {
+    const t = await lanSetup();
+    const sw = { a: `SWA${nonce()}`, b: `SWB${nonce()}`, ac: `ACR${nonce()}` };
+    await t.box.lan([
+      ...Object.values(t.devices),
+      found(sw.a, { deviceClass: 'switch', model: 'DS-3E1510P-SI' }),
+      found(sw.b, { deviceClass: 'switch', model: 'DS-3E0510P-E' }),
+      found(sw.ac, { deviceClass: 'ac_router', model: 'DS-3WR15X' }),
+    ]);
+    await until(() => t.client.get<{ items: unknown[] }>(`/sites/${t.siteId}/lan`), (r) => r.body.items.length === 7, 'switches seen');
+    return { ...t, sw };
+  }
+
+  const batch = { addVlans: [20, 30], ports: [{ port: 3, mode: 'ACCESS', pvid: 20 }, { port: 8, mode: 'TRUNK', pvid: 1, allowedVlans: [1, 20, 30] }] };
+
+  it('sends one batch to the switches and answers with each switch result', async () => {
+    const t = await switchSetup();
+    t.box.answer({
+      ok: true,
+      result: {
+        results: [
+          { serial: t.sw.a, ok: true, message: 'VLANs 20, 30 added' },
+          { serial: t.sw.b, ok: false, message: 'the device refused: port 8 is in aggregation group 1' },
+        ],
+      },
+    });
+    const r = await t.operate({ operation: 'vlan', serials: [t.sw.a, t.sw.b], password: PASSWORD, vlan: batch });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body.results.map((x) => x.ok)).toEqual([true, false]);
+    expect(t.box.calls).toHaveLength(1);
+    expect(t.box.calls[0]).toMatchObject({ operation: 'vlan', password: PASSWORD, vlan: batch });
+    expect(t.box.calls[0]!.devices.map((d) => d.serial)).toEqual([t.sw.a, t.sw.b]);
+    const actions = await oplogActions(t.client);
+    expect(actions).toContain('Configure Switch VLAN Succeeded');
+  });
+
+  it('refuses devices that are not switches and VLAN ids no switch takes, sending nothing', async () => {
+    const t = await switchSetup();
+    const vlan = (v: Record<string, unknown>) => t.operate({ operation: 'vlan', serials: [t.sw.a], password: PASSWORD, vlan: { addVlans: [], ports: [], ...v } });
+    const notSwitch = await t.operate({ operation: 'vlan', serials: [t.sw.a, t.sw.ac, t.s.cam], password: PASSWORD, vlan: batch });
+    expect(notSwitch.status).toBe(422);
+    expect(notSwitch.body.code).toBe('OPERATION_NOT_FOR_DEVICE_TYPE');
+    expect(notSwitch.body.message).toContain(`${t.sw.ac} and ${t.s.cam} are not switches`);
+
+    const cases: [Record<string, unknown>, string][] = [
+      [{ addVlans: [4095] }, 'VLAN 4095 is reserved'],
+      [{ addVlans: [1] }, 'VLAN 1 is the default VLAN'],
+      [{ addVlans: [0] }, 'from 2 to 4094'],
+      [{ addVlans: [4096] }, 'from 2 to 4094'],
+      [{ addVlans: [20, 20] }, 'VLAN 20 is given twice'],
+      [{ ports: [{ port: 3, mode: 'ACCESS', pvid: 4095 }] }, 'port 3: VLAN 4095 is reserved'],
+      [{ ports: [{ port: 3, mode: 'ACCESS', pvid: 20, allowedVlans: [20] }] }, 'allowed VLANs are for TRUNK ports'],
+      [{ ports: [{ port: 3, mode: 'TRUNK', pvid: 1, allowedVlans: [20] }] }, 'must be one of its allowed VLANs'],
+      [{ ports: [{ port: 3, mode: 'ACCESS', pvid: 1 }, { port: 3, mode: 'ACCESS', pvid: 1 }] }, 'port 3 is given twice'],
+      [{}, 'nothing to change'],
+    ];
+    for (const [v, why] of cases) {
+      const r = await vlan(v);
+      expect(r.status, JSON.stringify(v)).toBe(422);
+      expect(r.body.code).toBe('INVALID_VLAN_SETTINGS');
+      expect(r.body.message).toContain(why);
+    }
+    const missing = await t.operate({ operation: 'vlan', serials: [t.sw.a], password: PASSWORD });
+    expect(missing.status).toBe(422);
+    expect(missing.body.code).toBe('INVALID_VLAN_SETTINGS');
+    const elsewhere = await t.operate({ operation: 'reboot', serials: [t.sw.a], password: PASSWORD, vlan: batch });
+    expect(elsewhere.status).toBe(400);
+    expect(elsewhere.body.code).toBe('VALIDATION_FAILED');
+
+    expect(t.box.calls).toHaveLength(0);
+    const actions = await oplogActions(t.client);
+    expect(actions.filter((a) => a === 'Configure Switch VLAN Failed')).toHaveLength(cases.length + 2);
+  });
+});

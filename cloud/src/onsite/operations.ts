@@ -7,6 +7,7 @@ import { AppError } from '../http/errors.js';
 import { visibleSite } from '../sites/access.js';
 import { readDeviceDefaults } from './defaults.js';
 import { edgeSeeingAll, names, sightingsOf } from './sightings.js';
+import { checkVlanRequest } from './vlan.js';
 
 const SiteParams = Type.Object({ siteId: Type.String({ format: 'uuid' }) });
 
@@ -14,6 +15,7 @@ const ACTIONS: Record<LanOperationBody['operation'], string> = {
   reboot: 'Reboot Device',
   restore: 'Restore Device',
   editNetwork: 'Edit Device Network',
+  vlan: 'Configure Switch VLAN',
 };
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
@@ -58,8 +60,8 @@ export function checkNetwork(serial: string, n: NetworkSettings): NetworkSetting
 }
 
 /**
- * Other SADP operations on LAN devices (reboot, factory restore, IP settings): the cloud checks the request,
- * then the edge box that sees the devices runs it at once and answers with one result per device.
+ * Other SADP operations on LAN devices (reboot, factory restore, IP settings, switch VLANs): the cloud checks
+ * the request, then the edge box that sees the devices runs it at once and answers with one result per device.
  */
 export async function operationRoutes(app: FastifyInstance) {
   const { ctx } = app;
@@ -86,6 +88,8 @@ export async function operationRoutes(app: FastifyInstance) {
 
       const wanted = new Set(body.serials);
       const sightings = await sightingsOf(ctx.db, site, body.serials);
+      const vlan = body.operation === 'vlan' ? checkVlanRequest(body, (s) => sightings.device(s).deviceClass) : undefined;
+      if (!vlan && body.vlan !== undefined) throw new AppError(400, ErrorCode.validationFailed, 'vlan is only for the vlan operation.');
       const inactive = body.serials.filter((s) => !sightings.device(s).activated);
       if (inactive.length > 0) {
         throw new AppError(
@@ -146,6 +150,7 @@ export async function operationRoutes(app: FastifyInstance) {
           return { serial: s, ip: d.network.ipv4, httpPort: d.httpPort, ...(network ? { network } : {}) };
         }),
         password,
+        ...(vlan ? { vlan } : {}),
       };
       const result = await ctx.tunnel.call(chosen.serial, RpcMethod.lanOperate, params, ctx.config.rpcTimeoutMs);
       const failed = result.results.filter((r) => !r.ok).length;

@@ -137,3 +137,21 @@ describe('lan.operate', () => {
     expect(jobs.busyWith(cam.serial)).toBeUndefined();
   });
 });
+
+describe('lan.operate on switch VLANs', () => {
+  it('applies the batch on each switch and passes on a refusal in the device words', async () => {
+    const host = await lan([
+      { class: 'switch', activated: true, password: PW },
+      { class: 'switch', activated: true, password: PW, aggregation: [[3, 4]] },
+    ]);
+    const [plain, aggregated] = host.devices as [SimDevice, SimDevice];
+    const vlan = { addVlans: [20], ports: [{ port: 3, mode: 'ACCESS' as const, pvid: 20 }] };
+    const r = await runLanOperation({ operation: 'vlan', devices: [target(plain), target(aggregated)], password: PW, vlan }, { requestTimeoutMs: 3_000 });
+    expect(r.results).toEqual([
+      { serial: plain.serial, ok: true, message: 'VLAN 20 added; port 3: ACCESS on VLAN 20' },
+      { serial: aggregated.serial, ok: false, message: expect.stringContaining('port 3 is in aggregation group 1') },
+    ]);
+    expect(plain.state.vlan).toMatchObject({ vlans: [1, 20], ports: expect.arrayContaining([expect.objectContaining({ port: 3, pvid: 20 })]) });
+    expect(aggregated.state.vlan?.vlans).toEqual([1]);
+  });
+});

@@ -1,10 +1,13 @@
 import {
   buildIpAddress,
+  buildVlanUpdate,
+  describeVlanUpdate,
   FACTORY_RESET_FULL,
   IsapiPath,
   IsapiSubStatus,
   LanOperation,
   parseIpAddress,
+  VLAN_PATH,
   type LanOperateParams,
   type LanOperateResult,
 } from '@vigil/protocol';
@@ -33,7 +36,7 @@ type Device = LanOperateParams['devices'][number];
 type Outcome = LanOperateResult['results'][number];
 
 /**
- * Runs one SADP operation (reboot, factory restore, network edit) on every device, a few at a time, and
+ * Runs one SADP operation (reboot, factory restore, network edit, switch VLANs) on every device, a few at a time, and
  * answers with one result per device in the order given. One device's failure never stops the others.
  */
 export async function runLanOperation(params: LanOperateParams, options: OperateOptions = {}): Promise<LanOperateResult> {
@@ -59,7 +62,7 @@ export async function runLanOperation(params: LanOperateParams, options: Operate
       timeoutMs: Math.min(requestTimeoutMs, left),
     });
     try {
-      done(i, true, await operate(client, params.operation, device));
+      done(i, true, await operate(client, params, device));
     } catch (e) {
       done(i, false, describe(e, client));
     }
@@ -73,8 +76,8 @@ export async function runLanOperation(params: LanOperateParams, options: Operate
   return { results };
 }
 
-async function operate(client: DeviceClient, operation: LanOperation, device: Device): Promise<string> {
-  switch (operation) {
+async function operate(client: DeviceClient, params: LanOperateParams, device: Device): Promise<string> {
+  switch (params.operation) {
     case LanOperation.reboot:
       await client.send('PUT', IsapiPath.reboot, '');
       return 'rebooting';
@@ -95,6 +98,11 @@ async function operate(client: DeviceClient, operation: LanOperation, device: De
       const dns = n.dns ? `, DNS ${n.dns}` : '';
       return `DHCP off, fixed address ${n.ipv4} mask ${n.mask}${gw}${dns}`;
     }
+    case LanOperation.vlan:
+      if (!params.vlan) throw new Error('no VLAN settings given');
+      // The switch applies the whole batch or, refusing it, nothing.
+      await client.send('PUT', VLAN_PATH, buildVlanUpdate(params.vlan));
+      return describeVlanUpdate(params.vlan);
   }
 }
 

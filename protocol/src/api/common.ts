@@ -54,6 +54,8 @@ export const ErrorCode = {
   noDeviceDefaults: 'NO_DEVICE_DEFAULTS',
   devicesOnSeveralEdges: 'DEVICES_ON_SEVERAL_EDGES',
   invalidNetworkSettings: 'INVALID_NETWORK_SETTINGS',
+  invalidVlanSettings: 'INVALID_VLAN_SETTINGS',
+  operationNotForDeviceType: 'OPERATION_NOT_FOR_DEVICE_TYPE',
   deviceNotActivated: 'DEVICE_NOT_ACTIVATED',
   addMethodNotAllowed: 'ADD_METHOD_NOT_ALLOWED',
   acRouterTeamSite: 'AC_ROUTER_TEAM_SITE',

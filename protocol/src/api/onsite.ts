@@ -1,6 +1,6 @@
 import Type, { type Static, type TLiteral } from 'typebox';
 import { LanDeviceClass } from '../lan.js';
-import { INIT_STEPS, StepState } from '../onsite.js';
+import { INIT_STEPS, StepState, VlanBatchSchema } from '../onsite.js';
 import { IsoDateSchema, UuidSchema } from './common.js';
 
 const literals = <T extends string>(values: readonly T[]) => values.map((v) => Type.Literal(v)) as unknown as [TLiteral<T>];
@@ -68,10 +68,13 @@ export const ActivationJobSchema = Type.Object({
 export type ActivationJob = Static<typeof ActivationJobSchema>;
 export const ActivationJobListSchema = Type.Object({ items: Type.Array(ActivationJobSchema) });
 
-/** Reboot, restore or edit the IP settings of LAN devices (activated ones: the edge logs in to them). */
+/**
+ * Reboot, restore or edit the IP settings of LAN devices, or configure switch VLANs (activated devices: the
+ * edge logs in to them).
+ */
 export const LanOperationBodySchema = Type.Object(
   {
-    operation: Type.Union([Type.Literal('reboot'), Type.Literal('restore'), Type.Literal('editNetwork')]),
+    operation: Type.Union([Type.Literal('reboot'), Type.Literal('restore'), Type.Literal('editNetwork'), Type.Literal('vlan')]),
     serials: Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { minItems: 1, maxItems: 256, uniqueItems: true }),
     /** The devices' admin password, or useDefaults for the saved default password. */
     password: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
@@ -92,6 +95,8 @@ export const LanOperationBodySchema = Type.Object(
         ),
       ),
     ),
+    /** vlan (switches only): VLANs to add (2–4094) and port assignments, applied by every switch of the batch. */
+    vlan: Type.Optional(VlanBatchSchema),
   },
   { additionalProperties: false },
 );

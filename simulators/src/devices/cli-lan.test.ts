@@ -32,6 +32,7 @@ describe('parseLanArgs', () => {
       ['--spec-json', '{"devices":[{"class":"camera","httpPort":70000}]}'],
       ['--spec-json', '{"devices":[{"class":"camera","bogus":1}]}'],
       ['--spec-json', '{"devices":[{"class":"camera","activated":true}]}'],
+      ['--spec-json', '{"devices":[{"class":"switch","aggregation":[9,10]}]}'],
       ['--spec-json', '{"devices":[{"class":"camera"}],"extra":1}'],
       ['--spec-json', '{}', '--spec', 'x'],
     ]) {

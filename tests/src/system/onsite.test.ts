@@ -26,18 +26,24 @@ const SERIAL = {
   eiSwitch: 'DS-3E1510P-EI20230501AAWRK55667788',
   panel: 'Q12345678',
   camBrowser: 'DS-2CD2T47G2-L20240101AACHE99887711',
+  acRouter: 'DS-3WR15X20240101AAWRK12121212',
+  coreSwitch: 'DS-3E1510P-SI20240101AAWRK34343434',
+  accessSwitch: 'DS-3E0510P-E20240101AAWRK56565656',
 };
 
 let specs: { host: LanHost; devices: (Spec & { ip: string })[] }[];
 
 /**
- * A customer's LAN made of network namespaces: the edge box on one host, simulated devices on two others.
+ * A customer's LAN made of network namespaces: the edge box on one host, simulated devices on three others.
  * Discovery is real SADP multicast on that LAN only; the edge reaches the cloud over its own uplink.
  */
 beforeAll(async () => {
-  lan = await createLan({ hosts: [{ name: 'edge', uplink: true }, { name: 'rack', addresses: 3 }, { name: 'shelf', addresses: 3 }] });
+  lan = await createLan({
+    hosts: [{ name: 'edge', uplink: true }, { name: 'rack', addresses: 3 }, { name: 'shelf', addresses: 3 }, { name: 'closet', addresses: 2 }],
+  });
   const rack = lan.host('rack');
   const shelf = lan.host('shelf');
+  const closet = lan.host('closet');
   cloud = await startCloudProcess(dir, { host: lan.uplink!.rootIp });
   procs.push(cloud.proc);
   const device = (ip: string, d: Spec) => ({ ip, multicastInterface: ip, httpPort: 80, ...d });
@@ -59,6 +65,15 @@ beforeAll(async () => {
         device(shelf.ips[1]!, { class: 'switch', model: 'DS-3E1510P-EI', serial: SERIAL.eiSwitch, activated: false, dhcp: false, flags: { eiSeries: true } }),
         device(shelf.ips[2]!, { class: 'alarm_panel', model: 'DS-PWA96-M-WE', serial: SERIAL.panel, activated: false }),
         device(shelf.ips[3]!, { class: 'camera', model: 'DS-2CD2T47G2-L', serial: SERIAL.camBrowser, activated: false }),
+      ],
+    },
+    {
+      // The network closet: an AC router and the switches on its LAN ports, the core one's uplinks aggregated.
+      host: closet,
+      devices: [
+        device(closet.ips[0]!, { class: 'ac_router', model: 'DS-3WR15X', serial: SERIAL.acRouter, activated: false }),
+        device(closet.ips[1]!, { class: 'switch', model: 'DS-3E1510P-SI', serial: SERIAL.coreSwitch, activated: false, aggregation: [[9, 10]] }),
+        device(closet.ips[2]!, { class: 'switch', model: 'DS-3E0510P-E', serial: SERIAL.accessSwitch, activated: false, poePorts: 4 }),
       ],
     },
   ];
@@ -124,7 +139,7 @@ describe('on-site discovery through the edge box, on a LAN of network namespaces
     await page.getByRole('button', { name: 'New site' }).waitFor();
     await page.goto(`/sites/${siteId}/on-site`);
     await page.getByRole('heading', { name: 'On-site devices' }).waitFor();
-    const banner = page.getByRole('region', { name: '6 devices on the LAN are not activated' });
+    const banner = page.getByRole('region', { name: '9 devices on the LAN are not activated' });
     await banner.waitFor();
     expect(await banner.textContent()).not.toContain(SERIAL.panel);
     await page.getByRole('img', { name: /^Ping \d+(\.\d+)? ms, poor/ }).waitFor();
@@ -136,7 +151,7 @@ type Job = { id: string; state: string; items: { serial: string; result: string;
 
 describe('batch activation and initialization through the edge box (Table 3-2)', () => {
   it('refuses a weak device password, an activated device and an alarm panel, changing nothing', async () => {
-    await eventually(lanList, (r) => r.body.items?.length === 8, 'every device discovered', 60_000);
+    await eventually(lanList, (r) => r.body.items?.length === specs.flatMap((s) => s.devices).length, 'every device discovered', 60_000);
     const weak = await client.post<{ code: string }>(`/sites/${siteId}/onsite/activations`, { serials: [SERIAL.nvr], password: 'password', verificationCode: 'VRF2026A' });
     expect(weak.status).toBe(400);
     expect(weak.body.code).toBe('DEVICE_PASSWORD_POLICY');
@@ -256,5 +271,79 @@ describe('other on-site operations through the edge box', () => {
     const restore = await client.post<{ results: { ok: boolean }[] }>(`/sites/${siteId}/onsite/operations`, { operation: 'restore', serials: [SERIAL.switch], useDefaults: true });
     expect(restore.body.results[0]?.ok).toBe(true);
     await eventually(lanList, (r) => r.body.items.find((d) => d.serial === SERIAL.switch)?.activated === false, 'the restored switch seen as not activated', 30_000);
+  });
+});
+
+type SwitchVlans = { vlans: number[]; ports: { port: number; mode: string; pvid: number; allowedVlans: number[] }[] };
+type OperationReply = { results: { serial: string; ok: boolean; message: string }[]; code?: string; message?: string };
+
+describe('network devices: AC router and switches (scenario 15 of seed-ch3a)', () => {
+  const network = [SERIAL.acRouter, SERIAL.coreSwitch, SERIAL.accessSwitch];
+  const vlanOf = async (serial: string) => (await simState(serial)).vlan as SwitchVlans;
+  const configure = (serials: string[], vlan: unknown) =>
+    client.post<OperationReply>(`/sites/${siteId}/onsite/operations`, { operation: 'vlan', serials, password: 'Install-2026', vlan });
+
+  it('"Activate All" sets the account on the AC router and both switches, the verification code on the switches only', async () => {
+    const started = await client.post<Job>(`/sites/${siteId}/onsite/activations`, { serials: network, password: 'Install-2026', verificationCode: 'VRF2026C' });
+    expect(started.status).toBe(202);
+    const job = await eventually(() => client.get<Job>(`/sites/${siteId}/onsite/activations/${started.body.id}`), (r) => r.body.state === 'done', 'the job done', 60_000);
+    expect(job.body.items.map((i) => [i.serial, i.result]).sort()).toEqual(network.map((s) => [s, 'succeeded']).sort());
+
+    const [ac, core, access] = await Promise.all(network.map(simState));
+    for (const s of [ac, core, access]) {
+      expect(s).toMatchObject({ activated: true, username: 'admin', password: 'Install-2026' });
+      // Hik-Connect on everywhere: the AC router needs no verification code for it.
+      expect((s!.hikConnect as { enabled: boolean }).enabled).toBe(true);
+    }
+    expect(ac!.verificationCode).toBeNull();
+    expect(core!.verificationCode).toBe('VRF2026C');
+    expect(access!.verificationCode).toBe('VRF2026C');
+
+    // The AC router belongs on a personal site; this one is a team site.
+    await eventually(lanList, (r) => network.every((s) => r.body.items.find((d) => d.serial === s)?.activated === true), 'activation seen by discovery', 30_000);
+    const team = await client.post<{ code: string }>(`/sites/${siteId}/onsite/add`, { serials: [SERIAL.acRouter] });
+    expect(team.status).toBe(422);
+    expect(team.body.code).toBe('AC_ROUTER_TEAM_SITE');
+  });
+
+  it('adds a VLAN and an access port on both switches; refuses VLAN 4095 and a port of an aggregation group, changing nothing', async () => {
+    const switches = [SERIAL.coreSwitch, SERIAL.accessSwitch];
+    const added = await configure(switches, { addVlans: [20], ports: [{ port: 3, mode: 'ACCESS', pvid: 20 }] });
+    expect(added.status, JSON.stringify(added.body)).toBe(200);
+    expect(added.body.results).toEqual(switches.map((serial) => ({ serial, ok: true, message: 'VLAN 20 added; port 3: ACCESS on VLAN 20' })));
+    for (const serial of switches) {
+      const v = await vlanOf(serial);
+      expect(v.vlans).toEqual([1, 20]);
+      expect(v.ports.find((p) => p.port === 3)).toMatchObject({ mode: 'ACCESS', pvid: 20 });
+    }
+
+    // VLAN 4095 is reserved: the cloud refuses it before the edge box or the switch hears of it.
+    const before = await simState(SERIAL.coreSwitch);
+    const reserved = await configure([SERIAL.coreSwitch], { addVlans: [4095], ports: [] });
+    expect(reserved.status).toBe(422);
+    expect(reserved.body.code).toBe('INVALID_VLAN_SETTINGS');
+    expect(reserved.body.message).toContain('4095 is reserved');
+    const after = await simState(SERIAL.coreSwitch);
+    expect((after.counters as { http: number }).http).toBe((before.counters as { http: number }).http);
+
+    // Ports 9 and 10 of the core switch are one aggregation group: the switch itself refuses, as a whole.
+    const aggregated = await configure([SERIAL.coreSwitch], { addVlans: [30], ports: [{ port: 9, mode: 'TRUNK', pvid: 1, allowedVlans: [1, 20, 30] }] });
+    expect(aggregated.status).toBe(200);
+    expect(aggregated.body.results).toEqual([{ serial: SERIAL.coreSwitch, ok: false, message: expect.stringContaining('port 9 is in aggregation group 1') }]);
+    expect(await vlanOf(SERIAL.coreSwitch)).toEqual(before.vlan);
+  });
+
+  it('configures a VLAN from the On-site page and shows the switch result', async () => {
+    const { page } = browser!;
+    await page.goto(`/sites/${siteId}/on-site`);
+    await page.getByRole('row').filter({ hasText: SERIAL.accessSwitch }).locator('summary').click();
+    await page.getByRole('button', { name: `VLAN of ${SERIAL.accessSwitch}` }).click();
+    const dialog = page.getByRole('dialog', { name: 'Configure VLANs' });
+    await dialog.getByLabel('VLAN IDs to add').fill('30');
+    await dialog.getByLabel('Port', { exact: true }).fill('4');
+    await dialog.getByLabel('PVID').fill('30');
+    await dialog.getByRole('button', { name: 'Save VLAN settings' }).click();
+    await page.getByRole('region', { name: 'VLAN results' }).getByText('1 of 1 device configured').waitFor();
+    expect((await vlanOf(SERIAL.accessSwitch)).ports.find((p) => p.port === 4)).toMatchObject({ mode: 'ACCESS', pvid: 30 });
   });
 });

@@ -1,5 +1,5 @@
 import type { InitStep, LanDeviceClass, StepState } from '@vigil/protocol';
-import type { ActivationJob, AddLanDevicesResult, LanDevice } from '@vigil/protocol/api';
+import type { ActivationJob, AddLanDevicesResult, LanDevice, LanOperationBody } from '@vigil/protocol/api';
 import { AddMethod, addMethodAllowed } from '@vigil/protocol/api';
 
 /*
@@ -132,16 +132,18 @@ export function deviceCount(n: number): string {
 }
 
 /*
- * Other SADP operations on activated devices (the manual's §3.1.2): reboot, restore factory settings, edit IP.
+ * Other SADP operations on activated devices (the manual's §3.1.2): reboot, restore factory settings, edit IP;
+ * and VLANs on switches (§3.2.3).
  */
 
-export type LanOperationKind = 'reboot' | 'restore' | 'editNetwork';
+export type LanOperationKind = 'reboot' | 'restore' | 'editNetwork' | 'vlan';
 
 /** What the page calls each operation: the dialog title, its button, and the result wording. */
 export const LAN_OPERATION_TEXT: Record<LanOperationKind, { title: string; action: string; busy: string; done: string; results: string }> = {
   reboot: { title: 'Reboot devices', action: 'Reboot', busy: 'Rebooting…', done: 'rebooted', results: 'Reboot results' },
   restore: { title: 'Restore factory settings', action: 'Restore', busy: 'Restoring…', done: 'restored', results: 'Restore results' },
   editNetwork: { title: 'Edit IP addresses', action: 'Save IP settings', busy: 'Saving…', done: 'updated', results: 'IP edit results' },
+  vlan: { title: 'Configure VLANs', action: 'Save VLAN settings', busy: 'Saving…', done: 'configured', results: 'VLAN results' },
 };
 
 /**
@@ -245,4 +247,50 @@ export function networkRefusalTarget(message: string, serials: string[]): { seri
   else if (/\bdns\b/i.test(text)) field = 'dns';
   else if (/\bip\s*(v4)?\b|ipv4|address/i.test(text)) field = 'ipv4';
   return { serial, field };
+}
+
+/** The fields of the VLAN dialog, as typed: VLAN ids to add and, optionally, one port to assign. */
+export interface VlanForm {
+  addVlans: string;
+  port: string;
+  mode: 'ACCESS' | 'TRUNK';
+  pvid: string;
+  allowedVlans: string;
+}
+
+export type VlanField = keyof VlanForm;
+export type VlanBatch = NonNullable<LanOperationBody['vlan']>;
+
+export const emptyVlanForm = (): VlanForm => ({ addVlans: '', port: '', mode: 'ACCESS', pvid: '', allowedVlans: '' });
+
+/** "20, 30" → [20, 30]; null when a part is not a whole number. */
+function idList(text: string): number[] | null {
+  const parts = text.split(/[\s,]+/).filter(Boolean);
+  return parts.every((p) => /^\d{1,5}$/.test(p)) ? parts.map(Number) : null;
+}
+
+/**
+ * The batch the form describes, or the fields to fix. Only the form is checked here; which ids a switch takes
+ * (1 is the default VLAN, 4095 is reserved, 2–4094 for new ones) is the server's answer.
+ */
+export function vlanBatchOf(form: VlanForm): { batch: VlanBatch | null; errors: Partial<Record<VlanField, string>> } {
+  const errors: Partial<Record<VlanField, string>> = {};
+  const addVlans = idList(form.addVlans);
+  if (addVlans === null) errors.addVlans = 'Enter VLAN IDs as numbers separated by commas, such as 20, 30.';
+  const ports: VlanBatch['ports'] = [];
+  if (form.port.trim()) {
+    const port = Number(form.port.trim());
+    if (!/^\d{1,4}$/.test(form.port.trim()) || port < 1) errors.port = 'Enter a port number, such as 3.';
+    const pvid = form.pvid.trim();
+    if (!/^\d{1,5}$/.test(pvid)) errors.pvid = 'Enter the PVID: the VLAN of untagged traffic on this port.';
+    const allowed = form.mode === 'TRUNK' ? idList(form.allowedVlans) : [];
+    if (allowed === null || (form.mode === 'TRUNK' && allowed.length === 0)) errors.allowedVlans = 'Enter the VLANs this trunk port carries, such as 1, 20, 30.';
+    if (!errors.port && !errors.pvid && allowed) {
+      ports.push({ port, mode: form.mode, pvid: Number(pvid), ...(form.mode === 'TRUNK' ? { allowedVlans: allowed } : {}) });
+    }
+  } else if (addVlans?.length === 0) {
+    errors.addVlans = 'Enter VLAN IDs to add, or a port to configure.';
+  }
+  if (Object.keys(errors).length > 0 || !addVlans) return { batch: null, errors };
+  return { batch: { addVlans, ports }, errors };
 }
