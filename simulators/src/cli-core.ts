@@ -12,6 +12,8 @@ export const USAGE = `usage:
   vigil-sim cameras --count N [--serial-prefix VCAM] [same options as camera, ports are bases]
   vigil-sim lan     --spec <file.json> | --spec-json '<json>'
                     spec: {"sadpPort"?:37020,"wsdPort"?:3702,"multicast"?:true,"devices":[{"class":"camera",...}]}
+                    switch VLANs: "poePorts"?:8,"uplinkPorts"?:2,"aggregation"?:[[9,10]],"maxVlansPerBatch"?:8
+                    Hik-Connect: "platformUrl"?:"http://host:port","hikConnect"?:true; AX HOME panel: "flags":{"axHome":true}
 Prints one JSON line once listening: {"ready":true,"cameras":[{"serial","http","discovery","host"}]}
 (camera, cameras) or {"ready":true,"devices":[{"serial","shortSerial","class","model","mac","ip","listenIp",
 "httpPort","sadpPort","wsdPort","activated"}]} (lan); stops on SIGTERM or SIGINT.`;

@@ -1,5 +1,6 @@
 import { LanDeviceClass, SADP_MULTICAST_GROUP, SADP_PORT, fail, ok, type Result } from '@vigil/protocol';
 import { WSD_PORT } from '@vigil/protocol/onvif';
+import { platformMqttUrl } from './platform-client.js';
 import { SimDevice, type SimDeviceEndpoints, type SimDeviceOptions } from './sim-device.js';
 import { UdpHub } from './udp-hub.js';
 
@@ -60,7 +61,7 @@ const CLASSES = new Set<string>(Object.values(LanDeviceClass));
 const IPV4 = /^((25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])$/;
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-const FIELD_TYPES: Record<string, 'string' | 'ip' | 'port' | 'int' | 'boolean' | 'object' | 'array'> = {
+const FIELD_TYPES: Record<string, 'string' | 'ip' | 'port' | 'int' | 'boolean' | 'object' | 'array' | 'url'> = {
   model: 'string',
   serial: 'string',
   name: 'string',
@@ -88,6 +89,9 @@ const FIELD_TYPES: Record<string, 'string' | 'ip' | 'port' | 'int' | 'boolean' |
   hdds: 'array',
   ipChannels: 'int',
   poePorts: 'int',
+  uplinkPorts: 'int',
+  aggregation: 'array',
+  maxVlansPerBatch: 'int',
   analogChannels: 'int',
   accessPoints: 'array',
   channels: 'array',
@@ -95,6 +99,8 @@ const FIELD_TYPES: Record<string, 'string' | 'ip' | 'port' | 'int' | 'boolean' |
   clockOffsetMs: 'int',
   timeZone: 'string',
   channelCheckTimeoutMs: 'int',
+  platformUrl: 'url',
+  hikConnect: 'boolean',
 };
 
 function fieldProblem(kind: string, v: unknown): string | undefined {
@@ -113,6 +119,8 @@ function fieldProblem(kind: string, v: unknown): string | undefined {
       return isObj(v) ? undefined : 'must be an object';
     case 'array':
       return Array.isArray(v) ? undefined : 'must be an array';
+    case 'url':
+      return typeof v === 'string' && platformMqttUrl(v) !== null ? undefined : 'must be an http(s) URL';
   }
   return undefined;
 }
@@ -138,6 +146,9 @@ export function parseLanSpec(input: unknown): Result<LanSpec> {
       if (p) return fail(`${where}.${k} ${p}`);
     }
     if (d.activated === true && d.password === undefined) return fail(`${where}: an activated device needs a password`);
+    if (Array.isArray(d.aggregation) && !d.aggregation.every((g) => Array.isArray(g) && g.every((p) => Number.isInteger(p)))) {
+      return fail(`${where}.aggregation must be lists of port numbers, e.g. [[9,10]]`);
+    }
   }
   return ok(input as unknown as LanSpec);
 }

@@ -18,6 +18,7 @@ import {
   IsapiSubStatus,
   SADP_MULTICAST_GROUP,
   SADP_PORT,
+  VLAN_PATH,
   VideoCodec,
   buildDeviceInfo,
   buildEzviz,
@@ -30,8 +31,11 @@ import {
   buildStorage,
   buildStreamingChannel,
   buildTime,
+  buildVlanConfig,
   devicePasswordProblem,
   isoLocalTime,
+  isP2pSerial,
+  lanChannels,
   parseActivateInfo,
   parseChannelOrder,
   parseEzviz,
@@ -41,6 +45,7 @@ import {
   parseSadpProbe,
   parseStreamingChannel,
   parseTime,
+  parseVlanUpdate,
   responseStatus,
   shortSerial,
   verificationCodeProblem,
@@ -48,7 +53,9 @@ import {
   type InputProxyChannel,
   type LanNetwork,
   type MotionDetection,
+  type P2pInfoData,
   type Result,
+  type VlanRefusal,
 } from '@vigil/protocol';
 import {
   DEVICE_SERVICE_PATH,
@@ -70,6 +77,8 @@ import {
   scope,
 } from '@vigil/protocol/onvif';
 import { endpointReferenceFor } from '../camera/ip-camera.js';
+import { PlatformClient, platformMqttUrl } from './platform-client.js';
+import { SwitchVlans } from './switch-vlan.js';
 import { UdpHub, type UdpHandler } from './udp-hub.js';
 
 export interface SimHddSpec {
@@ -96,6 +105,8 @@ export interface SimDeviceFlags {
   solar?: boolean;
   ptz?: boolean;
   thermal?: boolean;
+  /** AX HOME alarm panel: no verification code, added to a site only by serial (from the mobile app). */
+  axHome?: boolean;
 }
 
 export interface SimAccessPoint {
@@ -145,6 +156,12 @@ export interface SimDeviceOptions {
   ipChannels?: number;
   /** PoE NVR: PoE ports (default = ipChannels); switch: PoE ports (default 8). */
   poePorts?: number;
+  /** Switch: ports after the PoE ones (default 2); the ports are numbered 1..poePorts+uplinkPorts. */
+  uplinkPorts?: number;
+  /** Switch: link aggregation groups, each a list of port numbers (their VLANs cannot be configured). */
+  aggregation?: number[][];
+  /** Switch: the most VLANs one batch may add (model-dependent, default 8). */
+  maxVlansPerBatch?: number;
   /** DVR: analog inputs (default 8). */
   analogChannels?: number;
   /** AC router: its access points. */
@@ -158,6 +175,10 @@ export interface SimDeviceOptions {
   timeZone?: string;
   /** How long the NVR waits for a channel's camera when checking it (default 1000). */
   channelCheckTimeoutMs?: number;
+  /** The platform's base URL (http(s)://host:port) the Hik-Connect service connects to. */
+  platformUrl?: string;
+  /** Hik-Connect service initially enabled (default false). */
+  hikConnect?: boolean;
 }
 
 /** One entry of the CLI's ready line. */
@@ -188,6 +209,8 @@ export interface SimDeviceEvents {
   reboot: [];
   reset: [];
   dropped: [kind: 'http' | 'udp'];
+  /** The connection to the platform came up or went down. */
+  platform: [connected: boolean];
 }
 
 interface Settings {
@@ -199,6 +222,8 @@ interface Settings {
   timeZone: string;
   channels: InputProxyChannel[];
   sortedOnce: boolean;
+  /** Switches: the VLAN table and port modes. */
+  vlans: SwitchVlans | null;
 }
 
 /** Hubs shared by the devices of one process (see DeviceHost); a device started alone makes its own. */
@@ -240,6 +265,7 @@ function defaultModel(cls: LanDeviceClass, flags: SimDeviceFlags): string {
     if (flags.solar) return 'DS-2XS6A47G1-LS/C36S80';
   }
   if (cls === 'nvr' && flags.poe) return 'DS-7608NXI-K2/8P';
+  if (cls === 'alarm_panel' && flags.axHome) return 'DS-PHA20-W2P';
   if (cls === 'switch' && flags.eiSeries) return 'DS-3E1510P-EI';
   return DEFAULT_MODEL[cls];
 }
@@ -297,6 +323,8 @@ export class SimDevice extends EventEmitter<SimDeviceEvents> {
   private latency: number;
   private reachable: boolean;
   private rebooting = false;
+  private platformUrl: string | null;
+  private platform: PlatformClient | undefined;
   private settings: Settings;
   private hdds: Hdd[];
   private listenIp: string;
@@ -329,6 +357,10 @@ export class SimDevice extends EventEmitter<SimDeviceEvents> {
     this.latestFirmware = opts.latestFirmware ?? '';
     this.latency = clampLatency(opts.latencyMs ?? 0);
     this.reachable = opts.reachable ?? true;
+    if (opts.platformUrl !== undefined && platformMqttUrl(opts.platformUrl) === null) {
+      throw new TypeError(`platformUrl must be an http(s) URL: ${JSON.stringify(opts.platformUrl)}`);
+    }
+    this.platformUrl = opts.platformUrl ?? null;
     this.settings = this.initialSettings();
     this.hdds = this.initialHdds();
     this.listenIp = opts.listenIp ?? this.settings.network.ipv4;
@@ -350,9 +382,13 @@ export class SimDevice extends EventEmitter<SimDeviceEvents> {
     return this.deviceClass !== 'alarm_panel';
   }
 
-  /** The AC router needs no verification code for Hik-Connect (§3.1.1, §3.1.4). */
+  /** The AC router needs no verification code for Hik-Connect (§3.1.1, §3.1.4); an AX HOME panel has none. */
   get supportsVerificationCode(): boolean {
-    return this.deviceClass !== 'ac_router' && this.deviceClass !== 'ap';
+    return this.deviceClass !== 'ac_router' && this.deviceClass !== 'ap' && !this.isAxHome;
+  }
+
+  get isAxHome(): boolean {
+    return this.deviceClass === 'alarm_panel' && this.flags.axHome === true;
   }
 
   get isRecorder(): boolean {
@@ -409,12 +445,14 @@ export class SimDevice extends EventEmitter<SimDeviceEvents> {
       motionDetection: { ...this.settings.motion },
       videoCodec: this.settings.codec,
       hikConnect: { supported: this.capabilities.includes('hikConnect'), enabled: this.settings.ezvizEnabled },
+      platform: { url: this.platformUrl, connected: this.platform?.connected ?? false },
       hdds: this.hdds.map((h) => ({ ...h })),
       channels: this.settings.channels.map(({ password: _pw, ...c }) => ({ ...c })),
       sortedOnce: this.settings.sortedOnce,
       analogChannels: this.deviceClass === 'dvr' ? (this.opts.analogChannels ?? 8) : 0,
       poePorts: this.poePorts,
       accessPoints: this.opts.accessPoints ?? [],
+      vlan: this.settings.vlans?.config ?? null,
       counters: { ...this.counters },
     };
   }
@@ -446,11 +484,19 @@ export class SimDevice extends EventEmitter<SimDeviceEvents> {
       network: { dhcp: o.dhcp ?? false, ipv4: o.ip ?? '127.0.0.1', mask: o.mask ?? '255.255.255.0', gateway: o.gateway ?? '', dns: o.dns ?? '' },
       motion: { enabled: false, version: md2 ? '2.0' : '1.0', wholeImage: false, sensitivity: 50, notifySurveillanceCenter: false },
       codec: smart ? 'Smart H.264+' : 'H.264',
-      ezvizEnabled: false,
+      ezvizEnabled: o.hikConnect ?? false,
       clockOffsetMs: o.clockOffsetMs ?? 0,
       timeZone: o.timeZone ?? 'UTC+00:00',
       channels,
       sortedOnce: false,
+      vlans:
+        this.deviceClass === 'switch'
+          ? new SwitchVlans({
+              ports: this.poePorts + (o.uplinkPorts ?? 2),
+              ...(o.aggregation ? { aggregation: o.aggregation } : {}),
+              ...(o.maxVlansPerBatch === undefined ? {} : { maxVlansPerBatch: o.maxVlansPerBatch }),
+            })
+          : null,
     };
   }
 
@@ -481,6 +527,14 @@ export class SimDevice extends EventEmitter<SimDeviceEvents> {
   setReachable(reachable: boolean): void {
     this.reachable = reachable;
     if (reachable && !this.rebooting) this.releaseHeld();
+    this.syncPlatform();
+  }
+
+  /** Points the Hik-Connect service at another platform (base URL), or at none. */
+  setPlatformUrl(url: string | null): void {
+    if (url !== null && platformMqttUrl(url) === null) throw new TypeError(`platformUrl must be an http(s) URL: ${JSON.stringify(url)}`);
+    this.platformUrl = url;
+    this.syncPlatform();
   }
 
   setLatestFirmware(version: string): void {
@@ -498,6 +552,49 @@ export class SimDevice extends EventEmitter<SimDeviceEvents> {
 
   private get up(): boolean {
     return this.reachable && !this.rebooting;
+  }
+
+  // ------------------------------------------------------------------------------------------ platform
+
+  /** The short serial when the P2P service can know the device by it. */
+  private get p2pSerial(): string | null {
+    const short = shortSerial(this.serial);
+    return short !== null && isP2pSerial(short) ? short : null;
+  }
+
+  private get p2pInfo(): P2pInfoData {
+    const s = this.state;
+    return {
+      serial: this.serial,
+      deviceClass: this.deviceClass,
+      model: this.model,
+      firmware: this.firmware,
+      name: s.name,
+      // What the device's SADP answer implies.
+      channels: lanChannels(this.deviceClass, s.analogChannels, this.maxChannels),
+    };
+  }
+
+  /** Connects to the platform, reconnects with a new verification code, or leaves, as the device's state calls for. */
+  private syncPlatform(): void {
+    const url = this.platformUrl;
+    const short = this.p2pSerial;
+    const wanted = this.server !== undefined && this.capabilities.includes('hikConnect') && this.activated && this.settings.ezvizEnabled && this.up;
+    if (this.platform && (!wanted || this.platform.platformUrl !== url)) void this.leavePlatform();
+    if (!wanted || url === null || short === null) return;
+    if (!this.platform) {
+      const client = new PlatformClient({ platformUrl: url, shortSerial: short });
+      client.on('connected', () => this.emit('platform', true));
+      client.on('disconnected', () => this.emit('platform', false));
+      this.platform = client;
+    }
+    this.platform.start({ ...(this.verificationCode === undefined ? {} : { password: this.verificationCode }), info: this.p2pInfo });
+  }
+
+  private async leavePlatform(): Promise<void> {
+    const client = this.platform;
+    this.platform = undefined;
+    await client?.stop();
   }
 
   // ---------------------------------------------------------------------------------------- life cycle
@@ -521,6 +618,7 @@ export class SimDevice extends EventEmitter<SimDeviceEvents> {
       await this.stop();
       throw e;
     }
+    this.syncPlatform();
     return this.endpoints;
   }
 
@@ -532,6 +630,7 @@ export class SimDevice extends EventEmitter<SimDeviceEvents> {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     this.releaseHeld();
+    await this.leavePlatform();
     if (hubs) {
       hubs.sadp.unregister(this.listenIp, this.sadpHandler);
       hubs.wsd.unregister(this.listenIp, this.wsdHandler);
@@ -602,10 +701,12 @@ export class SimDevice extends EventEmitter<SimDeviceEvents> {
     const ms = this.opts.rebootMs ?? 0;
     if (ms > 0) {
       this.rebooting = true;
+      this.syncPlatform();
       const t = setTimeout(() => {
         this.timers.delete(t);
         this.rebooting = false;
         if (this.reachable) this.releaseHeld();
+        this.syncPlatform();
       }, ms);
       this.timers.add(t);
     }
@@ -621,6 +722,7 @@ export class SimDevice extends EventEmitter<SimDeviceEvents> {
     this.digest.reset();
     const before = this.ip;
     this.settings = this.initialSettings();
+    this.syncPlatform();
     this.emit('reset');
     if (this.ip !== before) await this.moveTo(this.ip);
   }
@@ -763,11 +865,18 @@ export class SimDevice extends EventEmitter<SimDeviceEvents> {
     }
     const problem = controlProblem(input, DEVICE_CONTROL);
     if (problem) return sendJson(res, 400, { statusCode: 400, code: 'BAD_CONTROL', message: problem });
-    const c = input as { reachable?: boolean; latencyMs?: number; latestFirmware?: string; hddData?: { id: number; hasData: boolean } };
+    const c = input as {
+      reachable?: boolean;
+      latencyMs?: number;
+      latestFirmware?: string;
+      hddData?: { id: number; hasData: boolean };
+      platformUrl?: string | null;
+    };
     if (c.latencyMs !== undefined) this.setLatency(c.latencyMs);
     if (c.reachable !== undefined) this.setReachable(c.reachable);
     if (c.latestFirmware !== undefined) this.setLatestFirmware(c.latestFirmware);
     if (c.hddData !== undefined) this.setHddData(c.hddData.id, c.hddData.hasData);
+    if (c.platformUrl !== undefined) this.setPlatformUrl(c.platformUrl);
     sendJson(res, 200, this.state);
   }
 
@@ -813,6 +922,7 @@ export class SimDevice extends EventEmitter<SimDeviceEvents> {
       this.username = info.value.username ?? this.username;
       this.password = info.value.password;
       this.digest.reset();
+      this.syncPlatform();
       return ok();
     }
 
@@ -831,6 +941,8 @@ export class SimDevice extends EventEmitter<SimDeviceEvents> {
         headers: { 'www-authenticate': verdict.challenge },
       };
     }
+
+    if (path === VLAN_PATH || path.startsWith(`${VLAN_PATH}/`)) return this.answerVlan(method, path, body);
 
     switch (route) {
       case `GET ${IsapiPath.deviceInfo}`:
@@ -898,6 +1010,7 @@ export class SimDevice extends EventEmitter<SimDeviceEvents> {
           return this.status(400, path, IsapiStatusCode.invalidXmlContent, IsapiSubStatus.invalidVerificationCode, 'a verification code is needed');
         }
         this.settings.ezvizEnabled = e.value.enabled;
+        this.syncPlatform();
         return ok();
       }
       case `GET ${IsapiPath.motionDetection}`:
@@ -972,6 +1085,26 @@ export class SimDevice extends EventEmitter<SimDeviceEvents> {
     return this.status(404, path, IsapiStatusCode.invalidOperation, IsapiSubStatus.notFound);
   }
 
+  /** A switch's VLANs (manual §3.2.3): the table and ports, a batch update, deleting one VLAN. */
+  private answerVlan(method: string, path: string, body: Buffer): Answer {
+    const vlans = this.settings.vlans;
+    if (!vlans) return this.status(403, path, IsapiStatusCode.invalidOperation, IsapiSubStatus.notSupport);
+    const outcome = (refusal: VlanRefusal | undefined): Answer =>
+      refusal
+        ? this.status(refusal.statusCode === IsapiStatusCode.invalidOperation ? 403 : 400, path, refusal.statusCode, refusal.subStatus, refusal.message)
+        : this.status(200, path, IsapiStatusCode.ok, IsapiSubStatus.ok);
+    if (path === VLAN_PATH && method === 'GET') return this.xml(buildVlanConfig(vlans.config));
+    if (path === VLAN_PATH && method === 'PUT') {
+      const u = parseVlanUpdate(body);
+      if (!u.ok) return this.status(400, path, IsapiStatusCode.invalidXmlContent, IsapiSubStatus.badXmlContent, u.error);
+      return outcome(vlans.apply(u.value));
+    }
+    const one = /^\/ISAPI\/Network\/VLAN\/(\d{1,5})$/.exec(path);
+    if (one && method === 'DELETE') return outcome(vlans.remove(Number(one[1])));
+    if (!one && path !== VLAN_PATH) return this.status(404, path, IsapiStatusCode.invalidOperation, IsapiSubStatus.notFound);
+    return this.status(405, path, IsapiStatusCode.invalidOperation, IsapiSubStatus.methodNotAllowed);
+  }
+
   private deviceInfoXml(): string {
     return buildDeviceInfo({
       deviceName: this.state.name,
@@ -981,6 +1114,8 @@ export class SimDevice extends EventEmitter<SimDeviceEvents> {
       macAddress: this.mac,
       firmwareVersion: this.firmware,
       firmwareReleasedDate: '2024-01-01',
+      analogChannels: this.deviceClass === 'dvr' ? (this.opts.analogChannels ?? 8) : 0,
+      digitalChannels: this.maxChannels,
     });
   }
 
@@ -1085,5 +1220,6 @@ const DEVICE_CONTROL = {
     const h = v as { id?: unknown; hasData?: unknown } | null;
     return typeof h === 'object' && h !== null && typeof h.id === 'number' && typeof h.hasData === 'boolean' ? undefined : 'hddData must be {id, hasData}';
   },
+  platformUrl: (v: unknown) => (v === null || (typeof v === 'string' && platformMqttUrl(v) !== null) ? undefined : 'platformUrl must be an http(s) URL or null'),
 };
 
