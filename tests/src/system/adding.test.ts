@@ -110,6 +110,7 @@ describe('devices added by IP/domain (seed-ch3a scenario 8), in the portal', () 
     await page.getByLabel('Email').fill(login.email);
     await page.getByLabel('Password').fill(login.password);
     await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('button', { name: 'New site' }).waitFor();
     await page.goto(`/sites/${siteId}`);
     // The camera added by serial is listed as reaching the platform directly.
     await expect.poll(() => page.getByRole('row', { name: /DS-2CD2143G2-I/ }).textContent()).toMatch(/Direct \(Hik-Connect P2P\)/);
