@@ -1,5 +1,5 @@
 import { and, asc, eq, inArray, ne, or, sql } from 'drizzle-orm';
-import { DeviceKind, LanDeviceClass, shortSerial } from '@vigil/protocol';
+import { DeviceKind, DeviceProtocol, LanDeviceClass, shortSerial } from '@vigil/protocol';
 import { ErrorCode, PERSONAL_SITE_MAX_CHANNELS, SiteType, type CreateSiteBody } from '@vigil/protocol/api';
 import type { CloudContext } from '../context.js';
 import { devices, presenceHistory, sites } from '../db/schema.js';
@@ -28,6 +28,42 @@ const NAME_MAX = 64;
 export function defaultDeviceName(model: string, serial: string, fallback: string): string {
   const short = shortSerial(serial) ?? serial.slice(-9);
   return `${(model || fallback).slice(0, NAME_MAX - short.length - 1)} ${short}`;
+}
+
+/** What a device reaching the platform without an edge box says it is. */
+export interface DirectDeviceInfo {
+  deviceClass: LanDeviceClass;
+  model: string;
+  serial: string;
+  firmware: string;
+  channels: number;
+}
+
+/** The row of a device added without an edge box (by serial number or IP/domain), online as it answered just now. */
+export function directDevice(
+  info: DirectDeviceInfo,
+  how: Pick<NewDevice, 'deviceKey' | 'host' | 'port' | 'accessMode' | 'credentialsSealed'> & { name?: string; seenAt: Date },
+): NewDevice {
+  const now = new Date();
+  const { name, seenAt, ...rest } = how;
+  return {
+    ...rest,
+    deviceClass: info.deviceClass,
+    edgeSerial: null,
+    kind: KIND_OF_CLASS[info.deviceClass] ?? DeviceKind.other,
+    protocol: DeviceProtocol.isapi,
+    manufacturer: 'Hikvision',
+    model: info.model,
+    serial: info.serial,
+    firmware: info.firmware,
+    name: name?.trim() || defaultDeviceName(info.model, info.serial, info.deviceClass),
+    channels: info.channels,
+    reportedOnline: true,
+    reportedAt: seenAt,
+    status: 'online',
+    statusChangedAt: now,
+    lastSeenAt: now,
+  };
 }
 
 /** Where devices go: an existing site, or a new one created with them. */

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
-import { DeviceKind, DeviceProtocol, lanChannels } from '@vigil/protocol';
+import { lanChannels } from '@vigil/protocol';
 import {
   AddDeviceByAddressBodySchema,
   AddMethod,
@@ -12,7 +12,7 @@ import {
   type AddDeviceByAddressBody,
 } from '@vigil/protocol/api';
 import { requireAuth, requirePermission } from '../auth/plugin.js';
-import { bindDevices, defaultDeviceName, KIND_OF_CLASS } from '../devices/bind.js';
+import { bindDevices, directDevice } from '../devices/bind.js';
 import { deviceView } from '../devices/routes.js';
 import { AppError } from '../http/errors.js';
 import { visibleSite } from '../sites/access.js';
@@ -55,42 +55,33 @@ export async function ipDomainRoutes(app: FastifyInstance) {
         );
       }
 
-      const now = new Date();
+      const device = { deviceClass: info.deviceClass, model: info.model, serial: info.serialNumber, firmware: info.firmwareVersion };
+      const channels = lanChannels(info.deviceClass, info.analogChannels ?? 0, info.digitalChannels ?? 0);
       const { created } = await bindDevices(
         ctx,
         auth,
         { site },
         [
-          {
-            deviceClass: info.deviceClass,
-            edgeSerial: null,
-            deviceKey: info.serialNumber,
-            kind: KIND_OF_CLASS[info.deviceClass] ?? DeviceKind.other,
-            protocol: DeviceProtocol.isapi,
-            manufacturer: 'Hikvision',
-            model: info.model,
-            serial: info.serialNumber,
-            firmware: info.firmwareVersion,
-            name: body.name?.trim() || defaultDeviceName(info.model, info.serialNumber, info.deviceClass),
-            host: login.address,
-            port: login.port,
-            credentialsSealed: sealLogin(ctx.vault, info.serialNumber, login),
-            accessMode: DeviceAccessMode.ipDomain,
-            channels: lanChannels(info.deviceClass, info.analogChannels ?? 0, info.digitalChannels ?? 0),
-            reportedOnline: true,
-            reportedAt: now,
-            status: 'online',
-            statusChangedAt: now,
-            lastSeenAt: now,
-          },
+          directDevice(
+            { ...device, channels },
+            {
+              deviceKey: info.serialNumber,
+              host: login.address,
+              port: login.port,
+              credentialsSealed: sealLogin(ctx.vault, info.serialNumber, login),
+              accessMode: DeviceAccessMode.ipDomain,
+              name: body.name,
+              seenAt: new Date(),
+            },
+          ),
         ],
         'added by IP/domain',
       );
-      const device = created[0]!;
-      request.oplog.target = device.name;
+      const added = created[0]!;
+      request.oplog.target = added.name;
       request.oplog.detail = `by IP/domain ${login.address}:${login.port}`;
       ctx.hub.publish(site.companyId, { type: 'devices.changed', siteId: site.id });
-      return reply.status(201).send(deviceView(device));
+      return reply.status(201).send(deviceView(added));
     },
   );
 }

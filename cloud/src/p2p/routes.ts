@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { eq } from 'drizzle-orm';
 import Type from 'typebox';
-import { DeviceKind, DeviceProtocol, isP2pSerial, LanDeviceClass, shortSerial, type P2pInfoData } from '@vigil/protocol';
+import { isP2pSerial, LanDeviceClass, shortSerial, type P2pInfoData } from '@vigil/protocol';
 import {
   AddDeviceBySerialBodySchema,
   AddMethod,
@@ -14,7 +14,7 @@ import {
 } from '@vigil/protocol/api';
 import { requireAuth, requirePermission } from '../auth/plugin.js';
 import { p2pDevices } from '../db/schema.js';
-import { bindDevices, defaultDeviceName, KIND_OF_CLASS } from '../devices/bind.js';
+import { bindDevices, directDevice } from '../devices/bind.js';
 import { deviceView } from '../devices/routes.js';
 import { AppError } from '../http/errors.js';
 import { verifySecret } from '../security/secrets.js';
@@ -75,29 +75,7 @@ export async function p2pRoutes(app: FastifyInstance) {
         ctx,
         auth,
         { site },
-        [
-          {
-            deviceClass: info.deviceClass,
-            edgeSerial: null,
-            deviceKey: serial,
-            kind: KIND_OF_CLASS[info.deviceClass] ?? DeviceKind.other,
-            protocol: DeviceProtocol.isapi,
-            manufacturer: 'Hikvision',
-            model: info.model,
-            serial: info.serial,
-            firmware: info.firmware,
-            name: body.name?.trim() || defaultDeviceName(info.model, info.serial, info.deviceClass),
-            host: '',
-            port: 0,
-            accessMode: DeviceAccessMode.p2p,
-            channels: info.channels,
-            reportedOnline: true,
-            reportedAt: row.connectedAt ?? now,
-            status: 'online',
-            statusChangedAt: now,
-            lastSeenAt: now,
-          },
-        ],
+        [directDevice(info, { deviceKey: serial, host: '', port: 0, accessMode: DeviceAccessMode.p2p, name: body.name, seenAt: row.connectedAt ?? now })],
         'added by serial number',
       );
       const device = created[0]!;

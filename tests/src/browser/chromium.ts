@@ -77,3 +77,12 @@ export async function launchChromium(options: ChromiumOptions = {}): Promise<Chr
     },
   };
 }
+
+/** Signs in through the portal's login page and waits for the site list. */
+export async function signIn(page: Page, login: { email: string; password: string }): Promise<void> {
+  await page.goto('/login');
+  await page.getByLabel('Email').fill(login.email);
+  await page.getByLabel('Password').fill(login.password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.getByRole('button', { name: 'New site' }).waitFor();
+}

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerCompany, type ApiClient } from '@vigil/cloud/testing';
 import type { Device, ErrorReply } from '@vigil/protocol/api';
-import { launchChromium, type ChromiumSession } from '../browser/chromium.js';
+import { launchChromium, signIn, type ChromiumSession } from '../browser/chromium.js';
 import { ENTRY, eventually, startProcess, type Proc } from '../harness/process.js';
 import { scenarioDir, startCloudProcess } from '../harness/system.js';
 
@@ -106,11 +106,7 @@ describe('devices added by IP/domain (seed-ch3a scenario 8), in the portal', () 
   it('adds the WAN-mapped NVR from the Add device dialog and refuses a door station', async () => {
     browser = await launchChromium({ baseURL: cloud.url });
     const { page } = browser;
-    await page.goto('/login');
-    await page.getByLabel('Email').fill(login.email);
-    await page.getByLabel('Password').fill(login.password);
-    await page.getByRole('button', { name: 'Log in' }).click();
-    await page.getByRole('button', { name: 'New site' }).waitFor();
+    await signIn(page, login);
     await page.goto(`/sites/${siteId}`);
     // The camera added by serial is listed as reaching the platform directly.
     await expect.poll(() => page.getByRole('row', { name: /DS-2CD2143G2-I/ }).textContent()).toMatch(/Direct \(Hik-Connect P2P\)/);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerCompany, type ApiClient } from '@vigil/cloud/testing';
-import { launchChromium, type ChromiumSession } from '../browser/chromium.js';
+import { launchChromium, signIn, type ChromiumSession } from '../browser/chromium.js';
 import { ENTRY, eventually, startProcess, type Proc } from '../harness/process.js';
 import { edgeBox, scenarioDir, startCloudProcess, startEdge } from '../harness/system.js';
 
@@ -80,11 +80,7 @@ describe('the device page in Chromium', () => {
   it("shows the NVR's channels, adds a camera of the LAN as a channel and saves a new order on the NVR", async () => {
     browser = await launchChromium({ baseURL: cloud.url });
     const { page } = browser;
-    await page.goto('/login');
-    await page.getByLabel('Email').fill(login.email);
-    await page.getByLabel('Password').fill(login.password);
-    await page.getByRole('button', { name: 'Log in' }).click();
-    await page.getByRole('button', { name: 'New site' }).waitFor();
+    await signIn(page, login);
 
     // From the site's device list to the device page.
     await page.goto(`/sites/${siteId}`);

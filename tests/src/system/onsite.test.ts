@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerCompany, type ApiClient } from '@vigil/cloud/testing';
-import { launchChromium, type ChromiumSession } from '../browser/chromium.js';
+import { launchChromium, signIn, type ChromiumSession } from '../browser/chromium.js';
 import { createLan, type Lan, type LanHost } from '../harness/lan.js';
 import { ENTRY, eventually, startProcess, type Proc } from '../harness/process.js';
 import { edgeBox, scenarioDir, startCloudProcess, startEdge } from '../harness/system.js';
@@ -132,11 +132,7 @@ describe('on-site discovery through the edge box, on a LAN of network namespaces
     // The On-site page: the not-activated list leaves the alarm panel out (scenario 1 of seed-ch3a).
     browser = await launchChromium({ baseURL: cloud.url });
     const { page } = browser;
-    await page.goto('/login');
-    await page.getByLabel('Email').fill(login.email);
-    await page.getByLabel('Password').fill(login.password);
-    await page.getByRole('button', { name: 'Log in' }).click();
-    await page.getByRole('button', { name: 'New site' }).waitFor();
+    await signIn(page, login);
     await page.goto(`/sites/${siteId}/on-site`);
     await page.getByRole('heading', { name: 'On-site devices' }).waitFor();
     const banner = page.getByRole('region', { name: '9 devices on the LAN are not activated' });
