@@ -80,6 +80,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     super();
     this.onsite = new OnsiteJobs({
       ...onsite,
+      platformUrl: config.cloudUrl,
       log: log.child({ part: 'onsite' }),
       send: (progress) => this.enqueueProgress(progress),
       locate: (serial) => this.locate(serial),

@@ -55,6 +55,8 @@ export interface InitJobOptions {
   requestTimeoutMs?: number;
   /** How long a device may take to answer again after its network settings changed (default 30 s). */
   settleTimeoutMs?: number;
+  /** The platform the devices' Hik-Connect service connects to (this box's cloud); absent: left as it is. */
+  platformUrl?: string;
   /** Devices this job must not touch, with the reason (e.g. another job is initializing them). */
   unavailable?: ReadonlyMap<string, string>;
   signal?: AbortSignal;
@@ -351,7 +353,9 @@ const hikConnect: Step = {
     }
     const { verificationCode } = job.params;
     const withCode = d.target.deviceClass !== 'ac_router' && verificationCode !== '';
-    await d.client.send('PUT', IsapiPath.ezviz, buildEzviz({ enabled: true, ...(withCode ? { verificationCode } : {}) }));
+    // Pointed at this box's cloud, the device can also be reached there by itself (added by serial number).
+    const server = job.opts.platformUrl;
+    await d.client.send('PUT', IsapiPath.ezviz, buildEzviz({ enabled: true, ...(withCode ? { verificationCode } : {}), ...(server ? { serverAddress: server } : {}) }));
     const was = current.enabled ? ' (was already on)' : '';
     return done(withCode ? `Hik-Connect enabled with the verification code${was}` : `Hik-Connect enabled${was}`);
   },

@@ -45,6 +45,7 @@ function sink(): { reports: InitProgress[]; send: (p: InitProgress) => Promise<v
   return { reports, send: (p) => Promise.resolve(void reports.push(p)) };
 }
 
+const PLATFORM_URL = 'http://127.0.0.1:9';
 const jobOptions = (host: DeviceHost, send: InitJobOptions['send']): InitJobOptions => ({
   send,
   // LAN discovery's view of the devices: where each one is now.
@@ -54,6 +55,8 @@ const jobOptions = (host: DeviceHost, send: InitJobOptions['send']): InitJobOpti
   },
   requestTimeoutMs: 3_000,
   settleTimeoutMs: 3_000,
+  // Nothing listens there: the devices keep trying, which is all these tests need.
+  platformUrl: PLATFORM_URL,
 });
 
 type DeviceReport = Extract<InitProgress, { serial: string }>;
@@ -144,6 +147,9 @@ describe('initialization job', () => {
     expect(camA.state.hdds).toEqual([expect.objectContaining({ type: 'sd', status: 'ok' })]);
     expect(camA.state.hikConnect).toEqual({ supported: true, enabled: true });
     expect(camB.state.hikConnect).toEqual({ supported: false, enabled: false });
+    // Hik-Connect points at the box's own cloud.
+    expect(camA.state.platform.url).toBe(PLATFORM_URL);
+    expect(camB.state.platform.url).toBeNull();
 
     // Switches: DHCP on, except the EI-series one.
     expect(sw.state.network.dhcp).toBe(true);

@@ -431,6 +431,8 @@ export interface EzvizSettings {
   verificationCode?: string;
   /** Whether the device is registered with the service (read only). */
   registerStatus?: boolean;
+  /** The platform the device connects to (its "server address"); absent: unchanged. */
+  serverAddress?: string;
 }
 
 export function buildEzviz(e: EzvizSettings): string {
@@ -438,6 +440,7 @@ export function buildEzviz(e: EzvizSettings): string {
     tag('enabled', e.enabled),
     e.verificationCode === undefined ? '' : tag('verificationCode', e.verificationCode),
     e.registerStatus === undefined ? '' : tag('registerStatus', e.registerStatus),
+    e.serverAddress === undefined ? '' : tag('serverAddress', e.serverAddress),
   ]);
 }
 
@@ -450,6 +453,8 @@ export function parseEzviz(input: string | Uint8Array): Result<EzvizSettings> {
   if (code) out.verificationCode = code;
   const reg = x.optBool('registerStatus');
   if (reg !== undefined) out.registerStatus = reg;
+  const server = x.optText('serverAddress');
+  if (server) out.serverAddress = server;
   return x.done(out);
 }
 

@@ -1009,6 +1009,10 @@ export class SimDevice extends EventEmitter<SimDeviceEvents> {
         if (e.value.enabled && this.supportsVerificationCode && this.verificationCode === undefined) {
           return this.status(400, path, IsapiStatusCode.invalidXmlContent, IsapiSubStatus.invalidVerificationCode, 'a verification code is needed');
         }
+        if (e.value.serverAddress !== undefined) {
+          if (!/^https?:\/\/[^/]+/.test(e.value.serverAddress)) return badContent(`serverAddress must be an http(s) URL`);
+          this.setPlatformUrl(e.value.serverAddress);
+        }
         this.settings.ezvizEnabled = e.value.enabled;
         this.syncPlatform();
         return ok();
