@@ -11,5 +11,6 @@ export * from './lan.js';
 export * from './serial.js';
 export * from './sadp/index.js';
 export * from './isapi/index.js';
+export * from './dc09/index.js';
 export * from './onsite.js';
 export * from './channels.js';

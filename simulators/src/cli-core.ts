@@ -5,6 +5,8 @@ import { CameraFleet } from './camera/fleet.js';
 import type { CameraEndpoints, IpCameraOptions } from './camera/ip-camera.js';
 import { DeviceHost, parseLanSpec, type LanReadyLine, type LanSpec } from './devices/host.js';
 
+export { parseReceiverArgs, runReceiver } from './receiver/cli.js';
+
 export const USAGE = `usage:
   vigil-sim camera  [--serial S] [--model M] [--manufacturer M] [--firmware F] [--name N]
                     [--host 127.0.0.1] [--http-port 0] [--discovery-port 0]
@@ -14,9 +16,12 @@ export const USAGE = `usage:
                     spec: {"sadpPort"?:37020,"wsdPort"?:3702,"multicast"?:true,"devices":[{"class":"camera",...}]}
                     switch VLANs: "poePorts"?:8,"uplinkPorts"?:2,"aggregation"?:[[9,10]],"maxVlansPerBatch"?:8
                     Hik-Connect: "platformUrl"?:"http://host:port","hikConnect"?:true; AX HOME panel: "flags":{"axHome":true}
+  vigil-sim receiver [--host 127.0.0.1] [--tcp-port 0] [--udp-port 0] [--http-port 0]
+                    [--account ACCT[:KEYHEX]]... [--delay-ms N] [--dedup-window-ms N] [--silent]
 Prints one JSON line once listening: {"ready":true,"cameras":[{"serial","http","discovery","host"}]}
 (camera, cameras) or {"ready":true,"devices":[{"serial","shortSerial","class","model","mac","ip","listenIp",
-"httpPort","sadpPort","wsdPort","activated"}]} (lan); stops on SIGTERM or SIGINT.`;
+"httpPort","sadpPort","wsdPort","activated"}]} (lan) or {"ready":true,"host","tcp","udp","http"} (receiver);
+stops on SIGTERM or SIGINT.`;
 
 export type CliCommand = { kind: 'cameras'; count: number; serialPrefix: string; camera: Omit<IpCameraOptions, 'serial'> & { serial?: string } };
 

@@ -1,11 +1,15 @@
 #!/usr/bin/env node
-import { parseCliArgs, parseLanArgs, runCli, runLan, USAGE } from './cli-core.js';
+import { parseCliArgs, parseLanArgs, parseReceiverArgs, runCli, runLan, runReceiver, USAGE } from './cli-core.js';
 
 const argv = process.argv.slice(2);
 const start = (): { ok: true; run: () => Promise<{ ready: unknown; stop(): Promise<void> }> } | { ok: false; error: string } => {
   if (argv[0] === 'lan') {
     const spec = parseLanArgs(argv.slice(1));
     return spec.ok ? { ok: true, run: () => runLan(spec.value) } : spec;
+  }
+  if (argv[0] === 'receiver') {
+    const opts = parseReceiverArgs(argv.slice(1));
+    return opts.ok ? { ok: true, run: () => runReceiver(opts.value) } : opts;
   }
   const cmd = parseCliArgs(argv);
   return cmd.ok ? { ok: true, run: () => runCli(cmd.value) } : cmd;

@@ -12,3 +12,4 @@ export {
 export { CameraFleet, fleetSerial, type CameraFleetOptions } from './camera/fleet.js';
 export { parseCliArgs, parseLanArgs, runCli, runLan, USAGE, type CliCommand, type ReadyLine, type RunningCli } from './cli-core.js';
 export * from './devices/index.js';
+export * from './receiver/index.js';
