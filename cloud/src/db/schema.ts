@@ -349,3 +349,89 @@ export const activationJobItems = pgTable(
   },
   (t) => [primaryKey({ columns: [t.jobId, t.serial] })],
 );
+
+/** An ARC company on the ARC list (§4.12.1): its ARC ID (public) and ARC key (a random secret, kept as SHA-256). */
+export const arcProfiles = pgTable(
+  'arc_profiles',
+  {
+    companyId: uuid('company_id')
+      .primaryKey()
+      .references(() => companies.id, { onDelete: 'cascade' }),
+    arcId: text('arc_id').notNull(),
+    keyHash: text('key_hash').notNull(),
+    keyIssuedAt: ts('key_issued_at').notNull(),
+    contactEmail: text('contact_email').notNull(),
+    description: text('description').notNull().default(''),
+    /** Countries/regions (ISO 3166-1 alpha-2) whose installers see it on the list. */
+    regions: text('regions').array().notNull(),
+    /** "ARC ID & Key Config Completed": from then on it is on the list. */
+    configCompletedAt: ts('config_completed_at'),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('arc_profiles_arc_id_key').on(t.arcId)],
+);
+
+/** Where an ARC receives alarms (its IP receivers), in the order the relay tries them. */
+export const arcReceivers = pgTable(
+  'arc_receivers',
+  {
+    /** Chosen before the insert: the sealed keys name their receiver. */
+    id: uuid('id').primaryKey(),
+    companyId: uuid('company_id')
+      .notNull()
+      .references(() => companies.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    host: text('host').notNull(),
+    port: integer('port').notNull(),
+    transport: text('transport').notNull(),
+    /** `[{ accountNumber, keySealed }]`: DC-09 encryption per account (keySealed null: plain text). */
+    accounts: jsonb('accounts').notNull().default(sql`'[]'::jsonb`),
+    createdAt: createdAt(),
+  },
+  (t) => [index('arc_receivers_company_idx').on(t.companyId, t.createdAt)],
+);
+
+/** A personal site authorized to one ARC (§4.12.2); withdrawing deletes it and turns the site's panels off. */
+export const siteArcAuthorizations = pgTable(
+  'site_arc_authorizations',
+  {
+    siteId: uuid('site_id')
+      .primaryKey()
+      .references(() => sites.id, { onDelete: 'cascade' }),
+    arcCompanyId: uuid('arc_company_id')
+      .notNull()
+      .references(() => companies.id, { onDelete: 'cascade' }),
+    authorizedBy: uuid('authorized_by').references(() => accounts.id, { onDelete: 'set null' }),
+    authorizedAt: ts('authorized_at').notNull().defaultNow(),
+  },
+  (t) => [index('site_arc_authorizations_arc_idx').on(t.arcCompanyId)],
+);
+
+/** A security control panel's ARC service: its state, the settings the ARC accepted, and the panel's arming. */
+export const arcPanels = pgTable(
+  'arc_panels',
+  {
+    deviceId: uuid('device_id')
+      .primaryKey()
+      .references(() => devices.id, { onDelete: 'cascade' }),
+    /** The ARC it is (or was last) entrusted to; null until first enabled. */
+    arcCompanyId: uuid('arc_company_id').references(() => companies.id, { onDelete: 'set null' }),
+    /** off | pending | accepted | rejected | suspended */
+    state: text('state').notNull().default('off'),
+    accountNumber: text('account_number'),
+    eventTypes: text('event_types').array().notNull().default(sql`'{}'::text[]`),
+    /** An installer's change of event types waiting for the ARC; the current ones apply until it approves. */
+    pendingEventTypes: text('pending_event_types').array(),
+    connectionMode: text('connection_mode').notNull().default('direct_or_server'),
+    /** As the panel last reported; the connection mode may change only while it is disarmed. */
+    armed: boolean('armed').notNull().default(false),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    index('arc_panels_arc_idx').on(t.arcCompanyId),
+    // An account number names one panel at its ARC.
+    uniqueIndex('arc_panels_account_key')
+      .on(t.arcCompanyId, t.accountNumber)
+      .where(sql`state IN ('pending', 'accepted', 'suspended')`),
+  ],
+);

@@ -9,4 +9,5 @@ export * from './lan.js';
 export * from './onsite.js';
 export * from './add-methods.js';
 export * from './channels.js';
+export * from './arc.js';
 export type * from './live.js';

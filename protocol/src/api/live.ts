@@ -11,4 +11,6 @@ export type LiveEvent =
   /** What the site's edge boxes see on the LAN changed (On-site page). */
   | { type: 'lan.changed'; siteId: string }
   /** An activation job of the site reported progress. */
-  | { type: 'onsite.job'; siteId: string; jobId: string };
+  | { type: 'onsite.job'; siteId: string; jobId: string }
+  /** A panel's ARC service or the site's ARC authorization changed; sent to the installer and to the ARC. */
+  | { type: 'arc.changed'; siteId: string };

@@ -2,6 +2,8 @@ import type {
   ActivationJob,
   AddChannelsBody,
   AddChannelsReply,
+  AddDeviceByAddressBody,
+  AddDeviceBySerialBody,
   AddEdgeBody,
   AddLanDevicesBody,
   AddLanDevicesResult,
@@ -30,6 +32,19 @@ import type {
   UpdateSiteBody,
 } from '@vigil/protocol/api';
 import type { EdgeInfo } from '@vigil/protocol';
+import type {
+  ArcCredentialsReply,
+  ArcDecision,
+  ArcListItem,
+  ArcPanel,
+  ArcProfile,
+  ArcReceiver,
+  ArcReceiverBody,
+  ApplyArcBody,
+  EnableArcServiceBody,
+  EntrustedPanel,
+  SiteArcService,
+} from '@vigil/protocol/api';
 
 const BASE = '/api/v1';
 /** The API's page size when none is asked for. */
@@ -168,6 +183,28 @@ export const api = {
   /** Reboot, restore or edit the IP settings of activated LAN devices; one result per device. */
   lanOperation: (siteId: string, body: LanOperationBody) =>
     request<LanOperationReply>('POST', `/sites/${enc(siteId)}/onsite/operations`, { body }),
+
+  /** The ARC service: an installer's side (the ARC list, a site's authorization and panels). */
+  listArcs: () => request<{ items: ArcListItem[] }>('GET', '/arcs'),
+  getSiteArc: (siteId: string) => request<SiteArcService>('GET', `/sites/${enc(siteId)}/arc`),
+  authorizeSiteArc: (siteId: string, arcCompanyId: string) => request<SiteArcService>('PUT', `/sites/${enc(siteId)}/arc/authorization`, { body: { arcCompanyId } }),
+  withdrawSiteArc: (siteId: string) => request<SiteArcService>('DELETE', `/sites/${enc(siteId)}/arc/authorization`),
+  enableArcService: (siteId: string, deviceId: string, body: EnableArcServiceBody) =>
+    request<ArcPanel>('PUT', `/sites/${enc(siteId)}/arc/panels/${enc(deviceId)}`, { body }),
+  disableArcService: (siteId: string, deviceId: string) => request<ArcPanel>('DELETE', `/sites/${enc(siteId)}/arc/panels/${enc(deviceId)}`),
+  /** The ARC service: an ARC's side (its profile and receivers, the panels entrusted to it). */
+  getArcProfile: () => request<ArcProfile>('GET', '/arc/profile'),
+  applyArc: (body: ApplyArcBody) => request<ArcCredentialsReply>('POST', '/arc/profile', { body }),
+  regenerateArcKey: () => request<ArcCredentialsReply>('POST', '/arc/profile/key'),
+  completeArcConfig: () => request<ArcProfile>('POST', '/arc/profile/config-completed'),
+  listArcReceivers: () => request<{ items: ArcReceiver[] }>('GET', '/arc/receivers'),
+  addArcReceiver: (body: ArcReceiverBody) => request<ArcReceiver>('POST', '/arc/receivers', { body }),
+  updateArcReceiver: (receiverId: string, body: ArcReceiverBody) => request<ArcReceiver>('PUT', `/arc/receivers/${enc(receiverId)}`, { body }),
+  deleteArcReceiver: (receiverId: string) => request<void>('DELETE', `/arc/receivers/${enc(receiverId)}`),
+  listEntrusted: () => request<{ items: EntrustedPanel[] }>('GET', '/arc/entrusted-devices'),
+  decideEntrusted: (deviceId: string, decision: ArcDecision) => request<EntrustedPanel>('POST', `/arc/entrusted-devices/${enc(deviceId)}/${decision}`),
+  reviewEventTypes: (deviceId: string, review: 'approve' | 'reject') =>
+    request<EntrustedPanel>('POST', `/arc/entrusted-devices/${enc(deviceId)}/event-types/${review}`),
 
   operationLogs: (query: OperationLogQuery) => request<OperationLogList>('GET', '/operation-logs', { query: { ...query } }),
 };

@@ -7,6 +7,9 @@ export type Route =
   | { name: 'site'; siteId: string }
   | { name: 'onsite'; siteId: string }
   | { name: 'device'; siteId: string; deviceId: string }
+  | { name: 'arcService'; siteId: string }
+  | { name: 'arcSettings' }
+  | { name: 'entrustedDevices' }
   | { name: 'operationLog' }
   | { name: 'home' }
   | { name: 'notFound' };
@@ -20,10 +23,14 @@ export function matchRoute(path: string): Route {
   if (p === '/register') return { name: 'register' };
   if (p === '/sites') return { name: 'sites' };
   if (p === '/operation-log') return { name: 'operationLog' };
+  if (p === '/arc/settings') return { name: 'arcSettings' };
+  if (p === '/arc/devices') return { name: 'entrustedDevices' };
   const site = /^\/sites\/([^/]+)$/.exec(p);
   if (site?.[1]) return { name: 'site', siteId: decodeURIComponent(site[1]) };
   const onsite = /^\/sites\/([^/]+)\/on-site$/.exec(p);
   if (onsite?.[1]) return { name: 'onsite', siteId: decodeURIComponent(onsite[1]) };
+  const arcService = /^\/sites\/([^/]+)\/arc$/.exec(p);
+  if (arcService?.[1]) return { name: 'arcService', siteId: decodeURIComponent(arcService[1]) };
   const device = /^\/sites\/([^/]+)\/devices\/([^/]+)$/.exec(p);
   if (device?.[1] && device[2]) return { name: 'device', siteId: decodeURIComponent(device[1]), deviceId: decodeURIComponent(device[2]) };
   return { name: 'notFound' };
