@@ -14,3 +14,4 @@ export * from './isapi/index.js';
 export * from './dc09/index.js';
 export * from './onsite.js';
 export * from './channels.js';
+export * from './panels.js';

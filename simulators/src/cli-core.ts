@@ -4,8 +4,10 @@ import { fail, ok, type Result } from '@vigil/protocol';
 import { CameraFleet } from './camera/fleet.js';
 import type { CameraEndpoints, IpCameraOptions } from './camera/ip-camera.js';
 import { DeviceHost, parseLanSpec, type LanReadyLine, type LanSpec } from './devices/host.js';
+import { parsePanelsSpec, type PanelsSpec } from './panels/cli.js';
 
 export { parseReceiverArgs, runReceiver } from './receiver/cli.js';
+export { runPanels } from './panels/cli.js';
 
 export const USAGE = `usage:
   vigil-sim camera  [--serial S] [--model M] [--manufacturer M] [--firmware F] [--name N]
@@ -18,9 +20,14 @@ export const USAGE = `usage:
                     Hik-Connect: "platformUrl"?:"http://host:port","hikConnect"?:true; AX HOME panel: "flags":{"axHome":true}
   vigil-sim receiver [--host 127.0.0.1] [--tcp-port 0] [--udp-port 0] [--http-port 0]
                     [--account ACCT[:KEYHEX]]... [--delay-ms N] [--dedup-window-ms N] [--silent]
+  vigil-sim panels  --spec <file.json> | --spec-json '<json>'
+                    spec: {"panels":[{"model":"AX PRO","serial"?,"zones"?:[{"type":"delay",...}],
+                    "arc"?:{"enabled":true,"accountCode":"1234","protocol":"SIA-DCS","receiver":{"host","port","transport"},...},
+                    "platformUrl"?,"hikConnect"?}]}
 Prints one JSON line once listening: {"ready":true,"cameras":[{"serial","http","discovery","host"}]}
 (camera, cameras) or {"ready":true,"devices":[{"serial","shortSerial","class","model","mac","ip","listenIp",
-"httpPort","sadpPort","wsdPort","activated"}]} (lan) or {"ready":true,"host","tcp","udp","http"} (receiver);
+"httpPort","sadpPort","wsdPort","activated"}]} (lan) or {"ready":true,"host","tcp","udp","http"} (receiver) or
+{"ready":true,"panels":[{"model","serial","shortSerial","host","httpPort","verificationCode"}]} (panels);
 stops on SIGTERM or SIGINT.`;
 
 export type CliCommand = { kind: 'cameras'; count: number; serialPrefix: string; camera: Omit<IpCameraOptions, 'serial'> & { serial?: string } };
@@ -124,6 +131,18 @@ export async function runCli(cmd: CliCommand): Promise<RunningCli> {
 
 /** Parses the arguments of the lan command (after `lan`) and reads its spec. Never throws. */
 export function parseLanArgs(argv: readonly string[]): Result<LanSpec> {
+  const json = readJsonSpec(argv, 'lan');
+  return json.ok ? parseLanSpec(json.value) : json;
+}
+
+/** Parses the arguments of the panels command (after `panels`) and reads its spec. Never throws. */
+export function parsePanelsArgs(argv: readonly string[]): Result<PanelsSpec> {
+  const json = readJsonSpec(argv, 'panels');
+  return json.ok ? parsePanelsSpec(json.value) : json;
+}
+
+/** Reads the JSON spec given by `--spec <file>` or `--spec-json '<json>'`. Never throws. */
+function readJsonSpec(argv: readonly string[], command: string): Result<unknown> {
   let values: Record<string, string | undefined>;
   try {
     ({ values } = parseArgs({
@@ -135,7 +154,7 @@ export function parseLanArgs(argv: readonly string[]): Result<LanSpec> {
   } catch (e) {
     return fail(e instanceof Error ? e.message : String(e));
   }
-  if ((values.spec === undefined) === (values['spec-json'] === undefined)) return fail('lan needs exactly one of --spec and --spec-json');
+  if ((values.spec === undefined) === (values['spec-json'] === undefined)) return fail(`${command} needs exactly one of --spec and --spec-json`);
   let text: string;
   if (values.spec !== undefined) {
     try {
@@ -144,13 +163,11 @@ export function parseLanArgs(argv: readonly string[]): Result<LanSpec> {
       return fail(`cannot read ${values.spec}: ${e instanceof Error ? e.message : String(e)}`);
     }
   } else text = values['spec-json']!;
-  let json: unknown;
   try {
-    json = JSON.parse(text);
+    return ok(JSON.parse(text) as unknown);
   } catch {
     return fail('the spec is not JSON');
   }
-  return parseLanSpec(json);
 }
 
 /** Starts the devices of a spec and returns the ready line to print. */

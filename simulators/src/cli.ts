@@ -1,11 +1,15 @@
 #!/usr/bin/env node
-import { parseCliArgs, parseLanArgs, parseReceiverArgs, runCli, runLan, runReceiver, USAGE } from './cli-core.js';
+import { parseCliArgs, parseLanArgs, parsePanelsArgs, parseReceiverArgs, runCli, runLan, runPanels, runReceiver, USAGE } from './cli-core.js';
 
 const argv = process.argv.slice(2);
 const start = (): { ok: true; run: () => Promise<{ ready: unknown; stop(): Promise<void> }> } | { ok: false; error: string } => {
   if (argv[0] === 'lan') {
     const spec = parseLanArgs(argv.slice(1));
     return spec.ok ? { ok: true, run: () => runLan(spec.value) } : spec;
+  }
+  if (argv[0] === 'panels') {
+    const spec = parsePanelsArgs(argv.slice(1));
+    return spec.ok ? { ok: true, run: () => runPanels(spec.value) } : spec;
   }
   if (argv[0] === 'receiver') {
     const opts = parseReceiverArgs(argv.slice(1));

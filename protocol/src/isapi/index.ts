@@ -3,3 +3,4 @@ export * from './digest.js';
 export * from './password.js';
 export * from './messages.js';
 export * from './vlan.js';
+export * from './panel.js';
