@@ -15,6 +15,7 @@ import {
   type InitProgress,
   type LanSnapshot,
 } from '@vigil/protocol';
+import { ALARMS_WORKER, AlarmControl } from './alarms/index.js';
 import { BusHub, BusTopic, WorkerManager, siblingModule, type WorkerSpec } from './bus.js';
 import type { EdgeConfig } from './config.js';
 import { DeviceRegistry } from './devices.js';
@@ -31,7 +32,7 @@ export const EXIT_REBOOT = 75;
 
 export interface AgentOptions {
   log: Logger;
-  /** Overrides the workers to fork (tests); defaults to the discovery and lan workers. */
+  /** Overrides the workers to fork (tests); defaults to the discovery, lan and alarms workers. */
   workers?: WorkerSpec[];
   /** Overrides the broker URL derived from the cloud URL (tests against a plain TCP broker). */
   mqttUrl?: string;
@@ -96,12 +97,14 @@ export class Agent extends EventEmitter<AgentEvents> {
     const lan = new LanReport();
     const discovery = siblingModule(import.meta.url, 'workers/discovery');
     const lanWorker = siblingModule(import.meta.url, 'workers/lan');
+    const alarmsWorker = siblingModule(import.meta.url, 'workers/alarms');
     const workers = new WorkerManager(
       hub,
       log.child({ part: 'workers' }),
       opts.workers ?? [
         { name: 'discovery', module: discovery.module, execArgv: discovery.execArgv },
         { name: 'lan', module: lanWorker.module, execArgv: lanWorker.execArgv },
+        { name: ALARMS_WORKER, module: alarmsWorker.module, execArgv: alarmsWorker.execArgv },
       ],
     );
     const uplink = new Uplink({
@@ -166,6 +169,16 @@ export class Agent extends EventEmitter<AgentEvents> {
         return job === undefined ? undefined : `The recorder is busy in initialization job ${job}.`;
       },
     }).register(rpc);
+    const alarms = await AlarmControl.load({
+      serial: config.serial,
+      store,
+      hub,
+      workers,
+      log: log.child({ part: 'alarms' }),
+      enqueueEvent: (kind, details, at) => a.enqueueEvent(kind, details, at),
+      say,
+    });
+    alarms.register(rpc);
 
     uplink.on('command', (msg) => {
       rpc.handle(msg).catch((err: unknown) => log.error('command handling failed', { err }));

@@ -15,12 +15,26 @@ import type { Logger } from './log.js';
  * Results:
  *   discovery/result      discovery worker -> agent, {at, devices: DeviceReport[]}
  *   lan/snapshot          lan worker -> agent, LanSnapshot after every SADP round
+ * The alarm relay (see alarms/):
+ *   alarms/status         alarms worker -> agent, the relay's status after a change or a request
+ *   alarms/applied        alarms worker -> agent, {revision}: the relay runs this configuration
+ *   alarms/path           alarms worker -> agent, {id, report}: a route failed or recovered; sent again until acked
+ *   alarms/cmd/config     agent -> alarms worker, {revision, params}
+ *   alarms/cmd/path-ack   agent -> alarms worker, {id}: the report is in the outbox
+ *   alarms/cmd/status     agent -> alarms worker, {}: publish a fresh status
  */
 export const BusTopic = {
   welcomePrefix: 'ctl/welcome/',
   ready: 'ctl/ready',
   discoveryResult: 'discovery/result',
   lanSnapshot: 'lan/snapshot',
+  alarmsStatus: 'alarms/status',
+  alarmsApplied: 'alarms/applied',
+  alarmsPath: 'alarms/path',
+  alarmsCommandPrefix: 'alarms/cmd/',
+  alarmsConfig: 'alarms/cmd/config',
+  alarmsPathAck: 'alarms/cmd/path-ack',
+  alarmsStatusRequest: 'alarms/cmd/status',
 } as const;
 
 export interface WorkerInfo {

@@ -1,4 +1,4 @@
-import { isIPv4 } from 'node:net';
+import { isIP, isIPv4 } from 'node:net';
 import path from 'node:path';
 import { SERIAL_PATTERN } from '@vigil/protocol';
 
@@ -31,7 +31,15 @@ export interface EdgeConfig {
   /** SADP endpoints probed by unicast every round, besides the multicast group. */
   sadpTargets: ProbeTarget[];
   lanIntervalMs: number;
+  /** Where the alarm relay listens for its panels (DC-09 over TCP and UDP, same port); null: it does not. */
+  alarmListen: ListenAddress | null;
   logLevel: LogLevel;
+}
+
+export interface ListenAddress {
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
 }
 
 export class ConfigError extends Error {
@@ -66,6 +74,20 @@ function parseTargets(raw: string, problems: string[], key = 'VIGIL_EDGE_PROBE_T
     out.push({ host: host.replace(/^\[(.*)\]$/, '$1'), port });
   }
   return out;
+}
+
+/** `address:port` with an IP address (IPv6 in brackets) and a port from 0; empty for none. */
+function parseListen(env: NodeJS.ProcessEnv, key: string, problems: string[]): ListenAddress | null {
+  const raw = (env[key] ?? '').trim();
+  if (raw === '') return null;
+  const m = /^\[?([^\]]+?)\]?:([0-9]{1,5})$/.exec(raw);
+  const host = m?.[1] ?? '';
+  const port = Number(m?.[2] ?? -1);
+  if (isIP(host) === 0 || port > 65535 || port < 0) {
+    problems.push(`${key}: empty or address:port such as 0.0.0.0:7000, got ${JSON.stringify(raw)}`);
+    return null;
+  }
+  return { host, port };
 }
 
 function parseInt(
@@ -120,6 +142,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): EdgeConfig {
   }
   const sadpTargets = parseTargets(env.VIGIL_EDGE_SADP_TARGETS ?? '', problems, 'VIGIL_EDGE_SADP_TARGETS');
   const lanIntervalMs = parseInt(env, 'VIGIL_EDGE_LAN_INTERVAL_MS', 5_000, 50, 3_600_000, problems);
+  const alarmListen = parseListen(env, 'VIGIL_EDGE_ALARM_LISTEN', problems);
 
   const rawLevel = env.VIGIL_LOG_LEVEL || 'info';
   const logLevel = rawLevel in LogLevel ? (rawLevel as LogLevel) : 'info';
@@ -142,6 +165,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): EdgeConfig {
     lanInterfaceIp,
     sadpTargets,
     lanIntervalMs,
+    alarmListen,
     logLevel,
   };
 }

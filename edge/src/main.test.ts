@@ -52,6 +52,7 @@ describe('vigil-edge supervisor', () => {
     expect((ready.workers as { name: string; ready: boolean }[]).map((w) => [w.name, w.ready])).toEqual([
       ['discovery', true],
       ['lan', true],
+      ['alarms', true],
     ]);
 
     const id = 'reboot-request-1';

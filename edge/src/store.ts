@@ -35,9 +35,17 @@ CREATE TABLE IF NOT EXISTS devices (
   report TEXT NOT NULL,
   updated_at INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS settings (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL,
+  updated_at INTEGER NOT NULL
+);
 `;
 
-/** The edge's local state in one SQLite file (WAL): credentials, the durable outbox, known devices. */
+/**
+ * The edge's local state in one SQLite file (WAL): credentials, the durable outbox, known devices, and settings
+ * the cloud pushes (JSON by key).
+ */
 export class Store {
   private constructor(
     private readonly db: sqlite3.Database,
@@ -166,6 +174,17 @@ export class Store {
   async outboxDepth(): Promise<number> {
     const rows = await this.all<{ n: number }>('SELECT COUNT(*) AS n FROM outbox');
     return rows[0]?.n ?? 0;
+  }
+
+  // --- settings
+
+  async getSetting(key: string): Promise<string | null> {
+    const rows = await this.all<{ value: string }>('SELECT value FROM settings WHERE key = ?', [key]);
+    return rows[0]?.value ?? null;
+  }
+
+  async setSetting(key: string, value: string): Promise<void> {
+    await this.run('INSERT OR REPLACE INTO settings (key, value, updated_at) VALUES (?, ?, ?)', [key, value, Date.now()]);
   }
 
   // --- devices

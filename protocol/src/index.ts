@@ -15,3 +15,4 @@ export * from './dc09/index.js';
 export * from './onsite.js';
 export * from './channels.js';
 export * from './panels.js';
+export * from './alarms.js';

@@ -8,6 +8,7 @@ import {
   NvrChannelsRemoveParamsSchema,
   NvrChannelsResultSchema,
 } from './channels.js';
+import { AlarmsConfigureParamsSchema, AlarmsConfigureResultSchema, AlarmsStatusResultSchema } from './alarms.js';
 
 /** The commands the cloud can send an edge, with their parameters and results. */
 export const RpcMethod = {
@@ -20,6 +21,9 @@ export const RpcMethod = {
   nvrChannelsAdd: 'nvr.channels.add',
   nvrChannelsRemove: 'nvr.channels.remove',
   nvrChannelsOrder: 'nvr.channels.order',
+  /** The alarm relay's panels and ARC routes, and how it is doing (see alarms.ts). */
+  alarmsConfigure: 'alarms.configure',
+  alarmsStatus: 'alarms.status',
 } as const;
 export type RpcMethod = (typeof RpcMethod)[keyof typeof RpcMethod];
 
@@ -67,6 +71,8 @@ export const RpcSchemas = {
   [RpcMethod.nvrChannelsAdd]: { params: NvrChannelsAddParamsSchema, result: NvrChannelsAddResultSchema },
   [RpcMethod.nvrChannelsRemove]: { params: NvrChannelsRemoveParamsSchema, result: NvrChannelsResultSchema },
   [RpcMethod.nvrChannelsOrder]: { params: NvrChannelsOrderParamsSchema, result: NvrChannelsResultSchema },
+  [RpcMethod.alarmsConfigure]: { params: AlarmsConfigureParamsSchema, result: AlarmsConfigureResultSchema },
+  [RpcMethod.alarmsStatus]: { params: NoParams, result: AlarmsStatusResultSchema },
 } as const satisfies Record<RpcMethod, { params: TSchema; result: TSchema }>;
 
 export type RpcParams<M extends RpcMethod> = Static<(typeof RpcSchemas)[M]['params']>;

@@ -28,6 +28,7 @@ export function testConfig(dataDir: string, over: Partial<EdgeConfig> = {}): Edg
     lanInterfaceIp: '',
     sadpTargets: [],
     lanIntervalMs: 300,
+    alarmListen: null,
     logLevel: 'warn',
     ...over,
   };

@@ -1,0 +1,193 @@
+import {
+  ALARM_PATH_EVENT,
+  AlarmPathReportSchema,
+  DEFAULT_ALARM_TIMING,
+  decoder,
+  RpcErrorCode,
+  RpcMethod,
+  type AlarmsConfigureParams,
+  type AlarmsStatusResult,
+} from '@vigil/protocol';
+import { receiverHostProblem } from '@vigil/protocol/api';
+import { BusTopic, type BusHub, type WorkerManager } from '../bus.js';
+import type { Logger } from '../log.js';
+import { RpcFailure, type RpcServer } from '../rpc.js';
+import type { Store } from '../store.js';
+import type { RelayStatus } from './relay.js';
+import { transmissionTiming } from './timing.js';
+
+/** The worker process that runs the relay. */
+export const ALARMS_WORKER = 'alarms';
+const SETTING = 'alarms.config';
+/** How long `alarms.configure` waits for the relay to take the new configuration before answering. */
+const APPLY_WAIT_MS = 3_000;
+/** How long `alarms.status` waits for a fresh report before answering with the last one. */
+const STATUS_WAIT_MS = 1_000;
+
+export interface AlarmControlOptions {
+  serial: string;
+  store: Store;
+  hub: BusHub;
+  workers: WorkerManager;
+  log: Logger;
+  /** Queues an event for the cloud through the outbox; resolves once it is on disk. */
+  enqueueEvent: (kind: string, details: Record<string, unknown>, at: number) => Promise<void>;
+  say: (line: Record<string, unknown>) => void;
+}
+
+interface StoredConfig {
+  revision: number;
+  params: AlarmsConfigureParams;
+}
+
+const pathDecoder = decoder(AlarmPathReportSchema);
+
+/** What is wrong with a configuration beyond its schema, or undefined. */
+export function alarmsConfigProblem(params: AlarmsConfigureParams): string | undefined {
+  const seen = new Set<string>();
+  for (const [i, p] of params.panels.entries()) {
+    const account = p.account.toUpperCase();
+    if (seen.has(account)) return `panels/${i}: account ${account} is listed twice`;
+    seen.add(account);
+    const host = receiverHostProblem(p.arc.host);
+    if (host) return `panels/${i}/arc/host: ${host}`;
+    if (p.retry.backoffMaxMs < p.retry.backoffMs) return `panels/${i}/retry: backoffMaxMs is below backoffMs`;
+  }
+  return undefined;
+}
+
+/**
+ * The agent's side of the alarm relay: answers `alarms.configure` and `alarms.status`, keeps the configuration
+ * in the agent's store and hands it to the relay worker (again each time the worker starts), and turns the
+ * worker's path reports into `alarm.path` events in the outbox. Keys stay on the box and are never logged.
+ */
+export class AlarmControl {
+  private relayRevision: number | null = null;
+  private status: RelayStatus | null = null;
+  private reportedAt: number | null = null;
+  private announced = '';
+  /** Reports already in the outbox: a report sent again by the worker is acknowledged, not queued twice. */
+  private readonly queuedReports = new Set<string>();
+  private readonly appliedWaiters = new Set<() => void>();
+  private readonly statusWaiters = new Set<() => void>();
+
+  private constructor(
+    private readonly opts: AlarmControlOptions,
+    private stored: StoredConfig | null,
+  ) {
+    opts.hub.on('message', (topic, payload) => this.onMessage(topic, payload));
+    opts.workers.on('ready', (name) => {
+      if (name === ALARMS_WORKER) this.push();
+    });
+    opts.workers.on('exit', (name) => {
+      if (name === ALARMS_WORKER) this.relayRevision = null;
+    });
+  }
+
+  static async load(opts: AlarmControlOptions): Promise<AlarmControl> {
+    const raw = await opts.store.getSetting(SETTING);
+    return new AlarmControl(opts, raw === null ? null : (JSON.parse(raw) as StoredConfig));
+  }
+
+  register(rpc: RpcServer): void {
+    rpc.register(RpcMethod.alarmsConfigure, async (params, ctx) => {
+      const problem = alarmsConfigProblem(params);
+      if (problem) throw new RpcFailure(RpcErrorCode.badParams, problem);
+      // Numbered before any wait, so that requests handled side by side get distinct revisions.
+      const stored = { revision: (this.stored?.revision ?? 0) + 1, params };
+      this.stored = stored;
+      await this.opts.store.setSetting(SETTING, JSON.stringify(stored));
+      this.push();
+      const applied = await this.waitFor(this.appliedWaiters, () => this.relayRevision === stored.revision, Math.min(APPLY_WAIT_MS, ctx.deadline - Date.now() - 500));
+      this.opts.log.info('alarm relay configuration stored', { requestId: ctx.requestId, revision: stored.revision, panels: params.panels.length, applied });
+      return { revision: stored.revision, panels: params.panels.length, applied };
+    });
+    rpc.register(RpcMethod.alarmsStatus, async (_params, ctx) => {
+      const since = this.reportedAt;
+      const fresh = this.waitFor(this.statusWaiters, () => this.reportedAt !== since, Math.min(STATUS_WAIT_MS, ctx.deadline - Date.now() - 500));
+      await this.opts.hub.publish(BusTopic.alarmsStatusRequest, {});
+      await fresh;
+      return this.result();
+    });
+  }
+
+  private result(): AlarmsStatusResult {
+    const s = this.status;
+    return {
+      revision: this.stored?.revision ?? 0,
+      applied: this.relayRevision === (this.stored?.revision ?? 0),
+      reportedAt: this.reportedAt,
+      listening: s?.listening ?? null,
+      panels: s?.panels ?? [],
+      unrouted: s?.unrouted ?? 0,
+      timing: s?.timing ?? transmissionTiming([], DEFAULT_ALARM_TIMING),
+    };
+  }
+
+  /** Hands the stored configuration to the relay worker (it keeps its own copy). */
+  private push(): void {
+    if (!this.stored) return;
+    this.opts.hub.publish(BusTopic.alarmsConfig, this.stored).catch((err: unknown) => this.opts.log.error('alarm configuration not sent to the relay', { err }));
+  }
+
+  /** Resolves true once `done()` holds, false after `ms`. */
+  private waitFor(waiters: Set<() => void>, done: () => boolean, ms: number): Promise<boolean> {
+    if (done()) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (!done()) return;
+        clearTimeout(timer);
+        waiters.delete(check);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(check);
+        resolve(false);
+      }, Math.max(0, ms));
+      waiters.add(check);
+    });
+  }
+
+  private onMessage(topic: string, payload: unknown): void {
+    if (topic === BusTopic.alarmsApplied) {
+      const revision = (payload as { revision?: unknown }).revision;
+      if (typeof revision === 'number') this.relayRevision = revision;
+      for (const w of [...this.appliedWaiters]) w();
+    } else if (topic === BusTopic.alarmsStatus) {
+      this.onStatus(payload as RelayStatus);
+    } else if (topic === BusTopic.alarmsPath) {
+      this.onPathReport(payload);
+    }
+  }
+
+  private onStatus(status: RelayStatus): void {
+    this.status = status;
+    this.reportedAt = Date.now();
+    this.relayRevision = status.revision;
+    const l = status.listening;
+    const line = l ? JSON.stringify(l) : '';
+    if (l && line !== this.announced) this.opts.say({ event: 'alarm-listen', serial: this.opts.serial, host: l.host, tcp: l.tcp, udp: l.udp });
+    this.announced = line;
+    for (const w of [...this.statusWaiters]) w();
+    for (const w of [...this.appliedWaiters]) w();
+  }
+
+  private onPathReport(payload: unknown): void {
+    const p = payload as { id?: unknown; report?: unknown };
+    const r = pathDecoder.decode(p.report);
+    if (typeof p.id !== 'number' || !r.ok) {
+      this.opts.log.warn('bus: dropped invalid alarm path report', { error: r.ok ? 'no id' : r.error });
+      return;
+    }
+    const { id } = p;
+    const report = r.value;
+    const queued = this.queuedReports.has(report.reportId) ? Promise.resolve() : this.opts.enqueueEvent(ALARM_PATH_EVENT, report, report.at);
+    queued
+      .then(() => {
+        this.queuedReports.add(report.reportId);
+        this.opts.log.info('alarm path report queued', { panel: report.panel, state: report.state, reason: report.reason });
+        return this.opts.hub.publish(BusTopic.alarmsPathAck, { id });
+      })
+      .catch((err: unknown) => this.opts.log.error('alarm path report not queued', { err }));
+  }
+}
