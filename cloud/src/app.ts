@@ -22,6 +22,7 @@ import { deviceDefaultsRoutes } from './onsite/defaults.js';
 import { onsiteRoutes } from './onsite/routes.js';
 import { operationLogRoutes } from './oplog/routes.js';
 import { p2pRoutes } from './p2p/routes.js';
+import { panelRoutes } from './panels/routes.js';
 import { ipDomainRoutes } from './ipdomain/routes.js';
 import { siteRoutes } from './sites/routes.js';
 
@@ -81,6 +82,7 @@ export async function buildApp(config: CloudConfig, makeContext: (app: FastifyIn
       await api.register(operationRoutes);
       await api.register(addRoutes);
       await api.register(p2pRoutes);
+      await api.register(panelRoutes);
       await api.register(ipDomainRoutes);
       await api.register(deviceDefaultsRoutes);
       await api.register(arcRoutes);

@@ -47,6 +47,7 @@ export async function startCloud(config: CloudConfig): Promise<RunningCloud> {
       app.log,
     );
     tunnel.attach(broker);
+    p2p.attach(broker);
     const claim = new Throttle(db, config.claimMaxFailures, config.claimLockSec);
     ctx = {
       config,
@@ -93,6 +94,7 @@ export async function startCloud(config: CloudConfig): Promise<RunningCloud> {
       await c.jobs.stop();
       await c.ipDomain.stop();
       c.tunnel.close();
+      c.p2p.close();
       await b.close();
       await app.close();
       await database.close();

@@ -8,7 +8,8 @@ import { isNonce, isP2pSerial, isSerial } from './ids.js';
  *   `edge:{serial}`; it may only publish and subscribe under `v1/edge/{serial}/`.
  * - A device with Hik-Connect service on (P2P, Table 3-5) connects by itself as `device:{shortSerial}` (password:
  *   its verification code; none for devices without one) with client id `device:{shortSerial}`; it may only
- *   publish its own `v1/device/{shortSerial}/info`.
+ *   publish its own `v1/device/{shortSerial}/info` and its answers on `v1/device/{shortSerial}/isapi/{requestId}`,
+ *   and subscribe only to its own ISAPI requests, `v1/device/{shortSerial}/isapi`.
  */
 export type MqttIdentity =
   | { role: 'edge'; serial: string }

@@ -16,6 +16,8 @@ export const MessageType = {
   reply: 'rpc.reply',
   claimCredentials: 'claim.credentials',
   p2pInfo: 'device.info',
+  p2pIsapi: 'device.isapi.request',
+  p2pIsapiReply: 'device.isapi.reply',
 } as const satisfies Record<TopicKind, string>;
 export type MessageType = (typeof MessageType)[keyof typeof MessageType];
 
@@ -111,6 +113,35 @@ export const P2pInfoSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** The longest ISAPI body carried either way over a device's platform connection, in characters. */
+export const P2P_ISAPI_MAX_BODY = 64 * 1024;
+
+/**
+ * An ISAPI request the platform sends a P2P device over the device's own connection (the role of Hik-Connect's P2P
+ * tunnel). The connection is the device's trust in the platform: no digest challenge applies.
+ */
+export const P2pIsapiRequestSchema = Type.Object(
+  {
+    method: Type.Union([Type.Literal('GET'), Type.Literal('PUT'), Type.Literal('POST'), Type.Literal('DELETE')]),
+    /** Path and query, e.g. `/ISAPI/SecurityCP/control/arm/1?ways=away`. */
+    path: Type.String({ pattern: '^/ISAPI/[\\x21-\\x7e]*$', maxLength: 1024 }),
+    body: Type.Optional(Type.String({ maxLength: P2P_ISAPI_MAX_BODY })),
+    /** The platform gives up at this time; a device that sees the request later does not run it. */
+    deadline: Timestamp,
+  },
+  { additionalProperties: false },
+);
+
+/** The device's answer, as its HTTP server would give it. */
+export const P2pIsapiReplySchema = Type.Object(
+  {
+    status: Type.Integer({ minimum: 100, maximum: 599 }),
+    contentType: Type.Optional(Type.String({ maxLength: 128 })),
+    body: Type.String({ maxLength: P2P_ISAPI_MAX_BODY }),
+  },
+  { additionalProperties: false },
+);
+
 /** The data schema of each topic kind. */
 export const DataSchemas = {
   status: StatusSchema,
@@ -123,6 +154,8 @@ export const DataSchemas = {
   reply: RpcReplySchema,
   claimCredentials: ClaimCredentialsSchema,
   p2pInfo: P2pInfoSchema,
+  p2pIsapi: P2pIsapiRequestSchema,
+  p2pIsapiReply: P2pIsapiReplySchema,
 } as const satisfies Record<TopicKind, TSchema>;
 
 export type StatusData = Static<typeof StatusSchema>;
@@ -135,6 +168,8 @@ export type RpcReplyData = Static<typeof RpcReplySchema>;
 export type RpcError = Static<typeof RpcErrorSchema>;
 export type ClaimCredentialsData = Static<typeof ClaimCredentialsSchema>;
 export type P2pInfoData = Static<typeof P2pInfoSchema>;
+export type P2pIsapiRequestData = Static<typeof P2pIsapiRequestSchema>;
+export type P2pIsapiReplyData = Static<typeof P2pIsapiReplySchema>;
 
 export interface DataOf {
   status: StatusData;
@@ -147,4 +182,6 @@ export interface DataOf {
   reply: RpcReplyData;
   claimCredentials: ClaimCredentialsData;
   p2pInfo: P2pInfoData;
+  p2pIsapi: P2pIsapiRequestData;
+  p2pIsapiReply: P2pIsapiReplyData;
 }

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { decodeMessage, encodeEnvelope, envelope, type Envelope } from './envelope.js';
+import { P2P_ISAPI_MAX_BODY } from './messages.js';
 import { isUnderEdge, parseTopic, topics } from './topics.js';
 
 describe('topics', () => {
@@ -34,6 +36,44 @@ describe('topics', () => {
       const r = parseTopic(t);
       expect(r.ok, t).toBe(false);
     }
+  });
+
+  it("builds and parses a P2P device's topics: its info, ISAPI requests to it and its answers", () => {
+    expect(parseTopic(topics.p2pInfo('E23456789'))).toEqual({ ok: true, value: { kind: 'p2pInfo', serial: 'E23456789' } });
+    expect(topics.p2pIsapi('E23456789')).toBe('v1/device/E23456789/isapi');
+    expect(parseTopic(topics.p2pIsapi('E23456789'))).toEqual({ ok: true, value: { kind: 'p2pIsapi', serial: 'E23456789' } });
+    expect(topics.p2pIsapiReply('E23456789', 'req-12345678')).toBe('v1/device/E23456789/isapi/req-12345678');
+    expect(parseTopic(topics.p2pIsapiReply('E23456789', 'req-12345678'))).toEqual({
+      ok: true,
+      value: { kind: 'p2pIsapiReply', serial: 'E23456789', requestId: 'req-12345678' },
+    });
+    expect(() => topics.p2pIsapi('E2345678')).toThrow(/short serial/);
+    expect(() => topics.p2pIsapi('+')).toThrow(/short serial/);
+    expect(() => topics.p2pIsapiReply('E23456789', '#')).toThrow(/request id/);
+    for (const t of ['v1/device/E23456789/isapi/', 'v1/device/E23456789/isapi/short', 'v1/device/E23456789/isapi/req-12345678/x', 'v1/device/+/isapi', 'v1/device/E23456789/isapi/#']) {
+      expect(parseTopic(t).ok, t).toBe(false);
+    }
+  });
+
+  it('checks ISAPI requests and answers against their schemas and size limits', () => {
+    const decode = (topic: string, env: Envelope) => decodeMessage(topic, encodeEnvelope(env));
+    const request = topics.p2pIsapi('E23456789');
+    const reply = topics.p2pIsapiReply('E23456789', 'req-12345678');
+    const deadline = Date.now() + 1000;
+    expect(decode(request, envelope('p2pIsapi', { method: 'PUT', path: '/ISAPI/SecurityCP/control/arm/1?ways=away', body: '', deadline })).ok).toBe(true);
+    expect(decode(reply, envelope('p2pIsapiReply', { status: 200, contentType: 'application/xml', body: '<ok/>' })).ok).toBe(true);
+    const bad: [string, Envelope][] = [
+      [request, envelope('p2pIsapi', { method: 'PATCH' as 'PUT', path: '/ISAPI/System/deviceInfo', deadline })],
+      [request, envelope('p2pIsapi', { method: 'GET', path: '/__sim/state', deadline })],
+      [request, envelope('p2pIsapi', { method: 'GET', path: '/ISAPI/with space', deadline })],
+      [request, envelope('p2pIsapi', { method: 'PUT', path: '/ISAPI/x', body: 'x'.repeat(P2P_ISAPI_MAX_BODY + 1), deadline })],
+      [reply, envelope('p2pIsapiReply', { status: 99, body: '' })],
+      [reply, envelope('p2pIsapiReply', { status: 200, body: 'x'.repeat(P2P_ISAPI_MAX_BODY + 1) })],
+      // An answer on a request topic, and a request on an answer topic.
+      [request, envelope('p2pIsapiReply', { status: 200, body: '' })],
+      [reply, envelope('p2pIsapi', { method: 'GET', path: '/ISAPI/System/deviceInfo', deadline })],
+    ];
+    for (const [topic, env] of bad) expect(decode(topic, env).ok, JSON.stringify(env.data).slice(0, 80)).toBe(false);
   });
 
   it('knows what lies under an edge prefix', () => {

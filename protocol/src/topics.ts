@@ -14,6 +14,8 @@ import { fail, ok, type Result } from './result.js';
  *   v1/edge/{edgeId}/reply/{requestId}          RPC reply, edge to cloud
  *   v1/claim/{serial}/{nonce}/credentials       an unclaimed box receives its MQTT credentials here
  *   v1/device/{shortSerial}/info                retained: what a P2P device says it is (it connects by itself)
+ *   v1/device/{shortSerial}/isapi               ISAPI request, cloud to P2P device (the envelope id is the request id)
+ *   v1/device/{shortSerial}/isapi/{requestId}   the device's answer to that request
  *
  * The edge id is the box's serial number; a P2P device is known by its short serial.
  */
@@ -30,6 +32,8 @@ export const TopicKind = {
   reply: 'reply',
   claimCredentials: 'claimCredentials',
   p2pInfo: 'p2pInfo',
+  p2pIsapi: 'p2pIsapi',
+  p2pIsapiReply: 'p2pIsapiReply',
 } as const;
 export type TopicKind = (typeof TopicKind)[keyof typeof TopicKind];
 
@@ -43,7 +47,9 @@ export type ParsedTopic =
   | { kind: 'command'; edgeId: string; method: string }
   | { kind: 'reply'; edgeId: string; requestId: string }
   | { kind: 'claimCredentials'; serial: string; nonce: string }
-  | { kind: 'p2pInfo'; serial: string };
+  | { kind: 'p2pInfo'; serial: string }
+  | { kind: 'p2pIsapi'; serial: string }
+  | { kind: 'p2pIsapiReply'; serial: string; requestId: string };
 
 const METHOD_PATTERN = /^[a-z][a-zA-Z0-9]*(\.[a-z][a-zA-Z0-9]*)*$/;
 const EVENT_KIND_PATTERN = /^[a-z][a-zA-Z0-9_.-]{0,63}$/;
@@ -55,6 +61,7 @@ function check(valid: boolean, what: string, value: string): string {
   return value;
 }
 const edge = (edgeId: string): string => `${TOPIC_VERSION}/edge/${check(isSerial(edgeId), 'edge id', edgeId)}`;
+const device = (shortSerial: string): string => `${TOPIC_VERSION}/device/${check(isP2pSerial(shortSerial), 'short serial', shortSerial)}`;
 
 /** Topic builders. They throw on an id that could not be parsed back: ids are validated where they enter. */
 export const topics = {
@@ -71,7 +78,10 @@ export const topics = {
     `${edge(edgeId)}/reply/${check(isRequestId(requestId), 'request id', requestId)}`,
   claimCredentials: (serial: string, nonce: string): string =>
     `${TOPIC_VERSION}/claim/${check(isSerial(serial), 'serial', serial)}/${check(isNonce(nonce), 'nonce', nonce)}/credentials`,
-  p2pInfo: (shortSerial: string): string => `${TOPIC_VERSION}/device/${check(isP2pSerial(shortSerial), 'short serial', shortSerial)}/info`,
+  p2pInfo: (shortSerial: string): string => `${device(shortSerial)}/info`,
+  p2pIsapi: (shortSerial: string): string => `${device(shortSerial)}/isapi`,
+  p2pIsapiReply: (shortSerial: string, requestId: string): string =>
+    `${device(shortSerial)}/isapi/${check(isRequestId(requestId), 'request id', requestId)}`,
 
   /** Subscription filters. */
   filters: {
@@ -95,8 +105,12 @@ export function parseTopic(topic: string): Result<ParsedTopic> {
     return fail(`not a claim topic: ${JSON.stringify(topic)}`);
   }
   if (p[1] === 'device') {
-    const [, , serial, leaf] = p;
-    if (p.length === 4 && leaf === 'info' && serial && isP2pSerial(serial)) return ok({ kind: 'p2pInfo', serial });
+    const [, , serial, leaf, requestId] = p;
+    if (serial && isP2pSerial(serial)) {
+      if (p.length === 4 && leaf === 'info') return ok({ kind: 'p2pInfo', serial });
+      if (p.length === 4 && leaf === 'isapi') return ok({ kind: 'p2pIsapi', serial });
+      if (p.length === 5 && leaf === 'isapi' && requestId && isRequestId(requestId)) return ok({ kind: 'p2pIsapiReply', serial, requestId });
+    }
     return fail(`not a device topic: ${JSON.stringify(topic)}`);
   }
   if (p[1] !== 'edge') return fail(`unknown topic ${JSON.stringify(topic)}`);

@@ -1,6 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
-import { decodeMessage, encodeEnvelope, envelope, mqttIdentity, topics, type P2pInfoData, type RpcReplyData } from '@vigil/protocol';
+import {
+  decodeMessage,
+  encodeEnvelope,
+  envelope,
+  mqttIdentity,
+  topics,
+  type P2pInfoData,
+  type P2pIsapiReplyData,
+  type P2pIsapiRequestData,
+  type RpcReplyData,
+} from '@vigil/protocol';
 import type { ApiClient } from './cloud.js';
 
 export const newSerial = (): string => `VGE${randomBytes(5).toString('hex').toUpperCase()}`;
@@ -93,5 +103,17 @@ export async function answerCommands<P>(edge: MqttClient, serial: string, method
     const id = m.value.envelope.id;
     const reply = respond((m.value.envelope.data as unknown as { params: P }).params);
     if (reply) void publish(edge, topics.reply(serial, id), encodeEnvelope(envelope('reply', reply, { id })));
+  });
+}
+
+/** Answers ISAPI requests on a played P2P device: `respond` returns the answer, or null to stay silent. */
+export async function answerIsapi(device: MqttClient, shortSerial: string, respond: (request: P2pIsapiRequestData) => P2pIsapiReplyData | null): Promise<void> {
+  await device.subscribeAsync(topics.p2pIsapi(shortSerial), { qos: 1 });
+  device.on('message', (topic, payload) => {
+    const m = decodeMessage(topic, payload);
+    if (!m.ok || m.value.topic.kind !== 'p2pIsapi') return;
+    const id = m.value.envelope.id;
+    const reply = respond(m.value.envelope.data as P2pIsapiRequestData);
+    if (reply) void publish(device, topics.p2pIsapiReply(shortSerial, id), encodeEnvelope(envelope('p2pIsapiReply', reply, { id })));
   });
 }

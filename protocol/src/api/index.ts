@@ -10,4 +10,5 @@ export * from './onsite.js';
 export * from './add-methods.js';
 export * from './channels.js';
 export * from './arc.js';
+export * from './panels.js';
 export type * from './live.js';

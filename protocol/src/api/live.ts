@@ -13,4 +13,6 @@ export type LiveEvent =
   /** An activation job of the site reported progress. */
   | { type: 'onsite.job'; siteId: string; jobId: string }
   /** A panel's ARC service or the site's ARC authorization changed; sent to the installer and to the ARC. */
-  | { type: 'arc.changed'; siteId: string };
+  | { type: 'arc.changed'; siteId: string }
+  /** A security control panel was armed, disarmed, silenced or cleared from the platform. */
+  | { type: 'panel.changed'; siteId: string; deviceId: string };

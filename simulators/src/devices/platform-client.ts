@@ -1,6 +1,18 @@
 import { EventEmitter } from 'node:events';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { encodeEnvelope, envelope, isP2pSerial, mqttIdentity, topics, type P2pInfoData } from '@vigil/protocol';
+import {
+  decodeMessage,
+  encodeEnvelope,
+  envelope,
+  isP2pSerial,
+  MAX_MESSAGE_BYTES,
+  mqttIdentity,
+  P2P_ISAPI_MAX_BODY,
+  topics,
+  type P2pInfoData,
+  type P2pIsapiReplyData,
+  type P2pIsapiRequestData,
+} from '@vigil/protocol';
 
 /** Path of MQTT over WebSocket on the platform's HTTP port. */
 export const PLATFORM_MQTT_PATH = '/mqtt';
@@ -23,6 +35,14 @@ export function platformMqttUrl(platformUrl: string): string | null {
   return u.toString();
 }
 
+/** The device's answer to an ISAPI request from the platform; `after` runs once it is sent (a reboot, a move). */
+export interface PlatformIsapiAnswer extends P2pIsapiReplyData {
+  after?: () => void | Promise<void>;
+}
+
+/** Answers the platform's ISAPI requests as the device's own HTTP server does. */
+export type PlatformIsapiHandler = (request: P2pIsapiRequestData) => Promise<PlatformIsapiAnswer>;
+
 export interface PlatformClientOptions {
   /** The platform's base URL, http(s)://host:port. */
   platformUrl: string;
@@ -31,6 +51,8 @@ export interface PlatformClientOptions {
   /** Pause between connection attempts (default 1000). */
   reconnectMs?: number;
   keepaliveSec?: number;
+  /** Given: the device takes ISAPI requests from the platform over this connection. */
+  isapi?: PlatformIsapiHandler;
 }
 
 /** What the device logs in with and says about itself. */
@@ -53,7 +75,8 @@ const sameInfo = (a: P2pInfoData, b: P2pInfoData): boolean => JSON.stringify(a) 
 
 /**
  * A device's own connection to the platform (the Hik-Connect service): MQTT over WebSocket as
- * `device:{shortSerial}`, reconnecting by itself and publishing its retained info after every connect.
+ * `device:{shortSerial}`, reconnecting by itself and publishing its retained info after every connect. With an
+ * ISAPI handler it also listens for the platform's ISAPI requests and publishes the handler's answers.
  */
 export class PlatformClient extends EventEmitter<PlatformClientEvents> {
   readonly platformUrl: string;
@@ -61,6 +84,7 @@ export class PlatformClient extends EventEmitter<PlatformClientEvents> {
   private readonly mqttUrl: string;
   private readonly reconnectMs: number;
   private readonly keepaliveSec: number;
+  private readonly isapi: PlatformIsapiHandler | undefined;
   private client: MqttClient | null = null;
   private session: PlatformSession | null = null;
 
@@ -74,6 +98,7 @@ export class PlatformClient extends EventEmitter<PlatformClientEvents> {
     this.mqttUrl = url;
     this.reconnectMs = opts.reconnectMs ?? 1000;
     this.keepaliveSec = opts.keepaliveSec ?? 30;
+    this.isapi = opts.isapi;
   }
 
   get connected(): boolean {
@@ -128,7 +153,14 @@ export class PlatformClient extends EventEmitter<PlatformClientEvents> {
       if (client !== this.client) return;
       up = true;
       this.emit('connected');
-      this.publishInfo(client);
+      if (this.isapi) this.listen(client);
+      else this.publishInfo(client);
+    });
+    client.on('message', (topic, payload) => {
+      if (client !== this.client) return;
+      const m = decodeMessage(topic, payload);
+      if (!m.ok) return this.report(new Error(`request dropped: ${m.error}`));
+      if (m.value.topic.kind === 'p2pIsapi' && this.isapi) void this.answer(client, this.isapi, m.value.envelope.id, m.value.envelope.data as P2pIsapiRequestData);
     });
     client.on('close', () => {
       if (!up) return;
@@ -148,6 +180,36 @@ export class PlatformClient extends EventEmitter<PlatformClientEvents> {
       if (client !== this.client) return;
       if (err) this.report(err);
       else this.emit('published');
+    });
+  }
+
+  /** Subscribes to the platform's requests, then says what the device is: once the platform knows it, it is listening. */
+  private listen(client: MqttClient): void {
+    client.subscribe(topics.p2pIsapi(this.shortSerial), { qos: 1 }, (err) => {
+      if (client !== this.client) return;
+      if (err) this.report(err);
+      this.publishInfo(client);
+    });
+  }
+
+  private async answer(client: MqttClient, handler: PlatformIsapiHandler, requestId: string, request: P2pIsapiRequestData): Promise<void> {
+    // The platform has given up on it: a late request is not run.
+    if (Date.now() > request.deadline) return;
+    let answer: PlatformIsapiAnswer;
+    try {
+      answer = await handler(request);
+    } catch (err) {
+      this.report(err);
+      answer = { status: 500, contentType: 'text/plain', body: 'the device failed to answer' };
+    }
+    const { after, ...reply } = answer;
+    let payload = encodeEnvelope(envelope('p2pIsapiReply', reply, { id: requestId }));
+    if (reply.body.length > P2P_ISAPI_MAX_BODY || payload.byteLength > MAX_MESSAGE_BYTES) {
+      payload = encodeEnvelope(envelope('p2pIsapiReply', { status: 500, contentType: 'text/plain', body: 'the answer is too large for the platform connection' }, { id: requestId }));
+    }
+    client.publish(topics.p2pIsapiReply(this.shortSerial, requestId), Buffer.from(payload), { qos: 1 }, (err) => {
+      if (err) return this.report(err);
+      if (after) void Promise.resolve(after()).catch((e: unknown) => this.report(e));
     });
   }
 

@@ -54,6 +54,7 @@ import {
   type LanNetwork,
   type MotionDetection,
   type P2pInfoData,
+  type P2pIsapiRequestData,
   type Result,
   type VlanRefusal,
 } from '@vigil/protocol';
@@ -77,7 +78,7 @@ import {
   scope,
 } from '@vigil/protocol/onvif';
 import { endpointReferenceFor } from '../camera/ip-camera.js';
-import { PlatformClient, platformMqttUrl } from './platform-client.js';
+import { PlatformClient, platformMqttUrl, type PlatformIsapiAnswer } from './platform-client.js';
 import { SwitchVlans } from './switch-vlan.js';
 import { UdpHub, type UdpHandler } from './udp-hub.js';
 
@@ -583,7 +584,7 @@ export class SimDevice extends EventEmitter<SimDeviceEvents> {
     if (this.platform && (!wanted || this.platform.platformUrl !== url)) void this.leavePlatform();
     if (!wanted || url === null || short === null) return;
     if (!this.platform) {
-      const client = new PlatformClient({ platformUrl: url, shortSerial: short });
+      const client = new PlatformClient({ platformUrl: url, shortSerial: short, isapi: (r) => this.answerPlatform(r) });
       client.on('connected', () => this.emit('platform', true));
       client.on('disconnected', () => this.emit('platform', false));
       this.platform = client;
@@ -840,9 +841,7 @@ export class SimDevice extends EventEmitter<SimDeviceEvents> {
       const answering: Promise<Answer> =
         body === undefined
           ? Promise.resolve(this.status(413, url.pathname, IsapiStatusCode.invalidOperation, IsapiSubStatus.badXmlContent, 'body too large'))
-          : this.answer(method, url, req.url ?? '/', body, req.headers.authorization).catch((e: unknown) =>
-              this.status(500, url.pathname, IsapiStatusCode.deviceError, 'deviceError', e instanceof Error ? e.message : String(e)),
-            );
+          : this.answerOrFail(method, url, req.url ?? '/', body, req.headers.authorization);
       void answering.then((a) =>
         this.later(() => {
           if (!this.up) return this.hold(req);
@@ -854,6 +853,21 @@ export class SimDevice extends EventEmitter<SimDeviceEvents> {
         }),
       );
     });
+  }
+
+  /** An ISAPI request over the platform connection: what the HTTP server answers, after the same latency. */
+  private async answerPlatform(r: P2pIsapiRequestData): Promise<PlatformIsapiAnswer> {
+    const url = new URL(r.path, 'http://device');
+    const a = await this.answerOrFail(r.method, url, r.path, Buffer.from(r.body ?? '', 'utf8'), undefined, true);
+    await new Promise<void>((resolve) => this.later(resolve));
+    this.emit('request', r.method, url.pathname, a.status);
+    return { status: a.status, contentType: a.contentType, body: a.body, ...(a.after ? { after: a.after } : {}) };
+  }
+
+  private answerOrFail(method: string, url: URL, rawUrl: string, body: Buffer, authorization: string | undefined, viaPlatform = false): Promise<Answer> {
+    return this.answer(method, url, rawUrl, body, authorization, viaPlatform).catch((e: unknown) =>
+      this.status(500, url.pathname, IsapiStatusCode.deviceError, 'deviceError', e instanceof Error ? e.message : String(e)),
+    );
   }
 
   private onControl(body: Buffer | undefined, res: ServerResponse): void {
@@ -892,7 +906,8 @@ export class SimDevice extends EventEmitter<SimDeviceEvents> {
     return { status: 200, contentType: ISAPI_CONTENT_TYPE, body };
   }
 
-  private async answer(method: string, url: URL, rawUrl: string, body: Buffer, authorization: string | undefined): Promise<Answer> {
+  /** `viaPlatform`: the request came over the device's own platform connection, which needs no digest login. */
+  private async answer(method: string, url: URL, rawUrl: string, body: Buffer, authorization: string | undefined, viaPlatform = false): Promise<Answer> {
     const path = url.pathname;
     const route = `${method} ${path}`;
     const ok = (after?: () => void | Promise<void>, id?: number): Answer => ({
@@ -933,8 +948,8 @@ export class SimDevice extends EventEmitter<SimDeviceEvents> {
       return this.status(403, path, IsapiStatusCode.invalidOperation, IsapiSubStatus.notActivated);
     }
 
-    const verdict = this.digest.verify(authorization, method, rawUrl);
-    if (!verdict.ok) {
+    const verdict = viaPlatform ? null : this.digest.verify(authorization, method, rawUrl);
+    if (verdict && !verdict.ok) {
       this.counters.authFailures++;
       return {
         ...this.status(401, path, IsapiStatusCode.invalidOperation, IsapiSubStatus.unauthorized),

@@ -46,11 +46,12 @@ import {
   type PanelModel,
   type PanelModelCapabilities,
   type PanelZoneStatus,
+  type P2pIsapiRequestData,
   type Result,
 } from '@vigil/protocol';
 import { verificationCodeFor } from '../camera/ip-camera.js';
 import { longSerialFor, macFor } from '../devices/sim-device.js';
-import { PlatformClient, platformMqttUrl } from '../devices/platform-client.js';
+import { PlatformClient, platformMqttUrl, type PlatformIsapiAnswer } from '../devices/platform-client.js';
 import { clampLatency, controlProblem, MAX_LATENCY_MS, readBody, sendJson } from '../http.js';
 import { PanelEventKind } from './events.js';
 import { ArcReporter, type ArcReporterState, type PanelEventRecord } from './reporter.js';
@@ -134,7 +135,7 @@ export interface AlarmPanelState extends AlarmPanelEndpoints {
 }
 
 export interface AlarmPanelEvents {
-  /** An HTTP request was answered (after the latency). */
+  /** An ISAPI request, over HTTP or the platform connection, was answered (after the latency). */
   request: [method: string, path: string, status: number];
   /** The connection to the platform came up or went down. */
   platform: [connected: boolean];
@@ -641,7 +642,7 @@ export class AlarmPanel extends EventEmitter<AlarmPanelEvents> {
     if (this.platform && (!wanted || this.platform.platformUrl !== url)) void this.leavePlatform();
     if (!wanted) return;
     if (!this.platform) {
-      const client = new PlatformClient({ platformUrl: url, shortSerial: this.shortSerial });
+      const client = new PlatformClient({ platformUrl: url, shortSerial: this.shortSerial, isapi: (r) => this.answerPlatform(r) });
       client.on('connected', () => this.emit('platform', true));
       client.on('disconnected', () => this.emit('platform', false));
       this.platform = client;
@@ -719,11 +720,21 @@ export class AlarmPanel extends EventEmitter<AlarmPanelEvents> {
     });
   }
 
-  private answer(method: string, url: URL, rawUrl: string, body: Buffer, authorization: string | undefined): Answer {
+  /** An ISAPI request over the platform connection: what the HTTP API answers, after the same latency. */
+  private async answerPlatform(r: P2pIsapiRequestData): Promise<PlatformIsapiAnswer> {
+    const url = new URL(r.path, 'http://panel');
+    const a = this.answer(r.method, url, r.path, Buffer.from(r.body ?? '', 'utf8'), undefined, true);
+    await new Promise<void>((resolve) => this.later(resolve));
+    this.emit('request', r.method, url.pathname, a.status);
+    return { status: a.status, contentType: ISAPI_CONTENT_TYPE, body: a.body };
+  }
+
+  /** `viaPlatform`: the request came over the panel's own platform connection, which needs no digest login. */
+  private answer(method: string, url: URL, rawUrl: string, body: Buffer, authorization: string | undefined, viaPlatform = false): Answer {
     const path = url.pathname;
     if (!path.startsWith('/ISAPI/')) return this.status(404, path, IsapiStatusCode.invalidOperation, IsapiSubStatus.notFound);
-    const verdict = this.digest.verify(authorization, method, rawUrl);
-    if (!verdict.ok) {
+    const verdict = viaPlatform ? null : this.digest.verify(authorization, method, rawUrl);
+    if (verdict && !verdict.ok) {
       this.counters.authFailures++;
       return { ...this.status(401, path, IsapiStatusCode.invalidOperation, IsapiSubStatus.unauthorized), headers: { 'www-authenticate': verdict.challenge } };
     }

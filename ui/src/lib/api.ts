@@ -19,6 +19,8 @@ import type {
   LoginBody,
   MeReply,
   OperationLogList,
+  PanelOperationReply,
+  PanelStatus,
   PresenceEvent,
   RegisterBody,
   Site,
@@ -31,7 +33,8 @@ import type {
   UpdateEdgeBody,
   UpdateSiteBody,
 } from '@vigil/protocol/api';
-import type { EdgeInfo } from '@vigil/protocol';
+import { PANEL_OPERATION_PATHS } from '@vigil/protocol/api';
+import type { EdgeInfo, PanelOperation } from '@vigil/protocol';
 import type {
   ArcCredentialsReply,
   ArcDecision,
@@ -170,6 +173,10 @@ export const api = {
   addChannels: (deviceId: string, body: AddChannelsBody) => request<AddChannelsReply>('POST', `/devices/${enc(deviceId)}/channels`, { body }),
   removeChannel: (deviceId: string, channelId: number) => request<DeviceChannels>('DELETE', `/devices/${enc(deviceId)}/channels/${channelId}`),
   orderChannels: (deviceId: string, order: number[]) => request<DeviceChannels>('PUT', `/devices/${enc(deviceId)}/channels/order`, { body: { order } }),
+  /** A security control panel's areas, zones and host status, read live over its own platform connection. */
+  getPanel: (deviceId: string) => request<PanelStatus>('GET', `/devices/${enc(deviceId)}/panel`),
+  operatePanel: (deviceId: string, area: number, operation: PanelOperation) =>
+    request<PanelOperationReply>('POST', `/devices/${enc(deviceId)}/panel/areas/${area}/${PANEL_OPERATION_PATHS[operation]}`),
 
   listLan: (siteId: string) => request<LanDeviceList>('GET', `/sites/${enc(siteId)}/lan`),
 
