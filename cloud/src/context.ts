@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
+import type { RelayConfigurator } from './alarms/configurator.js';
 import type { CloudConfig } from './config.js';
 import type { Db } from './db/client.js';
 import type { Presence } from './edges/presence.js';
@@ -28,6 +29,8 @@ export interface CloudContext {
   /** Presence of devices added by IP/domain. */
   ipDomain: IpDomainMonitor;
   presence: Presence;
+  /** Keeps the edge boxes' alarm relays configured from the ARC service. */
+  alarms: RelayConfigurator;
   /** Encrypts the secrets the cloud must give back later (installers' default device passwords). */
   vault: Vault;
 }

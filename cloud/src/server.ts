@@ -1,4 +1,6 @@
 import type { AddressInfo } from 'node:net';
+import { RelayConfigurator } from './alarms/configurator.js';
+import { publishPathReports } from './alarms/paths.js';
 import { createBroker, type Broker } from './broker/broker.js';
 import { routePolicies } from './broker/router.js';
 import type { CloudConfig } from './config.js';
@@ -48,6 +50,7 @@ export async function startCloud(config: CloudConfig): Promise<RunningCloud> {
     );
     tunnel.attach(broker);
     p2p.attach(broker);
+    publishPathReports(tunnel, hub, app.log);
     const claim = new Throttle(db, config.claimMaxFailures, config.claimLockSec);
     ctx = {
       config,
@@ -62,6 +65,7 @@ export async function startCloud(config: CloudConfig): Promise<RunningCloud> {
       p2p,
       ipDomain: new IpDomainMonitor(db, jobs, presence, vault, { pollSec: config.ipDomainPollSec, allowPrivate: config.allowPrivateDeviceAddresses }, app.log),
       presence,
+      alarms: new RelayConfigurator(db, vault, tunnel, config.rpcTimeoutMs, app.log),
       vault,
     };
     await presence.resumeAfterRestart();
@@ -93,6 +97,7 @@ export async function startCloud(config: CloudConfig): Promise<RunningCloud> {
     async close() {
       await c.jobs.stop();
       await c.ipDomain.stop();
+      c.alarms.close();
       c.tunnel.close();
       c.p2p.close();
       await b.close();

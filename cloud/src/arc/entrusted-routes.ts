@@ -35,6 +35,7 @@ export async function arcEntrustedRoutes(app: FastifyInstance) {
     });
     ctx.hub.publish(arcCompanyId, { type: 'arc.changed', siteId: found.site.id });
     ctx.hub.publish(found.site.companyId, { type: 'arc.changed', siteId: found.site.id });
+    ctx.alarms.siteChanged(found.site.id);
     const [panel] = await entrustedPanels(ctx.db, arcCompanyId, deviceId);
     return panel!;
   }

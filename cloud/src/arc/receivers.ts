@@ -129,6 +129,7 @@ export async function arcReceiverRoutes(app: FastifyInstance) {
       const [existing] = await ctx.db.select({ n: count() }).from(arcReceivers).where(eq(arcReceivers.companyId, companyId));
       if ((existing?.n ?? 0) >= ARC_RECEIVERS_MAX) throw invalid(`An ARC has at most ${ARC_RECEIVERS_MAX} receivers.`);
       const [row] = await ctx.db.insert(arcReceivers).values({ id, companyId, ...values }).returning();
+      ctx.alarms.arcChanged(companyId);
       return reply.status(201).send(receiverView(row!));
     },
   );
@@ -141,6 +142,7 @@ export async function arcReceiverRoutes(app: FastifyInstance) {
       request.oplog.target = current.name;
       const values = receiverValues(ctx.vault, current.id, request.body as ArcReceiverBody, storedAccounts(current));
       const [row] = await ctx.db.update(arcReceivers).set(values).where(eq(arcReceivers.id, current.id)).returning();
+      ctx.alarms.arcChanged(current.companyId);
       return receiverView(row!);
     },
   );
@@ -152,6 +154,7 @@ export async function arcReceiverRoutes(app: FastifyInstance) {
       const current = await own(request);
       request.oplog.target = current.name;
       await ctx.db.delete(arcReceivers).where(eq(arcReceivers.id, current.id));
+      ctx.alarms.arcChanged(current.companyId);
       return reply.status(204).send();
     },
   );

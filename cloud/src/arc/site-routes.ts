@@ -61,6 +61,7 @@ export async function arcSiteRoutes(app: FastifyInstance) {
   function changed(siteId: string, installerCompanyId: string, arcCompanyId: string | null) {
     ctx.hub.publish(installerCompanyId, { type: 'arc.changed', siteId });
     ctx.hub.publish(arcCompanyId, { type: 'arc.changed', siteId });
+    ctx.alarms.siteChanged(siteId);
   }
 
   app.get('/sites/:siteId/arc', { schema: { params: SiteParams, response: { 200: SiteArcServiceSchema } }, preHandler: installer }, async (request) =>

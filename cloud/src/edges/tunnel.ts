@@ -52,6 +52,22 @@ interface PendingCall {
 
 class Refused extends Error {}
 
+/** An edge's event as stored in `device_events`. */
+export interface StoredEdgeEvent {
+  serial: string;
+  companyId: string;
+  siteId: string;
+  kind: string;
+  at: Date;
+  details: unknown;
+}
+
+/** Told when an edge's connection has been recorded, and once per event stored. */
+export interface TunnelListener {
+  edgeConnected?(serial: string): void;
+  eventStored?(event: StoredEdgeEvent): void;
+}
+
 /**
  * The cloud end of the tunnel: who may connect and touch which topic, the claim of a new box, what the
  * edges report (stored before the broker acknowledges it), and RPC to the edges.
@@ -66,6 +82,7 @@ export class Tunnel implements BrokerPolicy {
   /** Messages of one edge are handled in arrival order. */
   private readonly chains = new Map<string, Promise<void>>();
   private readonly heartbeats = new Map<string, Date>();
+  private readonly listeners: TunnelListener[] = [];
   private readonly flushTimer: NodeJS.Timeout;
   private readonly count: {
     messages: (l: Record<string, string>) => void;
@@ -100,6 +117,10 @@ export class Tunnel implements BrokerPolicy {
 
   isConnected(serial: string): boolean {
     return this.edgeClients.has(serial);
+  }
+
+  listen(listener: TunnelListener): void {
+    this.listeners.push(listener);
   }
 
   // ---- broker policy ------------------------------------------------------------------------------
@@ -191,7 +212,10 @@ export class Tunnel implements BrokerPolicy {
     const id = identities.get(client);
     if (id?.role === 'edge') {
       this.edgeClients.set(id.serial, client);
-      void this.inOrder(id.serial, () => this.presence.edgeConnected(id.serial));
+      void this.inOrder(id.serial, async () => {
+        await this.presence.edgeConnected(id.serial);
+        for (const l of this.listeners) l.edgeConnected?.(id.serial);
+      });
     } else if (id?.role === 'claim') {
       let byNonce = this.claimClients.get(id.serial);
       if (!byNonce) this.claimClients.set(id.serial, (byNonce = new Map()));
@@ -304,6 +328,7 @@ export class Tunnel implements BrokerPolicy {
       const at = new Date(msg.envelope.ts);
       const changes: { deviceId: string; changed: boolean; online: boolean }[] = [];
       let job: { companyId: string; siteId: string; jobId: string } | null = null;
+      let event: StoredEdgeEvent | null = null;
       if (msg.topic.kind === 'inventory') {
         const inv = msg.envelope.data as { devices: DeviceReport[] };
         for (const d of inv.devices) {
@@ -316,6 +341,7 @@ export class Tunnel implements BrokerPolicy {
         if (r) changes.push({ ...r, online: s.online });
       } else if (msg.topic.kind === 'event') {
         const e = msg.envelope.data as EventData;
+        event = { ...owner, kind: msg.topic.eventKind, at: new Date(e.at), details: e.details };
         await tx.insert(deviceEvents).values({
           messageId: msg.envelope.id,
           companyId: owner.companyId,
@@ -330,10 +356,11 @@ export class Tunnel implements BrokerPolicy {
           job = await applyProgress(tx, owner, e.details as InitProgress, new Date(e.at));
         }
       }
-      return { owner, changes, kind: msg.topic.kind, job };
+      return { owner, changes, kind: msg.topic.kind, job, event };
     });
     if (!result) return;
-    const { owner, changes, kind, job } = result;
+    const { owner, changes, kind, job, event } = result;
+    if (event) for (const l of this.listeners) l.eventStored?.(event);
     if (job) this.hub.publish(job.companyId, { type: 'onsite.job', siteId: job.siteId, jobId: job.jobId });
     if (kind === 'inventory') this.hub.publish(owner.companyId, { type: 'devices.changed', siteId: owner.siteId });
     for (const c of changes) {

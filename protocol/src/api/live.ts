@@ -1,3 +1,5 @@
+import type { AlarmPathReport } from '../alarms.js';
+
 /**
  * Server-sent events on `GET /api/v1/live`: one JSON object per `data:` line, telling the portal what
  * changed so it can refetch or patch what it shows. Only events of the viewer's company are sent.
@@ -15,4 +17,6 @@ export type LiveEvent =
   /** A panel's ARC service or the site's ARC authorization changed; sent to the installer and to the ARC. */
   | { type: 'arc.changed'; siteId: string }
   /** A security control panel was armed, disarmed, silenced or cleared from the platform. */
-  | { type: 'panel.changed'; siteId: string; deviceId: string };
+  | { type: 'panel.changed'; siteId: string; deviceId: string }
+  /** An edge box's route for a panel's alarms to its ARC failed, or answers again (`alarm.path` event). */
+  | { type: 'alarm.path'; siteId: string; serial: string; report: AlarmPathReport };

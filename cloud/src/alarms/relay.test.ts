@@ -1,0 +1,142 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MqttClient } from 'mqtt';
+import { ALARM_PATH_EVENT, encodeEnvelope, envelope, mqttIdentity, topics, type AlarmPathReport, type AlarmsConfigureParams } from '@vigil/protocol';
+import type { LiveEvent } from '@vigil/protocol/api';
+import { registerCompany, startTestCloud, type TestCloud } from '../testing/cloud.js';
+import { answerCommands, EdgePlayers, publish, until } from '../testing/edge.js';
+import { addPanel, registerArc } from '../arc/testing.js';
+import { DEFAULT_ALARM_RETRY, relayConfigFor } from './config.js';
+
+let cloud: TestCloud;
+let players: EdgePlayers;
+let installer: Awaited<ReturnType<typeof registerCompany>>;
+let arc: Awaited<ReturnType<typeof registerArc>>;
+let site: string;
+let box: { serial: string; edge: MqttClient; password: string };
+let panel: string;
+
+const KEY = '00112233445566778899AABBCCDDEEFF';
+const enable = { accountNumber: '1a2b', eventTypes: ['alarm', 'fire'], connectionMode: 'direct_or_server' };
+
+/** Answers every `alarms.configure` on the connection and keeps what it was sent, latest last. */
+async function relay(edge: MqttClient, serial: string) {
+  const received: AlarmsConfigureParams[] = [];
+  await answerCommands<AlarmsConfigureParams>(edge, serial, 'alarms.configure', (params) => {
+    received.push(params);
+    return { ok: true, result: { revision: received.length, panels: params.panels.length, applied: true } };
+  });
+  return received;
+}
+
+/** Waits for a push after the `seen` first ones that `ok` accepts. */
+const nextPush = (received: AlarmsConfigureParams[], seen: number, ok: (p: AlarmsConfigureParams) => boolean, what: string) =>
+  until(async () => received.slice(seen), (pushed) => pushed.some(ok), what).then(() => received.at(-1)!);
+
+const decide = (decision: string) => arc.client.post(`/arc/entrusted-devices/${panel}/${decision}`);
+
+beforeAll(async () => {
+  cloud = await startTestCloud();
+  players = new EdgePlayers(cloud.url.replace(/^http/, 'ws') + '/mqtt');
+  installer = await registerCompany(cloud.api, 'Northern Alarms');
+  arc = await registerArc(cloud.api, 'Sentinel Monitoring');
+  await arc.client.post('/arc/receivers', { name: 'Primary', host: 'receiver.example.net', port: 9999, transport: 'tcp', accounts: [{ accountNumber: '1A2B', encrypted: true, key: KEY }] });
+  await arc.client.post('/arc/receivers', { name: 'Backup', host: 'backup.example.net', port: 9998, transport: 'udp', accounts: [{ accountNumber: '1A2B', encrypted: false }] });
+  site = (await installer.client.post<{ id: string }>('/sites', { name: 'Flat 7', type: 'personal', timeZone: 'Europe/London' })).body.id;
+  await installer.client.call('PUT', `/sites/${site}/arc/authorization`, { arcCompanyId: arc.companyId });
+  box = await players.claimed(installer.client, site);
+  panel = await addPanel(players, installer.client, site, 'Hall panel');
+});
+
+afterAll(async () => {
+  await players?.closeAll();
+  await cloud?.stop();
+});
+
+describe('the edge box’s alarm relay follows the ARC service', () => {
+  let received: AlarmsConfigureParams[];
+  const expected = () => ({
+    account: '1A2B',
+    deviceId: panel,
+    arc: { host: 'receiver.example.net', port: 9999, transport: 'tcp', account: '1A2B', key: KEY },
+    connectionMode: 'direct_or_server',
+    retry: DEFAULT_ALARM_RETRY,
+    pollingMs: 0,
+    eventTypes: ['alarm', 'fire'],
+  });
+
+  it('relays no panel while the ARC has not accepted it', async () => {
+    received = await relay(box.edge, box.serial);
+    const seen = received.length;
+    const enabled = await installer.client.call<{ state: string }>('PUT', `/sites/${site}/arc/panels/${panel}`, enable);
+    expect(enabled.body.state).toBe('pending');
+    expect((await nextPush(received, seen, () => true, 'a push after the request')).panels).toEqual([]);
+  });
+
+  it('relays the panel to the ARC’s first receiver once accepted, and no more while suspended', async () => {
+    let seen = received.length;
+    await decide('accept');
+    const accepted = await nextPush(received, seen, (p) => p.panels.length > 0, 'the accepted panel');
+    expect(accepted).toEqual({ panels: [expected()] });
+
+    seen = received.length;
+    await decide('suspend');
+    expect((await nextPush(received, seen, (p) => p.panels.length === 0, 'the suspension')).panels).toEqual([]);
+
+    seen = received.length;
+    await decide('resume');
+    expect(await nextPush(received, seen, (p) => p.panels.length > 0, 'the resumption')).toEqual({ panels: [expected()] });
+  });
+
+  it('follows the ARC’s receivers', async () => {
+    const receivers = (await arc.client.get<{ items: { id: string; name: string }[] }>('/arc/receivers')).body.items;
+    const primary = receivers.find((r) => r.name === 'Primary')!;
+    const seen = received.length;
+    const moved = { name: 'Primary', host: '192.0.2.10', port: 9999, transport: 'tcp', accounts: [{ accountNumber: '1A2B', encrypted: true }] };
+    expect((await arc.client.call('PUT', `/arc/receivers/${primary.id}`, moved)).status).toBe(200);
+    const pushed = await nextPush(received, seen, (p) => p.panels[0]?.arc.host === '192.0.2.10', 'the new receiver address');
+    expect(pushed.panels[0]?.arc).toEqual({ ...expected().arc, host: '192.0.2.10' });
+    await arc.client.call('PUT', `/arc/receivers/${primary.id}`, { ...moved, host: 'receiver.example.net' });
+    await nextPush(received, seen, (p) => p.panels[0]?.arc.host === 'receiver.example.net', 'the receiver address back');
+  });
+
+  it('only the site’s first online box relays its panels', async () => {
+    const second = await players.claimed(installer.client, site, `VGZ${box.serial.slice(3)}`);
+    const secondReceived = await relay(second.edge, second.serial);
+    await until(async () => secondReceived, (r) => r.length > 0, 'a push to the second box');
+    expect(secondReceived.every((p) => p.panels.length === 0)).toBe(true);
+    expect((await relayConfigFor(cloud.ctx.db, cloud.ctx.vault, second.serial)).panels).toEqual([]);
+    expect(await relayConfigFor(cloud.ctx.db, cloud.ctx.vault, box.serial)).toEqual({ panels: [expected()] });
+    await second.edge.endAsync();
+  });
+
+  it('configures a box that connects again with the current configuration', async () => {
+    await box.edge.endAsync();
+    const edge = players.connect({ username: `edge:${box.serial}`, password: box.password, clientId: mqttIdentity.edgeClientId(box.serial) });
+    await new Promise((resolve) => edge.once('connect', resolve));
+    const again = await relay(edge, box.serial);
+    expect(await nextPush(again, 0, (p) => p.panels.length > 0, 'the configuration on connect')).toEqual({ panels: [expected()] });
+    box = { ...box, edge };
+  });
+
+  it('tells the installer’s portal when the box reports a path change', async () => {
+    const controller = new AbortController();
+    const res = await fetch(`${cloud.api}/live`, { headers: { cookie: installer.client.cookie ?? '' }, signal: controller.signal });
+    const reader = res.body!.getReader();
+    const report: AlarmPathReport = {
+      reportId: 'r-1',
+      panel: '1A2B',
+      deviceId: panel,
+      arc: { host: 'receiver.example.net', port: 9999, transport: 'tcp', account: '1A2B', encrypted: true },
+      state: 'failed',
+      at: Date.now(),
+      reason: 'no ACK after 3 attempts',
+      queued: 2,
+    };
+    await publish(box.edge, topics.event(box.serial, ALARM_PATH_EVENT), encodeEnvelope(envelope('event', { at: report.at, details: report })));
+    let text = '';
+    const events = () => text.split('\n').filter((l) => l.startsWith('data: ')).map((l) => JSON.parse(l.slice(6)) as LiveEvent);
+    while (!events().some((e) => e.type === 'alarm.path')) text += new TextDecoder().decode((await reader.read()).value);
+    controller.abort();
+    expect(events().find((e) => e.type === 'alarm.path')).toEqual({ type: 'alarm.path', siteId: site, serial: box.serial, report });
+  });
+});
