@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { RelayConfigurator } from './alarms/configurator.js';
+import { AlarmForwarder } from './alarms/forwarder.js';
 import { publishPathReports } from './alarms/paths.js';
 import { createBroker, type Broker } from './broker/broker.js';
 import { routePolicies } from './broker/router.js';
@@ -51,6 +52,7 @@ export async function startCloud(config: CloudConfig): Promise<RunningCloud> {
     tunnel.attach(broker);
     p2p.attach(broker);
     publishPathReports(tunnel, hub, app.log);
+    new AlarmForwarder(db, vault, tunnel, jobs, { ackTimeoutMs: config.alarmAckTimeoutMs, rpcTimeoutMs: config.rpcTimeoutMs }, app.log);
     const claim = new Throttle(db, config.claimMaxFailures, config.claimLockSec);
     ctx = {
       config,

@@ -22,6 +22,10 @@ import type { Logger } from './log.js';
  *   alarms/cmd/config     agent -> alarms worker, {revision, params}
  *   alarms/cmd/path-ack   agent -> alarms worker, {id}: the report is in the outbox
  *   alarms/cmd/status     agent -> alarms worker, {}: publish a fresh status
+ *   alarms/forward        alarms worker -> agent, {forward}: an event for the server path; sent again until acked
+ *   alarms/cmd/forward-ack agent -> alarms worker, {panel, eventId}: the event is in the outbox
+ *   alarms/cmd/delivered  agent -> alarms worker, {eventIds}: the receiver acknowledged them through the server
+ *   alarms/delivered      alarms worker -> agent, {eventIds}: they are out of the queue, on disk
  */
 export const BusTopic = {
   welcomePrefix: 'ctl/welcome/',
@@ -35,6 +39,10 @@ export const BusTopic = {
   alarmsConfig: 'alarms/cmd/config',
   alarmsPathAck: 'alarms/cmd/path-ack',
   alarmsStatusRequest: 'alarms/cmd/status',
+  alarmsForward: 'alarms/forward',
+  alarmsForwardAck: 'alarms/cmd/forward-ack',
+  alarmsDeliveredByServer: 'alarms/cmd/delivered',
+  alarmsDelivered: 'alarms/delivered',
 } as const;
 
 export interface WorkerInfo {

@@ -1,6 +1,7 @@
 /**
  * The edge's alarm relay (data flow 5, manual §4.12.5): the box is a local SIA DC-09 receiver for the panels on
- * its LAN and relays their events to each panel's ARC receiver, directly or (later) through the cloud.
+ * its LAN and relays their events to each panel's ARC receiver, directly or through the cloud (`alarm.forward`
+ * events, acknowledged back with the `alarms.delivered` RPC).
  *
  * The cloud configures it with the `alarms.configure` RPC: the panels the box relays for, each with its ARC
  * route, retries, supervision and the event types the ARC receives. The cloud lists only panels whose ARC
@@ -65,7 +66,7 @@ export const AlarmPanelConfigSchema = Type.Object(
     /** The cloud's id of the panel, quoted back in status and path reports. */
     deviceId: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
     arc: AlarmRouteSchema,
-    /** `server_only` queues events for the server path; `direct_or_server` sends directly. */
+    /** `server_only` sends through the cloud only; `direct_or_server` sends directly, and through the cloud while the path is failed. */
     connectionMode: literals(Object.values(ArcConnectionMode)),
     retry: AlarmRetrySchema,
     /** The panel's "Polling Rate": a NULL message after this long without traffic to the receiver; 0 for none. */
@@ -201,6 +202,38 @@ export const AlarmPathReportSchema = Type.Object({
   queued: Type.Integer({ minimum: 0 }),
 });
 export type AlarmPathReport = Static<typeof AlarmPathReportSchema>;
+
+/** The event kind of an event handed to the cloud for the server path. */
+export const ALARM_FORWARD_EVENT = 'alarm.forward';
+
+/**
+ * The details of an `alarm.forward` event: a queued event the box could not deliver directly (its path failed,
+ * or the panel is `server_only`), as the relay would frame it. The sequence number is the one the direct path
+ * uses too, so that the receiver drops whichever copy comes second. The cloud sends it with the route and key it
+ * holds for the panel, never with an address or key from the box.
+ */
+export const AlarmForwardSchema = Type.Object({
+  /** The box's id of the event, quoted back in `alarms.delivered`. */
+  eventId: Type.Integer({ minimum: 1 }),
+  panel: Account,
+  deviceId: Type.String({ minLength: 1, maxLength: 128 }),
+  token: literals(['SIA-DCS', 'ADM-CID']),
+  sequence: Type.Integer({ minimum: 1, maximum: 9999 }),
+  /** The data block with the ARC's account already in it. */
+  data: Type.String({ maxLength: 1024 }),
+  xdata: Type.Array(Type.Object({ id: Type.String({ pattern: '^[A-Z]$' }), value: Type.String({ maxLength: 256 }) }), { maxItems: 16 }),
+  /** Epoch ms the panel's message reached the box. */
+  receivedAt: Type.Integer(),
+});
+export type AlarmForward = Static<typeof AlarmForwardSchema>;
+
+/** The receiver acknowledged these events through the server path: the box takes them out of its queue. */
+export const AlarmsDeliveredParamsSchema = Type.Object(
+  { eventIds: Type.Array(Type.Integer({ minimum: 1 }), { minItems: 1, maxItems: 256 }) },
+  { additionalProperties: false },
+);
+export type AlarmsDeliveredParams = Static<typeof AlarmsDeliveredParamsSchema>;
+export const AlarmsDeliveredResultSchema = Type.Object({ accepted: Type.Literal(true) });
 
 // ------------------------------------------------------------------------------------------------ events
 

@@ -8,7 +8,13 @@ import {
   NvrChannelsRemoveParamsSchema,
   NvrChannelsResultSchema,
 } from './channels.js';
-import { AlarmsConfigureParamsSchema, AlarmsConfigureResultSchema, AlarmsStatusResultSchema } from './alarms.js';
+import {
+  AlarmsConfigureParamsSchema,
+  AlarmsConfigureResultSchema,
+  AlarmsDeliveredParamsSchema,
+  AlarmsDeliveredResultSchema,
+  AlarmsStatusResultSchema,
+} from './alarms.js';
 
 /** The commands the cloud can send an edge, with their parameters and results. */
 export const RpcMethod = {
@@ -24,6 +30,8 @@ export const RpcMethod = {
   /** The alarm relay's panels and ARC routes, and how it is doing (see alarms.ts). */
   alarmsConfigure: 'alarms.configure',
   alarmsStatus: 'alarms.status',
+  /** Events the ARC acknowledged through the server path (see alarms.ts). */
+  alarmsDelivered: 'alarms.delivered',
 } as const;
 export type RpcMethod = (typeof RpcMethod)[keyof typeof RpcMethod];
 
@@ -73,6 +81,7 @@ export const RpcSchemas = {
   [RpcMethod.nvrChannelsOrder]: { params: NvrChannelsOrderParamsSchema, result: NvrChannelsResultSchema },
   [RpcMethod.alarmsConfigure]: { params: AlarmsConfigureParamsSchema, result: AlarmsConfigureResultSchema },
   [RpcMethod.alarmsStatus]: { params: NoParams, result: AlarmsStatusResultSchema },
+  [RpcMethod.alarmsDelivered]: { params: AlarmsDeliveredParamsSchema, result: AlarmsDeliveredResultSchema },
 } as const satisfies Record<RpcMethod, { params: TSchema; result: TSchema }>;
 
 export type RpcParams<M extends RpcMethod> = Static<(typeof RpcSchemas)[M]['params']>;

@@ -1,5 +1,7 @@
 import {
+  ALARM_FORWARD_EVENT,
   ALARM_PATH_EVENT,
+  AlarmForwardSchema,
   AlarmPathReportSchema,
   DEFAULT_ALARM_TIMING,
   decoder,
@@ -41,6 +43,7 @@ interface StoredConfig {
 }
 
 const pathDecoder = decoder(AlarmPathReportSchema);
+const forwardDecoder = decoder(AlarmForwardSchema);
 
 /** What is wrong with a configuration beyond its schema, or undefined. */
 export function alarmsConfigProblem(params: AlarmsConfigureParams): string | undefined {
@@ -59,7 +62,9 @@ export function alarmsConfigProblem(params: AlarmsConfigureParams): string | und
 /**
  * The agent's side of the alarm relay: answers `alarms.configure` and `alarms.status`, keeps the configuration
  * in the agent's store and hands it to the relay worker (again each time the worker starts), and turns the
- * worker's path reports into `alarm.path` events in the outbox. Keys stay on the box and are never logged.
+ * worker's path reports into `alarm.path` events in the outbox. For the server path, it puts the events the worker
+ * hands over into the outbox as `alarm.forward` events, and passes the cloud's `alarms.delivered` to the worker.
+ * Keys stay on the box and are never logged.
  */
 export class AlarmControl {
   private relayRevision: number | null = null;
@@ -70,6 +75,8 @@ export class AlarmControl {
   private readonly queuedReports = new Set<string>();
   private readonly appliedWaiters = new Set<() => void>();
   private readonly statusWaiters = new Set<() => void>();
+  /** Calls of `alarms.delivered` waiting for the worker to confirm event ids. */
+  private readonly deliveredWaiters = new Set<(eventIds: number[]) => void>();
 
   private constructor(
     private readonly opts: AlarmControlOptions,
@@ -108,6 +115,27 @@ export class AlarmControl {
       await this.opts.hub.publish(BusTopic.alarmsStatusRequest, {});
       await fresh;
       return this.result();
+    });
+    rpc.register(RpcMethod.alarmsDelivered, async (params, ctx) => {
+      const pending = new Set(params.eventIds);
+      const confirmed = new Promise<boolean>((resolve) => {
+        const check = (ids: number[]): void => {
+          for (const id of ids) pending.delete(id);
+          if (pending.size > 0) return;
+          clearTimeout(timer);
+          this.deliveredWaiters.delete(check);
+          resolve(true);
+        };
+        const timer = setTimeout(() => {
+          this.deliveredWaiters.delete(check);
+          resolve(false);
+        }, Math.max(0, Math.min(APPLY_WAIT_MS, ctx.deadline - Date.now() - 500)));
+        this.deliveredWaiters.add(check);
+      });
+      await this.opts.hub.publish(BusTopic.alarmsDeliveredByServer, { eventIds: params.eventIds });
+      // Answered only once on the relay's disk: until then the cloud asks again.
+      if (!(await confirmed)) throw new RpcFailure(RpcErrorCode.failed, 'the alarm relay did not confirm the delivery');
+      return { accepted: true as const };
     });
   }
 
@@ -157,6 +185,11 @@ export class AlarmControl {
       this.onStatus(payload as RelayStatus);
     } else if (topic === BusTopic.alarmsPath) {
       this.onPathReport(payload);
+    } else if (topic === BusTopic.alarmsForward) {
+      this.onForward(payload);
+    } else if (topic === BusTopic.alarmsDelivered) {
+      const ids = (payload as { eventIds?: unknown }).eventIds;
+      if (Array.isArray(ids)) for (const w of [...this.deliveredWaiters]) w(ids.filter((id): id is number => typeof id === 'number'));
     }
   }
 
@@ -170,6 +203,20 @@ export class AlarmControl {
     this.announced = line;
     for (const w of [...this.statusWaiters]) w();
     for (const w of [...this.appliedWaiters]) w();
+  }
+
+  /** An event for the server path: into the outbox, then the worker stops handing it over. */
+  private onForward(payload: unknown): void {
+    const f = forwardDecoder.decode((payload as { forward?: unknown }).forward);
+    if (!f.ok) {
+      this.opts.log.warn('bus: dropped invalid alarm forward', { error: f.error });
+      return;
+    }
+    const { panel, eventId } = f.value;
+    this.opts
+      .enqueueEvent(ALARM_FORWARD_EVENT, f.value, f.value.receivedAt)
+      .then(() => this.opts.hub.publish(BusTopic.alarmsForwardAck, { panel, eventId }))
+      .catch((err: unknown) => this.opts.log.error('alarm event not queued for the server path', { panel, eventId, err }));
   }
 
   private onPathReport(payload: unknown): void {

@@ -6,6 +6,7 @@ import {
   encodeDc09Frame,
   parseDc09Key,
   rewriteDc09Account,
+  type AlarmForward,
   type AlarmPanelConfig,
   type AlarmPanelStatus,
   type AlarmPathReport,
@@ -35,8 +36,10 @@ export interface AlarmRelayOptions {
 interface AlarmRelayEvents {
   /** A panel's event is on disk (the panel is acknowledged right after); `duplicate` for a retransmission. */
   stored: [eventId: number, panel: string, duplicate: boolean];
-  /** The receiver acknowledged an event. */
+  /** The receiver acknowledged an event, through either path. */
   delivered: [eventId: number, panel: string];
+  /** An event for the server path, until `forwarded` confirms the agent has it. */
+  forward: [forward: AlarmForward];
   /** A path report is on disk, waiting to be handed over (see pendingPathReports). */
   path: [id: number, report: AlarmPathReport];
   /** Something the status shows has changed. */
@@ -159,6 +162,7 @@ export class AlarmRelay extends EventEmitter<AlarmRelayEvents> {
           this.emit('delivered', eventId, account);
           this.emit('changed');
         },
+        onForward: (forward) => this.emit('forward', forward),
       });
       this.transmitters.set(account, created);
       created.start();
@@ -216,6 +220,20 @@ export class AlarmRelay extends EventEmitter<AlarmRelayEvents> {
   /** The agent has the report in its outbox. */
   ackPathReport(id: number): Promise<void> {
     return this.opts.store.deletePathReport(id);
+  }
+
+  /** The agent has a handed-over event in its outbox. */
+  forwarded(panel: string, eventId: number): void {
+    this.transmitters.get(panel.toUpperCase())?.forwarded(eventId);
+  }
+
+  /** The receiver acknowledged these events through the server path: they leave the queue. */
+  async deliveredByServer(eventIds: number[]): Promise<void> {
+    const { store } = this.opts;
+    const panels = await store.queuedPanels(eventIds);
+    for (const [id, panel] of panels) if (await store.markDelivered(id, this.now())) this.emit('delivered', id, panel);
+    for (const panel of new Set(panels.values())) this.transmitters.get(panel)?.deliveredByServer();
+    if (panels.size > 0) this.emit('changed');
   }
 
   async status(): Promise<RelayStatus> {

@@ -270,10 +270,40 @@ export class AlarmStore {
     });
   }
 
-  markDelivered(eventId: number, at: number): Promise<void> {
+  /**
+   * Takes a queued event out of the queue on the receiver's ACK; false when it was not queued (already delivered
+   * by the other path, or unknown).
+   */
+  markDelivered(eventId: number, at: number): Promise<boolean> {
     return this.write(async () => {
-      await this.run('UPDATE alarm_events SET state = ?, acked_at = ? WHERE id = ?', [AlarmEventState.delivered, at, eventId]);
+      const r = await this.run('UPDATE alarm_events SET state = ?, acked_at = ? WHERE id = ? AND state = ?', [
+        AlarmEventState.delivered,
+        at,
+        eventId,
+        AlarmEventState.queued,
+      ]);
+      return r.changes > 0;
     });
+  }
+
+  /** The panel's events still waiting for the receiver, oldest first, at most `limit`. */
+  async queued(panel: string, limit: number): Promise<QueuedAlarmEvent[]> {
+    const rows = await this.all<EventRow>('SELECT * FROM alarm_events WHERE state = ? AND panel = ? ORDER BY id LIMIT ?', [
+      AlarmEventState.queued,
+      panel,
+      limit,
+    ]);
+    return rows.map(toStored);
+  }
+
+  /** Which of these events are in which panel's queue. */
+  async queuedPanels(eventIds: number[]): Promise<Map<number, string>> {
+    if (eventIds.length === 0) return new Map();
+    const rows = await this.all<{ id: number; panel: string }>(
+      `SELECT id, panel FROM alarm_events WHERE state = ? AND id IN (${eventIds.map(() => '?').join(', ')})`,
+      [AlarmEventState.queued, ...eventIds],
+    );
+    return new Map(rows.map((r) => [r.id, r.panel]));
   }
 
   /** Queued events per panel: how many and since when. */

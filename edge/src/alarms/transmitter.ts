@@ -1,4 +1,4 @@
-import { AlarmPathState, encodeDc09Frame, rewriteDc09Account, type AlarmPanelConfig, type Result } from '@vigil/protocol';
+import { AlarmPathState, encodeDc09Frame, rewriteDc09Account, type AlarmForward, type AlarmPanelConfig, type Result } from '@vigil/protocol';
 import { ArcConnectionMode } from '@vigil/protocol/api';
 import type { Logger } from '../log.js';
 import { ReceiverLink } from './link.js';
@@ -11,7 +11,14 @@ export interface TransmitterDeps {
   /** The path changed state; `report` when the change is news for the cloud. Resolves once recorded. */
   onPath: (panel: AlarmPanelConfig, state: PathState, reason: string, report: boolean) => Promise<void>;
   onDelivered: (eventId: number) => void;
+  /** Hands an event to the server path (the agent's outbox); confirmed by `forwarded`. */
+  onForward: (forward: AlarmForward) => void;
 }
+
+/** Events handed to the server path at once, per panel. */
+const SERVER_BATCH = 32;
+/** An event the agent has not confirmed taking for the server path is handed over again after this long. */
+const HANDOVER_RETRY_MS = 2_000;
 
 /** A round of attempts ends acknowledged, failed (with the reason), or cut short by a stop or a new configuration. */
 type RoundOutcome = { ok: true } | { ok: false; reason: string } | null;
@@ -24,6 +31,11 @@ type RoundOutcome = { ok: true } | { ok: false; reason: string } | null;
  * clock and sends again. After a failed round the path is failed and the event waits `backoffMs` (doubling up to
  * `backoffMaxMs`) for the next round: it stays queued until acknowledged. While idle, a NULL message every
  * `pollingMs` supervises the path.
+ *
+ * While the path is failed (`direct_or_server`), or always (`server_only`), the queued events are also handed to
+ * the server path, with their sequence numbers: the receiver drops whichever copy comes second. An event leaves
+ * the queue only on the receiver's ACK, by either path; one handed over is handed over again until the agent has
+ * it in its outbox, and again after `backoffMaxMs` while it waits (the cloud may have lost it).
  */
 export class PanelTransmitter {
   private link: ReceiverLink | null = null;
@@ -36,6 +48,8 @@ export class PanelTransmitter {
   /** The receiver's clock minus ours, from its last NAK. */
   private clockOffsetMs = 0;
   private lastExchangeAt: number;
+  /** Events handed to the server path: when, and whether the agent confirmed taking them. */
+  private readonly handed = new Map<number, { at: number; confirmed: boolean }>();
   path: { state: AlarmPathState; since: number | null };
 
   constructor(
@@ -60,6 +74,17 @@ export class PanelTransmitter {
   kick(): void {
     this.kicked = true;
     this.wake?.(true);
+  }
+
+  /** The agent has the event in its outbox for the server path. */
+  forwarded(eventId: number): void {
+    const h = this.handed.get(eventId);
+    if (h) h.confirmed = true;
+  }
+
+  /** The server path delivered some of the queue (already on disk): look at the queue again now. */
+  deliveredByServer(): void {
+    this.wake?.(false);
   }
 
   update(panel: AlarmPanelConfig): void {
@@ -99,9 +124,10 @@ export class PanelTransmitter {
     const generation = this.generation;
     this.kicked = false;
     if (this.panel.connectionMode === ArcConnectionMode.serverOnly) {
-      // The server path is not there yet: events stay queued and the status says what they wait for.
+      // Never sent directly: the server path has them; the status says what they wait for.
       this.path = { state: AlarmPathState.server, since: this.path.state === AlarmPathState.server ? this.path.since : this.deps.now() };
-      await this.sleep(null, true);
+      await this.handOver();
+      await this.sleep(this.handOverDueMs(), true);
       return;
     }
     if (this.path.state === AlarmPathState.server) this.path = { state: AlarmPathState.unknown, since: null };
@@ -123,21 +149,67 @@ export class PanelTransmitter {
     const { store, now } = this.deps;
     const sequence = event.arcSequence ?? (await store.assignSequence(event.id, this.panel.account, now()));
     let backoff = this.panel.retry.backoffMs;
+    // The direct path is known down: the server path need not wait for another failed round.
+    if (this.path.state === AlarmPathState.failed) await this.handOver();
     while (!this.stopped && generation === this.generation) {
       const outcome = await this.round(event, sequence, generation);
       if (outcome === null) return;
       if (outcome.ok) {
-        await store.markDelivered(event.id, now());
+        const taken = await store.markDelivered(event.id, now());
+        this.handed.delete(event.id);
         this.lastExchangeAt = now();
         await this.pathOk();
-        this.deps.onDelivered(event.id);
+        if (taken) this.deps.onDelivered(event.id);
         return;
       }
       await this.pathFailed(outcome.reason);
-      // New events do not cut the wait short: they queue behind this one.
+      await this.handOver();
+      // New events do not cut the wait short: they queue behind this one (and go to the server path too).
       await this.sleep(backoff, false);
+      if (!(await store.queuedPanels([event.id])).has(event.id)) return;
       backoff = Math.min(backoff * 2, this.panel.retry.backoffMaxMs);
     }
+  }
+
+  /**
+   * Hands the oldest queued events to the server path, each with its sequence number (given now if it has none,
+   * in queue order), unless handed over recently. Needs the cloud's id of the panel, which routes it there.
+   */
+  private async handOver(): Promise<void> {
+    const { store, now } = this.deps;
+    const deviceId = this.panel.deviceId;
+    if (deviceId === undefined) return;
+    const account = this.panel.arc.account.toUpperCase();
+    const queued = await store.queued(this.panel.account, SERVER_BATCH);
+    const waiting = new Set(queued.map((e) => e.id));
+    for (const id of this.handed.keys()) if (!waiting.has(id)) this.handed.delete(id);
+    for (const e of queued) {
+      if (this.stopped) return;
+      const h = this.handed.get(e.id);
+      if (h && now() - h.at < (h.confirmed ? this.panel.retry.backoffMaxMs : HANDOVER_RETRY_MS)) continue;
+      const sequence = e.arcSequence ?? (await store.assignSequence(e.id, this.panel.account, now()));
+      this.handed.set(e.id, { at: now(), confirmed: false });
+      this.deps.onForward({
+        eventId: e.id,
+        panel: e.panel,
+        deviceId,
+        token: e.token,
+        sequence,
+        data: rewriteDc09Account(e.data, account),
+        xdata: e.xdata,
+        receivedAt: e.receivedAt,
+      });
+    }
+  }
+
+  /** When the next hand-over falls due; null while nothing waits for one. */
+  private handOverDueMs(): number | null {
+    let due: number | null = null;
+    for (const h of this.handed.values()) {
+      const at = h.at + (h.confirmed ? this.panel.retry.backoffMaxMs : HANDOVER_RETRY_MS) - this.deps.now();
+      due = due === null ? at : Math.min(due, at);
+    }
+    return due === null ? null : Math.max(1, due);
   }
 
   private async supervise(generation: number): Promise<void> {

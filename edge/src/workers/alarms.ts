@@ -99,6 +99,7 @@ async function main(): Promise<void> {
     }, STATUS_DELAY_MS);
   });
   relay.on('path', (id, report) => publish(BusTopic.alarmsPath, { id, report }));
+  relay.on('forward', (forward) => publish(BusTopic.alarmsForward, { forward }));
 
   // Configurations are applied one after the other, in the order the agent sent them.
   let configChain: Promise<void> = Promise.resolve();
@@ -123,6 +124,17 @@ async function main(): Promise<void> {
       if (typeof id === 'number') relay.ackPathReport(id).catch((err: unknown) => log.error('forgetting a path report failed', { id, err }));
     } else if (topic === BusTopic.alarmsStatusRequest) {
       publishStatus();
+    } else if (topic === BusTopic.alarmsForwardAck) {
+      const { panel, eventId } = payload as { panel?: unknown; eventId?: unknown };
+      if (typeof panel === 'string' && typeof eventId === 'number') relay.forwarded(panel, eventId);
+    } else if (topic === BusTopic.alarmsDeliveredByServer) {
+      const ids = (payload as { eventIds?: unknown }).eventIds;
+      if (!Array.isArray(ids) || !ids.every((id) => Number.isInteger(id))) return;
+      const eventIds = ids as number[];
+      relay.deliveredByServer(eventIds).then(
+        () => publish(BusTopic.alarmsDelivered, { eventIds }),
+        (err: unknown) => log.error('marking alarms delivered by the server failed', { err }),
+      );
     }
   });
   publishStatus();
