@@ -1,6 +1,5 @@
-import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
-import sqlite3 from 'sqlite3';
+import type sqlite3 from 'sqlite3';
+import { execSql, openSqlite } from './sqlite.js';
 import type { DeviceReport } from '@vigil/protocol';
 
 export interface StoredCredentials {
@@ -53,20 +52,8 @@ export class Store {
   ) {}
 
   static async open(dataDir: string): Promise<Store> {
-    await mkdir(dataDir, { recursive: true });
-    const file = path.join(dataDir, 'edge.sqlite');
-    const db = await new Promise<sqlite3.Database>((resolve, reject) => {
-      const d = new sqlite3.Database(file, (err) => (err ? reject(err) : resolve(d)));
-    });
-    // Serialized mode: statements run in the order they were issued, which keeps outbox seqs in call order.
-    db.serialize();
-    const store = new Store(db, file);
-    await store.exec('PRAGMA journal_mode=WAL');
-    // FULL: a row acknowledged to its producer survives a power cut, not only a process crash.
-    await store.exec('PRAGMA synchronous=FULL');
-    await store.exec('PRAGMA busy_timeout=5000');
-    await store.exec(SCHEMA);
-    return store;
+    const { db, file } = await openSqlite(dataDir, 'edge.sqlite', SCHEMA);
+    return new Store(db, file);
   }
 
   close(): Promise<void> {
@@ -93,7 +80,7 @@ export class Store {
   }
 
   private exec(sql: string): Promise<void> {
-    return new Promise((resolve, reject) => this.db.exec(sql, (err) => (err ? reject(err) : resolve())));
+    return execSql(this.db, sql);
   }
 
   private run(sql: string, params: unknown[] = []): Promise<{ lastID: number; changes: number }> {

@@ -1,6 +1,5 @@
-import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
-import sqlite3 from 'sqlite3';
+import type sqlite3 from 'sqlite3';
+import { execSql, openSqlite } from '../sqlite.js';
 import { nextDc09Sequence, type AlarmPathReport, type AlarmsConfigureParams, type Dc09ExtendedData } from '@vigil/protocol';
 import type { ArcEventType } from '@vigil/protocol/api';
 import type { TimingSample } from './timing.js';
@@ -135,19 +134,8 @@ export class AlarmStore {
   ) {}
 
   static async open(dataDir: string): Promise<AlarmStore> {
-    await mkdir(dataDir, { recursive: true });
-    const file = path.join(dataDir, 'alarms.sqlite');
-    const db = await new Promise<sqlite3.Database>((resolve, reject) => {
-      const d = new sqlite3.Database(file, (err) => (err ? reject(err) : resolve(d)));
-    });
-    db.serialize();
-    const store = new AlarmStore(db, file);
-    await store.exec('PRAGMA journal_mode=WAL');
-    // FULL: an event acknowledged to its panel survives a power cut, not only a process crash.
-    await store.exec('PRAGMA synchronous=FULL');
-    await store.exec('PRAGMA busy_timeout=5000');
-    await store.exec(SCHEMA);
-    return store;
+    const { db, file } = await openSqlite(dataDir, 'alarms.sqlite', SCHEMA);
+    return new AlarmStore(db, file);
   }
 
   /** Waits for the writes already issued, then closes. */
@@ -157,7 +145,7 @@ export class AlarmStore {
   }
 
   private exec(sql: string): Promise<void> {
-    return new Promise((resolve, reject) => this.db.exec(sql, (err) => (err ? reject(err) : resolve())));
+    return execSql(this.db, sql);
   }
 
   private run(sql: string, params: unknown[] = []): Promise<{ lastID: number; changes: number }> {
