@@ -24,6 +24,7 @@ import {
   type RpcResult,
 } from '@vigil/protocol';
 import { ErrorCode } from '@vigil/protocol/api';
+import { KeyedQueue } from '../keyed-queue.js';
 import type { AuthResult, Broker, BrokerPolicy, Client, PublishPacket, Subscription } from '../broker/broker.js';
 import type { Db } from '../db/client.js';
 import { deviceEvents, edgeAnnouncements, edges, receivedMessages } from '../db/schema.js';
@@ -80,7 +81,7 @@ export class Tunnel implements BrokerPolicy {
   private readonly claimClients = new Map<string, Map<string, Client>>();
   private readonly pending = new Map<string, PendingCall>();
   /** Messages of one edge are handled in arrival order. */
-  private readonly chains = new Map<string, Promise<void>>();
+  private readonly queue = new KeyedQueue();
   private readonly heartbeats = new Map<string, Date>();
   private readonly listeners: TunnelListener[] = [];
   private readonly flushTimer: NodeJS.Timeout;
@@ -204,7 +205,7 @@ export class Tunnel implements BrokerPolicy {
       packet.retain = false;
       return;
     }
-    await this.inOrder(id.serial, () => this.ingest(id.serial, decoded.value));
+    await this.queue.run(id.serial, () => this.ingest(id.serial, decoded.value));
     this.count.messages({ kind: decoded.value.topic.kind, result: 'accepted' });
   }
 
@@ -212,7 +213,7 @@ export class Tunnel implements BrokerPolicy {
     const id = identities.get(client);
     if (id?.role === 'edge') {
       this.edgeClients.set(id.serial, client);
-      void this.inOrder(id.serial, async () => {
+      void this.queue.run(id.serial, async () => {
         await this.presence.edgeConnected(id.serial);
         for (const l of this.listeners) l.edgeConnected?.(id.serial);
       });
@@ -232,7 +233,7 @@ export class Tunnel implements BrokerPolicy {
       for (const [requestId, call] of this.pending) {
         if (call.serial === id.serial) this.settle(requestId, new AppError(409, ErrorCode.edgeOffline, 'The edge box disconnected before it answered.'));
       }
-      void this.inOrder(id.serial, () => this.presence.edgeDisconnected(id.serial));
+      void this.queue.run(id.serial, () => this.presence.edgeDisconnected(id.serial));
     } else if (id?.role === 'claim') {
       const byNonce = this.claimClients.get(id.serial);
       if (byNonce?.get(id.nonce) === client) byNonce.delete(id.nonce);
@@ -270,16 +271,6 @@ export class Tunnel implements BrokerPolicy {
   }
 
   // ---- what the edges report ----------------------------------------------------------------------
-
-  private inOrder(serial: string, work: () => Promise<void>): Promise<void> {
-    const next = (this.chains.get(serial) ?? Promise.resolve()).then(work);
-    const tail = next.catch(() => undefined);
-    this.chains.set(serial, tail);
-    void tail.then(() => {
-      if (this.chains.get(serial) === tail) this.chains.delete(serial);
-    });
-    return next;
-  }
 
   private async ingest(serial: string, msg: DecodedMessage): Promise<void> {
     switch (msg.topic.kind) {

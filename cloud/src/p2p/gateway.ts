@@ -1,6 +1,7 @@
 import { and, eq, isNull } from 'drizzle-orm';
 import { decodeMessage, parseMqttIdentity, parseTopic, topics, type P2pInfoData, type P2pIsapiReplyData } from '@vigil/protocol';
 import { DeviceAccessMode, ErrorCode } from '@vigil/protocol/api';
+import { KeyedQueue } from '../keyed-queue.js';
 import type { AuthResult, Broker, BrokerPolicy, Client, PublishPacket, Subscription } from '../broker/broker.js';
 import type { Db } from '../db/client.js';
 import { devices, p2pDevices } from '../db/schema.js';
@@ -29,7 +30,7 @@ export class P2pGateway implements BrokerPolicy {
   private readonly listening = new WeakSet<Client>();
   private readonly requests: PendingIsapi;
   /** Work for one serial runs in order (a login, its info, its disconnection). */
-  private readonly chains = new Map<string, Promise<void>>();
+  private readonly queue = new KeyedQueue();
   private readonly count: { logins: (l: Record<string, string>) => void; refused: (l: Record<string, string>) => void };
 
   constructor(
@@ -96,7 +97,7 @@ export class P2pGateway implements BrokerPolicy {
     const id = parseMqttIdentity(username, client.id);
     const code = password && password.length > 0 ? password.toString('utf8') : null;
     if (id?.role !== 'device' || (code !== null && !CODE_PATTERN.test(code))) return this.login({ ok: false, returnCode: 4 });
-    const ok = await this.inOrder(id.serial, async () => {
+    const ok = await this.queue.run(id.serial, async () => {
       const [row] = await this.db.select().from(p2pDevices).where(eq(p2pDevices.shortSerial, id.serial));
       const same = row !== undefined && (row.codeHash === null ? code === null : code !== null && (await verifySecret(code, row.codeHash)));
       if (same) return true;
@@ -155,7 +156,7 @@ export class P2pGateway implements BrokerPolicy {
       return;
     }
     const info = decoded.value.envelope.data as P2pInfoData;
-    await this.inOrder(serial, async () => {
+    await this.queue.run(serial, async () => {
       await this.db.update(p2pDevices).set({ info }).where(eq(p2pDevices.shortSerial, serial));
       await this.db
         .update(devices)
@@ -169,7 +170,7 @@ export class P2pGateway implements BrokerPolicy {
     if (!serial) return;
     this.clients.set(serial, client);
     const at = new Date();
-    void this.inOrder(serial, async () => {
+    void this.queue.run(serial, async () => {
       await this.db.update(p2pDevices).set({ connected: true, connectedAt: at }).where(eq(p2pDevices.shortSerial, serial));
       await this.reportBound(serial, true, at);
     }).catch((err: unknown) => this.log.warn({ err, serial }, 'P2P device connection not recorded'));
@@ -182,7 +183,7 @@ export class P2pGateway implements BrokerPolicy {
     this.clients.delete(serial);
     this.requests.abandon(serial, () => new AppError(409, ErrorCode.deviceNotConnected, `The device ${serial} disconnected from the platform before it answered.`));
     const at = new Date();
-    void this.inOrder(serial, async () => {
+    void this.queue.run(serial, async () => {
       await this.db.update(p2pDevices).set({ connected: false, disconnectedAt: at }).where(eq(p2pDevices.shortSerial, serial));
       await this.reportBound(serial, false, at);
     }).catch((err: unknown) => this.log.warn({ err, serial }, 'P2P device disconnection not recorded'));
@@ -207,19 +208,5 @@ export class P2pGateway implements BrokerPolicy {
   private async reportBound(serial: string, online: boolean, at: Date): Promise<void> {
     const bound = await this.boundDevice(serial);
     if (bound) await this.presence.directReport(bound.id, online, at, online ? 'connected to the platform' : 'disconnected from the platform');
-  }
-
-  /** Runs `work` after earlier work for the same serial. */
-  private inOrder<T>(serial: string, work: () => Promise<T>): Promise<T> {
-    const next = (this.chains.get(serial) ?? Promise.resolve()).then(work);
-    const tail = next.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.chains.set(serial, tail);
-    void tail.then(() => {
-      if (this.chains.get(serial) === tail) this.chains.delete(serial);
-    });
-    return next;
   }
 }
