@@ -21,7 +21,7 @@ let answering = true;
 
 beforeAll(async () => {
   cloud = await startTestCloud({ VIGIL_ALARM_ACK_TIMEOUT_MS: '200' });
-  players = new EdgePlayers(cloud.url.replace(/^http/, 'ws') + '/mqtt');
+  players = new EdgePlayers(cloud.mqttUrl);
   receiver = new Dc09ReceiverSimulator({ accounts: { '1A2B': KEY } });
   const at = await receiver.start();
   const installer = await registerCompany(cloud.api, 'Northern Alarms');

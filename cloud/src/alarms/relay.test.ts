@@ -36,7 +36,7 @@ const decide = (decision: string) => arc.client.post(`/arc/entrusted-devices/${p
 
 beforeAll(async () => {
   cloud = await startTestCloud();
-  players = new EdgePlayers(cloud.url.replace(/^http/, 'ws') + '/mqtt');
+  players = new EdgePlayers(cloud.mqttUrl);
   installer = await registerCompany(cloud.api, 'Northern Alarms');
   arc = await registerArc(cloud.api, 'Sentinel Monitoring');
   await arc.client.post('/arc/receivers', { name: 'Primary', host: 'receiver.example.net', port: 9999, transport: 'tcp', accounts: [{ accountNumber: '1A2B', encrypted: true, key: KEY }] });

@@ -18,7 +18,7 @@ const enable = { accountNumber: '1A2B', eventTypes: ['alarm', 'fault', 'periodic
 
 beforeAll(async () => {
   cloud = await startTestCloud();
-  players = new EdgePlayers(cloud.url.replace(/^http/, 'ws') + '/mqtt');
+  players = new EdgePlayers(cloud.mqttUrl);
   installer = await registerCompany(cloud.api, 'Northern Alarms');
   arc = await registerArc(cloud.api, 'Sentinel Monitoring');
   otherArc = await registerArc(cloud.api, 'Beacon Response');

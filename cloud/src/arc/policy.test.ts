@@ -27,7 +27,7 @@ const arcDoes = async (panel: string, action: string) => expect((await arc.clien
 
 beforeAll(async () => {
   cloud = await startTestCloud();
-  players = new EdgePlayers(cloud.url.replace(/^http/, 'ws') + '/mqtt');
+  players = new EdgePlayers(cloud.mqttUrl);
   installer = await registerCompany(cloud.api, 'Policy Installers');
   arc = await registerArc(cloud.api, 'Policy ARC');
   // A primary receiver that encrypts account 00A1, and a backup that does not.

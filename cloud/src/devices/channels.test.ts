@@ -21,7 +21,7 @@ let cloud: TestCloud;
 let players: EdgePlayers;
 beforeAll(async () => {
   cloud = await startTestCloud();
-  players = new EdgePlayers(`${cloud.url.replace('http', 'ws')}/mqtt`);
+  players = new EdgePlayers(cloud.mqttUrl);
 });
 afterAll(async () => {
   await players?.closeAll();

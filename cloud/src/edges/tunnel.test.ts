@@ -2,16 +2,14 @@ import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeMessage, encodeEnvelope, envelope, mqttIdentity, topics, type DeviceReport, type DiscoveredDevice } from '@vigil/protocol';
 import { FIXTURE_EDGE_ID, wireFixtures } from '@vigil/protocol/fixtures';
-import { registerCompany, startTestCloud, type ApiClient, type TestCloud } from '../testing/cloud.js';
+import { newSite, registerCompany, startTestCloud, type ApiClient, type TestCloud } from '../testing/cloud.js';
 import { EdgePlayers, newSerial, nonce, publish, until } from '../testing/edge.js';
 
 let cloud: TestCloud;
-let ws: string;
 let players: EdgePlayers;
 beforeAll(async () => {
   cloud = await startTestCloud({ VIGIL_CLAIM_MAX_FAILURES: '3' });
-  ws = `${cloud.url.replace('http', 'ws')}/mqtt`;
-  players = new EdgePlayers(ws);
+  players = new EdgePlayers(cloud.mqttUrl);
 });
 afterAll(async () => {
   await players?.closeAll();
@@ -30,11 +28,6 @@ function connect(username: string, password: string, clientId: string): Promise<
 const unclaimedBox = (serial: string, code: string) => players.unclaimed(serial, code);
 const claimedEdge = (client: ApiClient, siteId: string, serial = newSerial()) => players.claimed(client, siteId, serial);
 
-async function siteOf(client: ApiClient, offlineDelaySec = 1) {
-  const res = await client.post<{ id: string }>('/sites', { name: `Site ${nonce()}`, type: 'personal', timeZone: 'UTC', offlineDelaySec });
-  return res.body.id;
-}
-
 const camera = (id: string, online = true): DeviceReport => ({
   deviceId: id, kind: 'camera', protocol: 'onvif', manufacturer: 'Sim', model: 'DS-2CD2143G2-I', serial: id, firmware: 'V5.7.3',
   name: `Camera ${id}`, host: '127.0.0.1', port: 8000, online, lastSeenAt: Date.now(),
@@ -43,7 +36,7 @@ const camera = (id: string, online = true): DeviceReport => ({
 describe('claiming an edge box', () => {
   it('refuses a box that never connected, a wrong code, and locks the serial after repeated wrong codes', async () => {
     const { client } = await registerCompany(cloud.api);
-    const siteId = await siteOf(client);
+    const siteId = await newSite(client);
     const never = await client.post<{ code: string }>(`/sites/${siteId}/edges`, { serial: newSerial(), verificationCode: 'ABC123' });
     expect(never.status).toBe(404);
     expect(never.body.code).toBe('EDGE_NEVER_CONNECTED');
@@ -66,7 +59,7 @@ describe('claiming an edge box', () => {
   it('gives the box its own credentials; a claimed box cannot be added twice; bad credentials are refused', async () => {
     const a = await registerCompany(cloud.api);
     const b = await registerCompany(cloud.api);
-    const siteId = await siteOf(a.client);
+    const siteId = await newSite(a.client);
     const { serial, edge } = await claimedEdge(a.client, siteId);
     const listed = await until(
       () => a.client.get<{ items: { serial: string; connected: boolean; provisioned: boolean; status: string }[] }>(`/sites/${siteId}/edges`),
@@ -75,7 +68,7 @@ describe('claiming an edge box', () => {
     );
     expect(listed.body.items[0]).toMatchObject({ serial, connected: true, provisioned: true });
 
-    const again = await b.client.post<{ code: string }>(`/sites/${await siteOf(b.client)}/edges`, { serial, verificationCode: 'ABC123' });
+    const again = await b.client.post<{ code: string }>(`/sites/${await newSite(b.client)}/edges`, { serial, verificationCode: 'ABC123' });
     expect(again.status).toBe(409);
     expect(again.body.code).toBe('EDGE_ALREADY_ADDED');
     expect((await b.client.get<{ code: string }>(`/edges/${serial}`)).body.code).toBe('EDGE_NOT_FOUND');
@@ -92,7 +85,7 @@ describe('claiming an edge box', () => {
 describe('an edge on the tunnel', () => {
   it('may not publish or subscribe under another edge id', async () => {
     const { client } = await registerCompany(cloud.api);
-    const siteId = await siteOf(client);
+    const siteId = await newSite(client);
     const mine = await claimedEdge(client, siteId);
     const theirs = await claimedEdge(client, siteId);
 
@@ -114,7 +107,7 @@ describe('an edge on the tunnel', () => {
 
   it('drops and counts malformed messages, stays connected, and stores valid inventory and states once', async () => {
     const { client } = await registerCompany(cloud.api);
-    const siteId = await siteOf(client);
+    const siteId = await newSite(client);
     const { serial, edge } = await claimedEdge(client, siteId);
     await publish(edge, topics.inventory(serial), '{"v":1,"id":"x"');
     await publish(edge, topics.inventory(serial), encodeEnvelope(envelope('heartbeat', { uptimeSec: 1, rssBytes: 1, outboxDepth: 0, devicesOnline: 0, devicesTotal: 0 })));
@@ -144,7 +137,7 @@ describe('an edge on the tunnel', () => {
 
   it('declares the edge offline only after the offline delay, and online again at once', async () => {
     const { client } = await registerCompany(cloud.api);
-    const siteId = await siteOf(client, 2);
+    const siteId = await newSite(client, { offlineDelaySec: 2 });
     const first = await claimedEdge(client, siteId);
     const status = () => client.get<{ status: string; connected: boolean }>(`/edges/${first.serial}`);
     await until(status, (r) => r.body.status === 'online', 'online');
@@ -164,7 +157,7 @@ describe('an edge on the tunnel', () => {
 
   it('answers RPC calls through the edge, times out clearly, and refuses offline edges', async () => {
     const { client } = await registerCompany(cloud.api);
-    const siteId = await siteOf(client);
+    const siteId = await newSite(client);
     const { serial, edge } = await claimedEdge(client, siteId);
     await edge.subscribeAsync(topics.filters.commandsOf(serial), { qos: 1 });
     const timeout = await client.get<{ code: string }>(`/edges/${serial}/info`);
@@ -190,7 +183,7 @@ describe('an edge on the tunnel', () => {
 
   it('removing a box revokes its credentials and disconnects it', async () => {
     const { client } = await registerCompany(cloud.api);
-    const siteId = await siteOf(client);
+    const siteId = await newSite(client);
     const { serial, edge, password } = await claimedEdge(client, siteId);
     const closed = new Promise<void>((resolve) => edge.once('close', () => resolve()));
     expect((await client.delete(`/edges/${serial}`)).status).toBe(204);
@@ -203,7 +196,7 @@ describe('an edge on the tunnel', () => {
 describe('the shared wire fixtures', () => {
   it('accepts the valid ones and drops the invalid ones byte for byte, keeping the edge connected', async () => {
     const { client } = await registerCompany(cloud.api);
-    const siteId = await siteOf(client);
+    const siteId = await newSite(client);
     const { edge } = await claimedEdge(client, siteId, FIXTURE_EDGE_ID);
     const malformedCount = async () => {
       const text = await (await fetch(`${cloud.url}/metrics`)).text();
@@ -229,7 +222,7 @@ describe('what the edge sees on the LAN', () => {
   it('keeps the newest snapshot per edge and lists it for the site with short serials and ping levels', async () => {
     const owner = await registerCompany(cloud.api);
     const other = await registerCompany(cloud.api);
-    const siteId = await siteOf(owner.client);
+    const siteId = await newSite(owner.client);
     const { serial, edge } = await claimedEdge(owner.client, siteId);
     const now = Date.now();
     const first = envelope('lan', { at: now, devices: [found('DS-7608NI-K20820201111CCRRF12345678WCVU'), found('CAM0000001', { deviceClass: 'camera', pingMs: 12, activated: true })] });

@@ -12,25 +12,19 @@ import {
 } from '@vigil/protocol';
 import type { ActivationJob, DeviceDefaults, LiveEvent } from '@vigil/protocol/api';
 import { activationJobs, deviceDefaults, deviceEvents } from '../db/schema.js';
-import { registerCompany, startTestCloud, type ApiClient, type TestCloud } from '../testing/cloud.js';
+import { newSite, registerCompany, startTestCloud, type ApiClient, type TestCloud } from '../testing/cloud.js';
 import { answerCommands, EdgePlayers, nonce, publish, until } from '../testing/edge.js';
 
 let cloud: TestCloud;
 let players: EdgePlayers;
 beforeAll(async () => {
   cloud = await startTestCloud();
-  players = new EdgePlayers(`${cloud.url.replace('http', 'ws')}/mqtt`);
+  players = new EdgePlayers(cloud.mqttUrl);
 });
 afterAll(async () => {
   await players?.closeAll();
   await cloud?.stop();
 });
-
-async function siteOf(client: ApiClient, timeZone = 'UTC') {
-  const res = await client.post<{ id: string }>('/sites', { name: `Site ${nonce()}`, type: 'personal', timeZone, offlineDelaySec: 1 });
-  expect(res.status).toBe(201);
-  return res.body.id;
-}
 
 type Answer = { ok: true } | { ok: false; code: string; message: string } | 'silent';
 
@@ -77,7 +71,7 @@ const CODE = 'VRF2026A';
 /** A company with a site whose played edge sees an NVR, two cameras (one activated), a panel and an AC router. */
 async function lanSetup(timeZone = 'Europe/Berlin') {
   const company = await registerCompany(cloud.api);
-  const siteId = await siteOf(company.client, timeZone);
+  const siteId = await newSite(company.client, { timeZone });
   const box = await playedEdge(company.client, siteId);
   const s = { nvr: `NVR${nonce()}`, cam: `CAM${nonce()}`, camOn: `CAMA${nonce()}`, panel: `AX${nonce()}`, ac: `AC${nonce()}` };
   await box.lan([
@@ -212,7 +206,7 @@ describe('activating LAN devices through the edge box', () => {
     const jobId = started.body.id;
     const sameCompany = await playedEdge(t.client, t.siteId);
     const other = await registerCompany(cloud.api);
-    const foreign = await playedEdge(other.client, await siteOf(other.client));
+    const foreign = await playedEdge(other.client, await newSite(other.client));
     for (const box of [sameCompany, foreign]) {
       await box.progress({ jobId, serial: t.s.nvr, step: 'activate', state: 'failed', message: 'forged' });
       await box.progress({ jobId, step: 'job.done' });

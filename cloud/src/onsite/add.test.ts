@@ -1,25 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeEnvelope, envelope, shortSerial, topics, type DeviceReport, type DiscoveredDevice } from '@vigil/protocol';
 import type { AddLanDevicesResult, Device, LanDevice, LiveEvent } from '@vigil/protocol/api';
-import { registerCompany, startTestCloud, type ApiClient, type TestCloud } from '../testing/cloud.js';
+import { newSite, registerCompany, startTestCloud, type ApiClient, type TestCloud } from '../testing/cloud.js';
 import { EdgePlayers, nonce, publish, until } from '../testing/edge.js';
 
 let cloud: TestCloud;
 let players: EdgePlayers;
 beforeAll(async () => {
   cloud = await startTestCloud();
-  players = new EdgePlayers(`${cloud.url.replace('http', 'ws')}/mqtt`);
+  players = new EdgePlayers(cloud.mqttUrl);
 });
 afterAll(async () => {
   await players?.closeAll();
   await cloud?.stop();
 });
-
-async function siteOf(client: ApiClient, type: 'personal' | 'team' = 'personal') {
-  const res = await client.post<{ id: string }>('/sites', { name: `Site ${nonce()}`, type, timeZone: 'UTC', offlineDelaySec: 1 });
-  expect(res.status).toBe(201);
-  return res.body.id;
-}
 
 /** An edge box played over MQTT: claimed through the public flow, it publishes LAN snapshots and inventories. */
 async function playedEdge(client: ApiClient, siteId: string) {
@@ -46,7 +40,7 @@ type Added = AddLanDevicesResult & Refusal;
 /** A company with a personal site whose played edge sees an NVR, a camera and an AC router (activated). */
 async function lanSetup() {
   const company = await registerCompany(cloud.api);
-  const siteId = await siteOf(company.client);
+  const siteId = await newSite(company.client);
   const box = await playedEdge(company.client, siteId);
   const s = { nvr: longSerial('DS-7608NI-K2/8P'), cam: longSerial('DS-2CD2143G2-I'), ac: longSerial('DS-3WR15X') };
   const devices = [
@@ -104,7 +98,7 @@ describe('adding LAN devices to a site', () => {
 
   it('adds to an existing site of the company, and to a new site created with the devices', async () => {
     const t = await lanSetup();
-    const other = await siteOf(t.client, 'team');
+    const other = await newSite(t.client, { type: 'team' });
     const toOther = await t.add({ serials: [t.s.nvr], target: { siteId: other } });
     expect(toOther.status).toBe(201);
     expect(toOther.body).toMatchObject({ siteId: other, devices: [{ serial: t.s.nvr, siteId: other, edgeSerial: t.box.serial }] });
@@ -162,15 +156,15 @@ describe('adding LAN devices to a site', () => {
     const bell = await refusal({ serials: [s.bell] }, 422, 'ADD_METHOD_NOT_ALLOWED');
     expect(bell).toMatch(/doorbell/);
     // Table 3-6: a video intercom may be added from the LAN.
-    const team = await siteOf(t.client, 'team');
+    const team = await newSite(t.client, { type: 'team' });
     expect(await refusal({ serials: [t.s.cam, t.s.ac], target: { siteId: team } }, 422, 'AC_ROUTER_TEAM_SITE')).toContain(t.s.ac);
     await refusal({ serials: [t.s.ac], target: { newSite: { name: `T ${nonce()}`, type: 'team', timeZone: 'UTC' } } }, 422, 'AC_ROUTER_TEAM_SITE');
     // Another company's site, or a site this site's edge does not see, is not found.
     const stranger = await registerCompany(cloud.api);
-    const theirs = await siteOf(stranger.client);
+    const theirs = await newSite(stranger.client);
     await refusal({ serials: [t.s.cam], target: { siteId: theirs } }, 404, 'SITE_NOT_FOUND');
     await refusal({ serials: [t.s.cam] }, 404, 'SITE_NOT_FOUND', theirs);
-    const quiet = await siteOf(t.client);
+    const quiet = await newSite(t.client);
     await refusal({ serials: [t.s.cam] }, 404, 'LAN_DEVICE_NOT_FOUND', quiet);
     await refusal({ serials: [] }, 400, 'VALIDATION_FAILED');
     await refusal({ serials: [t.s.cam, t.s.cam] }, 400, 'VALIDATION_FAILED');
@@ -201,7 +195,7 @@ describe('adding LAN devices to a site', () => {
     expect((await t.siteDevices()).map((d) => d.serial).sort()).toEqual([t.s.nvr, ...big].sort());
     // Devices without channels still fit; a team site has no such limit; nor does a new personal site start over the limit.
     expect((await t.add({ serials: [t.s.ac] })).status).toBe(201);
-    const team = await siteOf(t.client, 'team');
+    const team = await newSite(t.client, { type: 'team' });
     expect((await t.add({ serials: [cams[0]!], target: { siteId: team } })).status).toBe(201);
     expect((await t.add({ serials: [cams[1]!], target: { newSite: { name: `P ${nonce()}`, type: 'personal', timeZone: 'UTC' } } })).status).toBe(201);
   });
@@ -209,7 +203,7 @@ describe('adding LAN devices to a site', () => {
   it("refuses a device another company has added", async () => {
     const t = await lanSetup();
     const other = await registerCompany(cloud.api);
-    const otherSite = await siteOf(other.client);
+    const otherSite = await newSite(other.client);
     const otherBox = await playedEdge(other.client, otherSite);
     await otherBox.lan([found(t.s.cam, { deviceClass: 'camera', channels: 1 })]);
     expect((await other.client.post(`/sites/${otherSite}/onsite/add`, { serials: [t.s.cam] })).status).toBe(201);
@@ -223,7 +217,7 @@ describe('adding LAN devices to a site', () => {
 
   it('follows the LAN snapshots: online while seen, offline after the delay when missing, online again at once', async () => {
     const t = await lanSetup();
-    const other = await siteOf(t.client);
+    const other = await newSite(t.client);
     expect((await t.add({ serials: [t.s.nvr, t.s.cam] })).status).toBe(201);
     expect((await t.add({ serials: [t.s.ac], target: { siteId: other } })).status).toBe(201);
     // A camera of the inventory path (ONVIF) does not follow the LAN snapshots.

@@ -8,25 +8,19 @@ import {
   type LanOperateResult,
 } from '@vigil/protocol';
 import type { LanOperationReply, LiveEvent } from '@vigil/protocol/api';
-import { registerCompany, startTestCloud, type ApiClient, type TestCloud } from '../testing/cloud.js';
+import { newSite, registerCompany, startTestCloud, type ApiClient, type TestCloud } from '../testing/cloud.js';
 import { answerCommands, EdgePlayers, nonce, publish, until } from '../testing/edge.js';
 
 let cloud: TestCloud;
 let players: EdgePlayers;
 beforeAll(async () => {
   cloud = await startTestCloud();
-  players = new EdgePlayers(`${cloud.url.replace('http', 'ws')}/mqtt`);
+  players = new EdgePlayers(cloud.mqttUrl);
 });
 afterAll(async () => {
   await players?.closeAll();
   await cloud?.stop();
 });
-
-async function siteOf(client: ApiClient, timeZone = 'UTC') {
-  const res = await client.post<{ id: string }>('/sites', { name: `Site ${nonce()}`, type: 'personal', timeZone, offlineDelaySec: 1 });
-  expect(res.status).toBe(201);
-  return res.body.id;
-}
 
 type Answer = { ok: true; result?: LanOperateResult } | { ok: false; code: string; message: string } | 'silent';
 
@@ -71,7 +65,7 @@ const PASSWORD = 'Install-2026';
 /** A company with a site whose played edge sees an NVR and a camera (activated) and a new camera. */
 async function lanSetup() {
   const company = await registerCompany(cloud.api);
-  const siteId = await siteOf(company.client);
+  const siteId = await newSite(company.client);
   const box = await playedEdge(company.client, siteId);
   const s = { nvr: `NVR${nonce()}`, cam: `CAM${nonce()}`, fresh: `NEW${nonce()}`, other: `OTH${nonce()}` };
   const devices = {

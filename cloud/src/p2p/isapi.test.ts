@@ -14,7 +14,7 @@ const DEVICE_INFO = { method: 'GET', path: '/ISAPI/System/deviceInfo' } as const
 
 beforeAll(async () => {
   cloud = await startTestCloud();
-  players = new EdgePlayers(cloud.url.replace(/^http/, 'ws') + '/mqtt');
+  players = new EdgePlayers(cloud.mqttUrl);
   installer = await registerCompany(cloud.api);
   site = (await installer.client.post<{ id: string }>('/sites', { name: 'Depot', type: 'team', timeZone: 'Europe/London' })).body.id;
 });

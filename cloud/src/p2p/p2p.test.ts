@@ -14,7 +14,7 @@ const nvr = (serial: string): P2pInfoData => ({ serial, deviceClass: 'nvr', mode
 
 beforeAll(async () => {
   cloud = await startTestCloud();
-  players = new EdgePlayers(cloud.url.replace(/^http/, 'ws') + '/mqtt');
+  players = new EdgePlayers(cloud.mqttUrl);
   installer = await registerCompany(cloud.api);
   teamSite = (await installer.client.post<{ id: string }>('/sites', { name: 'Depot', type: 'team', timeZone: 'Europe/London', offlineDelaySec: 1 })).body.id;
   personalSite = (await installer.client.post<{ id: string }>('/sites', { name: 'Flat 4', type: 'personal', timeZone: 'Europe/London', offlineDelaySec: 1 })).body.id;

@@ -15,7 +15,7 @@ const running: AlarmPanel[] = [];
 
 beforeAll(async () => {
   cloud = await startTestCloud();
-  players = new EdgePlayers(cloud.url.replace(/^http/, 'ws') + '/mqtt');
+  players = new EdgePlayers(cloud.mqttUrl);
   installer = await registerCompany(cloud.api);
   site = (await installer.client.post<{ id: string }>('/sites', { name: 'Flat 9', type: 'personal', timeZone: 'Europe/London' })).body.id;
 });

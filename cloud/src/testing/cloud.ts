@@ -30,6 +30,8 @@ export async function freshDatabase(): Promise<{ url: string; drop(): Promise<vo
 
 export interface TestCloud extends RunningCloud {
   api: string;
+  /** MQTT over WebSocket, where edge boxes and P2P devices connect. */
+  mqttUrl: string;
   stop(): Promise<void>;
 }
 
@@ -51,6 +53,7 @@ export async function startTestCloud(env: Record<string, string> = {}): Promise<
   return {
     ...cloud,
     api: `${cloud.url}/api/v1`,
+    mqttUrl: `${cloud.url.replace(/^http/, 'ws')}/mqtt`,
     async stop() {
       await cloud.close();
       await db.drop();
@@ -104,4 +107,11 @@ export async function registerCompany(api: string, name = `Company ${++seq}`) {
   });
   if (res.status !== 201) throw new Error(`register failed: ${res.status} ${JSON.stringify(res.body)}`);
   return { client, email, password, companyId: res.body.company.id };
+}
+
+/** Creates a site (personal, UTC, offline delay 1 s unless told otherwise) and returns its id; throws on a refusal. */
+export async function newSite(client: ApiClient, fields: Record<string, unknown> = {}): Promise<string> {
+  const res = await client.post<{ id: string }>('/sites', { name: `Site ${randomBytes(4).toString('hex')}`, type: 'personal', timeZone: 'UTC', offlineDelaySec: 1, ...fields });
+  if (res.status !== 201) throw new Error(`creating a site failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body.id;
 }
