@@ -18,7 +18,7 @@ import { arcPanels, devices, siteArcAuthorizations } from '../db/schema.js';
 import { AppError } from '../http/errors.js';
 import { requireAuth, requirePermission } from '../auth/plugin.js';
 import { seeSites } from '../devices/routes.js';
-import { visibleSite } from '../sites/access.js';
+import { siteOfRequest } from '../sites/access.js';
 import { callerCompany, installerSide } from './access.js';
 import { panelView, sitePanel, sitePanels, updateService } from './panels.js';
 import { listedArcs } from './profile.js';
@@ -40,9 +40,7 @@ export async function arcSiteRoutes(app: FastifyInstance) {
 
   /** The route's site, if the caller may see it; fills in the log line. */
   async function siteOf(request: FastifyRequest) {
-    const site = await visibleSite(ctx.db, requireAuth(request), (request.params as { siteId: string }).siteId);
-    request.oplog.siteId = site.id;
-    request.oplog.siteName = site.name;
+    const site = await siteOfRequest(ctx.db, request);
     return site;
   }
 

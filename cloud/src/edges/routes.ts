@@ -13,7 +13,7 @@ import {
 } from '@vigil/protocol/api';
 import { edges } from '../db/schema.js';
 import { requireAuth, requirePermission } from '../auth/plugin.js';
-import { checkOfflineDelay, siteScope, visibleSite } from '../sites/access.js';
+import { checkOfflineDelay, siteScope, siteOfRequest, visibleSite } from '../sites/access.js';
 import { edgeView } from './service.js';
 
 const SiteParams = Type.Object({ siteId: Type.String({ format: 'uuid' }) });
@@ -37,9 +37,7 @@ export async function edgeRoutes(app: FastifyInstance) {
       const auth = requireAuth(request);
       const body = request.body as AddEdgeBody;
       request.oplog.target = body.serial;
-      const site = await visibleSite(ctx.db, auth, (request.params as { siteId: string }).siteId);
-      request.oplog.siteId = site.id;
-      request.oplog.siteName = site.name;
+      const site = await siteOfRequest(ctx.db, request);
       const edge = await ctx.edges.claim(auth, site, body);
       ctx.hub.publish(site.companyId, { type: 'edges.changed', siteId: site.id });
       return reply.status(201).send(edge);

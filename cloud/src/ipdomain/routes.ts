@@ -15,7 +15,7 @@ import { requireAuth, requirePermission } from '../auth/plugin.js';
 import { bindDevices, directDevice } from '../devices/bind.js';
 import { deviceView } from '../devices/routes.js';
 import { AppError } from '../http/errors.js';
-import { visibleSite } from '../sites/access.js';
+import { siteOfRequest } from '../sites/access.js';
 import { readDeviceInfo } from './client.js';
 import { sealLogin } from './monitor.js';
 
@@ -41,9 +41,7 @@ export async function ipDomainRoutes(app: FastifyInstance) {
       const body = request.body as AddDeviceByAddressBody;
       const login = { address: body.address.trim(), port: body.port ?? DEFAULT_HTTP_PORT, username: body.username, password: body.password };
       request.oplog.target = `${login.address}:${login.port}`;
-      const site = await visibleSite(ctx.db, auth, (request.params as { siteId: string }).siteId);
-      request.oplog.siteId = site.id;
-      request.oplog.siteName = site.name;
+      const site = await siteOfRequest(ctx.db, request);
 
       const info = await readDeviceInfo(login, ctx.config.allowPrivateDeviceAddresses);
       const refusedType = addMethodRefusal(AddMethod.ipDomain, info.deviceClass);

@@ -6,7 +6,7 @@ import { ActivationJobListSchema, ActivationJobSchema, ErrorCode, Permission, St
 import { requireAuth, requirePermission } from '../auth/plugin.js';
 import { activationJobItems, activationJobs } from '../db/schema.js';
 import { AppError } from '../http/errors.js';
-import { visibleSite } from '../sites/access.js';
+import { siteOfRequest } from '../sites/access.js';
 import { checkDevicePassword, checkVerificationCode, readDeviceDefaults, saveDeviceDefaults, type DeviceCredentials } from './defaults.js';
 import { loadJobs } from './jobs.js';
 import { edgeSeeingAll, names, sightingsOf } from './sightings.js';
@@ -24,9 +24,7 @@ export async function activationRoutes(app: FastifyInstance) {
   const manageDevices = requirePermission(Permission.deviceManage);
 
   async function siteFor(request: FastifyRequest) {
-    const site = await visibleSite(ctx.db, requireAuth(request), (request.params as { siteId: string }).siteId);
-    request.oplog.siteId = site.id;
-    request.oplog.siteName = site.name;
+    const site = await siteOfRequest(ctx.db, request);
     return site;
   }
 

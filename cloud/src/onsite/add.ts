@@ -16,7 +16,7 @@ import type { sites } from '../db/schema.js';
 import { bindDevices, defaultDeviceName, KIND_OF_CLASS } from '../devices/bind.js';
 import { deviceView } from '../devices/routes.js';
 import { AppError } from '../http/errors.js';
-import { visibleSite } from '../sites/access.js';
+import { siteOfRequest, visibleSite } from '../sites/access.js';
 import { checkSiteFields } from '../sites/create.js';
 import { names, sightingsOf } from './sightings.js';
 
@@ -40,9 +40,7 @@ export async function addRoutes(app: FastifyInstance) {
       const auth = requireAuth(request);
       const body = request.body as AddLanDevicesBody;
       request.oplog.target = body.serials.join(', ').slice(0, 500);
-      const site = await visibleSite(ctx.db, auth, (request.params as { siteId: string }).siteId);
-      request.oplog.siteId = site.id;
-      request.oplog.siteName = site.name;
+      const site = await siteOfRequest(ctx.db, request);
 
       // Where the devices go: this site, another site the caller may manage, or a new site.
       const target = body.target;

@@ -4,7 +4,7 @@ import { RECOMMENDED_SUBNET_MASKS, RpcMethod, type LanOperateParams } from '@vig
 import { ErrorCode, LanOperationBodySchema, LanOperationReplySchema, Permission, type LanOperationBody } from '@vigil/protocol/api';
 import { requireAuth, requirePermission } from '../auth/plugin.js';
 import { AppError } from '../http/errors.js';
-import { visibleSite } from '../sites/access.js';
+import { siteOfRequest } from '../sites/access.js';
 import { readDeviceDefaults } from './defaults.js';
 import { edgeSeeingAll, names, sightingsOf } from './sightings.js';
 import { checkVlanRequest } from './vlan.js';
@@ -82,9 +82,7 @@ export async function operationRoutes(app: FastifyInstance) {
       const auth = requireAuth(request);
       const body = request.body as LanOperationBody;
       request.oplog.target = body.serials.join(', ').slice(0, 500);
-      const site = await visibleSite(ctx.db, auth, (request.params as { siteId: string }).siteId);
-      request.oplog.siteId = site.id;
-      request.oplog.siteName = site.name;
+      const site = await siteOfRequest(ctx.db, request);
 
       const wanted = new Set(body.serials);
       const sightings = await sightingsOf(ctx.db, site, body.serials);

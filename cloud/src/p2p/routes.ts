@@ -19,7 +19,7 @@ import { deviceView } from '../devices/routes.js';
 import { AppError } from '../http/errors.js';
 import { verifySecret } from '../security/secrets.js';
 import { codeLocked } from '../security/throttle.js';
-import { visibleSite } from '../sites/access.js';
+import { siteOfRequest } from '../sites/access.js';
 
 const SiteParams = Type.Object({ siteId: Type.String({ format: 'uuid' }) });
 
@@ -42,9 +42,7 @@ export async function p2pRoutes(app: FastifyInstance) {
       const body = request.body as AddDeviceBySerialBody;
       const entered = body.serial.trim();
       request.oplog.target = entered.slice(0, 128);
-      const site = await visibleSite(ctx.db, auth, (request.params as { siteId: string }).siteId);
-      request.oplog.siteId = site.id;
-      request.oplog.siteName = site.name;
+      const site = await siteOfRequest(ctx.db, request);
 
       // §3.1.4: a long serial stands for the 9 characters ending at its last digit.
       const serial = shortSerial(entered);

@@ -3,6 +3,8 @@ import { ErrorCode, OFFLINE_DELAY_MAX_SEC, Permission } from '@vigil/protocol/ap
 import type { Db } from '../db/client.js';
 import { sites } from '../db/schema.js';
 import { AppError } from '../http/errors.js';
+import type { FastifyRequest } from 'fastify';
+import { requireAuth } from '../auth/plugin.js';
 import type { Auth } from '../types.js';
 
 /**
@@ -28,4 +30,12 @@ export function checkOfflineDelay(seconds: number | null | undefined, minSec: nu
     const min = minSec % 60 === 0 ? `${minSec / 60} minutes` : `${minSec} seconds`;
     throw new AppError(400, ErrorCode.offlineDelayOutOfRange, `The offline delay must be from ${min} to 24 hours.`);
   }
+}
+
+/** The site of the route's `:siteId` if the caller may see it (404 otherwise), recorded in the operation log. */
+export async function siteOfRequest(db: Db, request: FastifyRequest) {
+  const site = await visibleSite(db, requireAuth(request), (request.params as { siteId: string }).siteId);
+  request.oplog.siteId = site.id;
+  request.oplog.siteName = site.name;
+  return site;
 }

@@ -16,7 +16,7 @@ import {
 import { edges, sites } from '../db/schema.js';
 import { AppError } from '../http/errors.js';
 import { requireAuth, requirePermission } from '../auth/plugin.js';
-import { siteScope, visibleSite } from './access.js';
+import { siteScope, siteOfRequest, visibleSite } from './access.js';
 import { checkSiteFields, insertSite, rethrowSiteError } from './create.js';
 
 const SiteParams = Type.Object({ siteId: Type.String({ format: 'uuid' }) });
@@ -101,9 +101,7 @@ export async function siteRoutes(app: FastifyInstance) {
     '/sites/:siteId',
     { schema: { params: SiteParams, body: UpdateSiteBodySchema, response: { 200: SiteSchema } }, preHandler: manageSites, config: { oplog: 'Edit Site' } },
     async (request) => {
-      const site = await visibleSite(ctx.db, requireAuth(request), (request.params as { siteId: string }).siteId);
-      request.oplog.siteId = site.id;
-      request.oplog.siteName = site.name;
+      const site = await siteOfRequest(ctx.db, request);
       request.oplog.target = site.name;
       const body = request.body as UpdateSiteBody;
       checkFields(body);
