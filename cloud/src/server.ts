@@ -52,7 +52,7 @@ export async function startCloud(config: CloudConfig): Promise<RunningCloud> {
     tunnel.attach(broker);
     p2p.attach(broker);
     publishPathReports(tunnel, hub, app.log);
-    new AlarmForwarder(db, vault, tunnel, jobs, { ackTimeoutMs: config.alarmAckTimeoutMs, rpcTimeoutMs: config.rpcTimeoutMs }, app.log);
+    new AlarmForwarder(db, vault, tunnel, jobs, { rpcTimeoutMs: config.rpcTimeoutMs }, app.log);
     const claim = new Throttle(db, config.claimMaxFailures, config.claimLockSec);
     ctx = {
       config,

@@ -9,7 +9,7 @@
  * answering again, the edge reports it as an `alarm.path` event (`v1/edge/{serial}/event/alarm.path`).
  */
 import Type, { type Static, type TLiteral } from 'typebox';
-import { ARC_ACCOUNT_NUMBER_PATTERN, ARC_EVENT_TYPES, ArcConnectionMode, ArcEventType, ArcTransport, DC09_KEY_PATTERN } from './api/arc.js';
+import { ARC_ACCOUNT_NUMBER_PATTERN, ARC_EVENT_TYPES, ARC_TRANSMISSION_LIMITS, ArcConnectionMode, ArcEventType, ArcTransport, DC09_KEY_PATTERN } from './api/arc.js';
 import type { Dc09Event } from './dc09/index.js';
 
 const literals = <T extends string>(values: readonly T[]) => Type.Union(values.map((v) => Type.Literal(v)) as unknown as [TLiteral<T>]);
@@ -46,9 +46,9 @@ export type AlarmRoute = Static<typeof AlarmRouteSchema>;
 export const AlarmRetrySchema = Type.Object(
   {
     /** How long to wait for the receiver's answer before sending the same frame again. */
-    ackTimeoutMs: Ms(50, 120_000),
+    ackTimeoutMs: Ms(ARC_TRANSMISSION_LIMITS.impulseCountingTimeSec.min * 1000, ARC_TRANSMISSION_LIMITS.impulseCountingTimeSec.max * 1000),
     /** Sends of a frame per round. */
-    attempts: Type.Integer({ minimum: 1, maximum: 20 }),
+    attempts: Type.Integer({ minimum: ARC_TRANSMISSION_LIMITS.attempts.min, maximum: ARC_TRANSMISSION_LIMITS.attempts.max }),
     /** The wait after a failed round; it doubles after each further failed round, up to backoffMaxMs. */
     backoffMs: Ms(50, 3_600_000),
     backoffMaxMs: Ms(50, 3_600_000),

@@ -5,7 +5,7 @@
  */
 import { Dc09Token } from './dc09/frame.js';
 import { parseDc09Key } from './dc09/crypto.js';
-import { ARC_EVENT_TYPES, receiverHostProblem, type ArcEventType } from './api/arc.js';
+import { ARC_EVENT_TYPES, ARC_TRANSMISSION_LIMITS, receiverHostProblem, type ArcEventType } from './api/arc.js';
 
 export const PanelModel = {
   axHome: 'AX HOME',
@@ -140,10 +140,7 @@ export interface PanelArcSettings {
 }
 
 export const PANEL_ARC_LIMITS = {
-  impulseCountingTimeSec: { min: 0.05, max: 600 },
-  attempts: { min: 1, max: 99 },
-  /** Besides 0 (off). */
-  pollingRateSec: { min: 0.05, max: 86_400 },
+  ...ARC_TRANSMISSION_LIMITS,
   periodicTestIntervalSec: { min: 0.05, max: 30 * 86_400 },
 } as const;
 

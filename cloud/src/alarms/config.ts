@@ -1,18 +1,24 @@
 import { and, asc, eq } from 'drizzle-orm';
 import { ALARM_RELAY_PANELS_MAX, DeviceKind, type AlarmPanelConfig, type AlarmRetry, type AlarmsConfigureParams } from '@vigil/protocol';
-import { ArcServiceState } from '@vigil/protocol/api';
+import { ArcServiceState, type ArcTransmission } from '@vigil/protocol/api';
 import type { Db } from '../db/client.js';
 import { arcPanels, devices, edges } from '../db/schema.js';
 import { forwardingPolicy } from '../arc/policy.js';
 import type { Vault } from '../security/vault.js';
 
 /**
- * What a panel does when its receiver does not answer: the usual panel defaults (wait 10 s for the ACK, 3 sends
- * a round), then rounds 5 s apart doubling to 5 min, so that a receiver that is down is not hammered.
+ * Rounds of attempts (the panel's impulse counting time × attempts) 5 s apart, doubling to 5 min, so that a
+ * receiver that is down is not hammered.
  */
-export const DEFAULT_ALARM_RETRY: AlarmRetry = { ackTimeoutMs: 10_000, attempts: 3, backoffMs: 5_000, backoffMaxMs: 300_000 };
-/** No NULL supervision until the ARC service lets one be configured. */
-export const DEFAULT_POLLING_MS = 0;
+export const ALARM_BACKOFF = { backoffMs: 5_000, backoffMaxMs: 300_000 } as const;
+
+/** What the box does for a panel with these Table 3-8 settings. */
+export function relayRetry(t: ArcTransmission): { retry: AlarmRetry; pollingMs: number } {
+  return {
+    retry: { ackTimeoutMs: Math.round(t.impulseCountingTimeSec * 1000), attempts: t.attempts, ...ALARM_BACKOFF },
+    pollingMs: Math.round(t.pollingRateSec * 1000),
+  };
+}
 
 /**
  * The box that relays a site's panels: the first online one by serial, else the first by serial. Online is the
@@ -54,8 +60,7 @@ export async function relayConfigFor(db: Db, vault: Vault, edgeSerial: string): 
         ...(receiver.encryptionKey ? { key: receiver.encryptionKey } : {}),
       },
       connectionMode: policy.connectionMode,
-      retry: DEFAULT_ALARM_RETRY,
-      pollingMs: DEFAULT_POLLING_MS,
+      ...relayRetry(policy.transmission),
       eventTypes: policy.eventTypes,
     });
   }

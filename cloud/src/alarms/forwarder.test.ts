@@ -20,7 +20,7 @@ const ignored: number[] = [];
 let answering = true;
 
 beforeAll(async () => {
-  cloud = await startTestCloud({ VIGIL_ALARM_ACK_TIMEOUT_MS: '200' });
+  cloud = await startTestCloud();
   players = new EdgePlayers(cloud.mqttUrl);
   receiver = new Dc09ReceiverSimulator({ accounts: { '1A2B': KEY } });
   const at = await receiver.start();
@@ -40,7 +40,12 @@ beforeAll(async () => {
     return { ok: true, result: { accepted: true } };
   });
   panel = await addPanel(players, installer.client, site, 'Hall panel');
-  await installer.client.call('PUT', `/sites/${site}/arc/panels/${panel}`, { accountNumber: '1a2b', eventTypes: ['alarm', 'fire'], connectionMode: 'direct_or_server' });
+  await installer.client.call('PUT', `/sites/${site}/arc/panels/${panel}`, {
+    accountNumber: '1a2b',
+    eventTypes: ['alarm', 'fire'],
+    connectionMode: 'direct_or_server',
+    transmission: { impulseCountingTimeSec: 0.2, attempts: 3, pollingRateSec: 0 },
+  });
   await arc.client.post(`/arc/entrusted-devices/${panel}/accept`);
 });
 

@@ -15,6 +15,7 @@ import {
   type AlarmForward,
   type Dc09Key,
 } from '@vigil/protocol';
+import type { ArcTransmission } from '@vigil/protocol/api';
 import type { Db } from '../db/client.js';
 import { devices, jobs } from '../db/schema.js';
 import type { StoredEdgeEvent, Tunnel } from '../edges/tunnel.js';
@@ -22,15 +23,10 @@ import type { JobQueue } from '../jobs/queue.js';
 import { forwardingPolicy } from '../arc/policy.js';
 import type { ReceiverTarget } from '../arc/receivers.js';
 import type { Vault } from '../security/vault.js';
-import { DEFAULT_ALARM_RETRY } from './config.js';
 
 export const ForwardJob = { transmit: 'alarm.forward', delivered: 'alarm.delivered' } as const;
 
 export interface AlarmForwarderOptions {
-  /** How long to wait for the receiver's answer to one send. */
-  ackTimeoutMs: number;
-  /** Sends of the frame per job run; the job queue retries the run with its backoff until acknowledged. */
-  attempts?: number;
   rpcTimeoutMs: number;
 }
 
@@ -96,13 +92,16 @@ export class AlarmForwarder {
       this.log.warn({ serial, deviceId: forward.deviceId, reason: policy && !policy.allowed ? policy.reason : 'not_on_site' }, 'alarm event not forwarded');
       return;
     }
-    const answer = await this.send(forward, policy.accountNumber.toUpperCase(), receiver);
+    const answer = await this.send(forward, policy.accountNumber.toUpperCase(), receiver, policy.transmission);
     if (answer.kind !== 'ack') throw new Error(`the receiver did not acknowledge: ${answer.reason}`);
     await this.jobs.schedule(`alarm-delivered:${serial}:${forward.eventId}`, ForwardJob.delivered, new Date(), { serial, eventId: forward.eventId });
   }
 
-  /** Sends the frame up to `attempts` times; a NAK with the receiver's time sends again on its clock. */
-  private async send(forward: AlarmForward, account: string, receiver: ReceiverTarget): Promise<Exclude<Answer, { kind: 'nak' }>> {
+  /**
+   * Sends the frame as the panel's settings say (attempts, each waiting the impulse counting time); a NAK with the
+   * receiver's time sends again on its clock. The job queue retries a failed run with its backoff.
+   */
+  private async send(forward: AlarmForward, account: string, receiver: ReceiverTarget, t: ArcTransmission): Promise<Exclude<Answer, { kind: 'nak' }>> {
     let key: Dc09Key | null = null;
     if (receiver.encryptionKey) {
       const parsed = parseDc09Key(receiver.encryptionKey);
@@ -111,8 +110,8 @@ export class AlarmForwarder {
     }
     let offsetMs = 0;
     let reason = '';
-    const attempts = this.opts.attempts ?? DEFAULT_ALARM_RETRY.attempts;
-    for (let attempt = 1; attempt <= attempts; attempt++) {
+    const ackTimeoutMs = Math.round(t.impulseCountingTimeSec * 1000);
+    for (let attempt = 1; attempt <= t.attempts; attempt++) {
       const frame = encodeDc09Frame({
         id: forward.token,
         sequence: forward.sequence,
@@ -124,7 +123,7 @@ export class AlarmForwarder {
         key,
       });
       if (!frame.ok) return { kind: 'none', reason: `cannot encode the message: ${frame.error}` };
-      const answer = await exchange(receiver, frame.value, { sequence: forward.sequence, account }, key, this.opts.ackTimeoutMs);
+      const answer = await exchange(receiver, frame.value, { sequence: forward.sequence, account }, key, ackTimeoutMs);
       if (answer.kind === 'ack') return answer;
       if (answer.kind === 'nak') {
         if (answer.receiverTime) offsetMs = answer.receiverTime.getTime() - Date.now();

@@ -5,7 +5,7 @@ import type { LiveEvent } from '@vigil/protocol/api';
 import { registerCompany, startTestCloud, type TestCloud } from '../testing/cloud.js';
 import { answerCommands, EdgePlayers, publish, until } from '../testing/edge.js';
 import { addPanel, registerArc } from '../arc/testing.js';
-import { DEFAULT_ALARM_RETRY, relayConfigFor } from './config.js';
+import { ALARM_BACKOFF, relayConfigFor } from './config.js';
 
 let cloud: TestCloud;
 let players: EdgePlayers;
@@ -59,7 +59,7 @@ describe('the edge box’s alarm relay follows the ARC service', () => {
     deviceId: panel,
     arc: { host: 'receiver.example.net', port: 9999, transport: 'tcp', account: '1A2B', key: KEY },
     connectionMode: 'direct_or_server',
-    retry: DEFAULT_ALARM_RETRY,
+    retry: { ackTimeoutMs: 10_000, attempts: 3, ...ALARM_BACKOFF },
     pollingMs: 0,
     eventTypes: ['alarm', 'fire'],
   });
@@ -97,6 +97,24 @@ describe('the edge box’s alarm relay follows the ARC service', () => {
     expect(pushed.panels[0]?.arc).toEqual({ ...expected().arc, host: '192.0.2.10' });
     await arc.client.call('PUT', `/arc/receivers/${primary.id}`, { ...moved, host: 'receiver.example.net' });
     await nextPush(received, seen, (p) => p.panels[0]?.arc.host === 'receiver.example.net', 'the receiver address back');
+  });
+
+  it('applies the panel’s impulse counting time, attempts and polling rate at once, without the ARC’s approval', async () => {
+    const seen = received.length;
+    const transmission = { impulseCountingTimeSec: 1.5, attempts: 5, pollingRateSec: 60 };
+    const saved = await installer.client.call<{ transmission: unknown; pendingEventTypes: unknown }>('PUT', `/sites/${site}/arc/panels/${panel}`, { ...enable, transmission });
+    expect(saved.body).toMatchObject({ transmission, pendingEventTypes: null });
+    const pushed = await nextPush(received, seen, (p) => p.panels[0]?.retry.attempts === 5, 'the new transmission settings');
+    expect(pushed.panels[0]).toMatchObject({ retry: { ackTimeoutMs: 1500, attempts: 5, ...ALARM_BACKOFF }, pollingMs: 60_000 });
+    // Left out, they stay as they are; out of range, nothing changes.
+    expect((await installer.client.call<{ transmission: unknown }>('PUT', `/sites/${site}/arc/panels/${panel}`, enable)).body.transmission).toEqual(transmission);
+    const bad = await installer.client.call<{ code: string }>('PUT', `/sites/${site}/arc/panels/${panel}`, { ...enable, transmission: { ...transmission, attempts: 100 } });
+    expect(bad.status).toBe(400);
+    expect(relayRetryOf(await relayConfigFor(cloud.ctx.db, cloud.ctx.vault, box.serial))).toEqual({ ackTimeoutMs: 1500, attempts: 5 });
+
+    const back = received.length;
+    await installer.client.call('PUT', `/sites/${site}/arc/panels/${panel}`, { ...enable, transmission: { impulseCountingTimeSec: 10, attempts: 3, pollingRateSec: 0 } });
+    await nextPush(received, back, (p) => p.panels[0]?.retry.attempts === 3, 'the default settings back');
   });
 
   it('only the site’s first online box relays its panels', async () => {
@@ -140,3 +158,5 @@ describe('the edge box’s alarm relay follows the ARC service', () => {
     expect(events().find((e) => e.type === 'alarm.path')).toEqual({ type: 'alarm.path', siteId: site, serial: box.serial, report });
   });
 });
+
+const relayRetryOf = (c: AlarmsConfigureParams) => ({ ackTimeoutMs: c.panels[0]?.retry.ackTimeoutMs, attempts: c.panels[0]?.retry.attempts });

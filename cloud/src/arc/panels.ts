@@ -31,13 +31,14 @@ export function toService(row: PanelRow | null | undefined): PanelService {
     eventTypes: row.eventTypes as ArcEventType[],
     pendingEventTypes: row.pendingEventTypes as ArcEventType[] | null,
     connectionMode: row.connectionMode as ArcConnectionMode,
+    transmission: { impulseCountingTimeSec: row.impulseCountingMs / 1000, attempts: row.attempts, pollingRateSec: row.pollingMs / 1000 },
     armed: row.armed,
   };
 }
 
 function serviceView(row: PanelRow | null) {
-  const { state, accountNumber, eventTypes, pendingEventTypes, connectionMode } = toService(row);
-  return { state, accountNumber, eventTypes, pendingEventTypes, connectionMode, updatedAt: row?.updatedAt.toISOString() ?? null };
+  const { state, accountNumber, eventTypes, pendingEventTypes, connectionMode, transmission } = toService(row);
+  return { state, accountNumber, eventTypes, pendingEventTypes, connectionMode, transmission, updatedAt: row?.updatedAt.toISOString() ?? null };
 }
 
 function deviceFields(d: DeviceRow) {
@@ -78,8 +79,19 @@ export async function updateService(db: Db, deviceId: string, change: (current: 
   try {
     return await db.transaction(async (tx) => {
       const [row] = await tx.select().from(arcPanels).where(eq(arcPanels.deviceId, deviceId)).for('update');
-      const { state, arcCompanyId, accountNumber, eventTypes, pendingEventTypes, connectionMode } = change(toService(row));
-      const next = { state, arcCompanyId, accountNumber, eventTypes, pendingEventTypes, connectionMode, updatedAt: new Date() };
+      const { state, arcCompanyId, accountNumber, eventTypes, pendingEventTypes, connectionMode, transmission } = change(toService(row));
+      const next = {
+        state,
+        arcCompanyId,
+        accountNumber,
+        eventTypes,
+        pendingEventTypes,
+        connectionMode,
+        impulseCountingMs: Math.round(transmission.impulseCountingTimeSec * 1000),
+        attempts: transmission.attempts,
+        pollingMs: Math.round(transmission.pollingRateSec * 1000),
+        updatedAt: new Date(),
+      };
       const [saved] = await tx.insert(arcPanels).values({ deviceId, ...next }).onConflictDoUpdate({ target: arcPanels.deviceId, set: next }).returning();
       return saved!;
     });

@@ -54,6 +54,7 @@ describe('forwardingPolicy: whether a panel’s events may go to its ARC now', (
       accountNumber: '00A1',
       eventTypes: ['alarm', 'periodic_test'],
       connectionMode: 'server_only',
+      transmission: { impulseCountingTimeSec: 10, attempts: 3, pollingRateSec: 0 },
       receivers: [
         { receiverId: expect.any(String), host: '203.0.113.10', port: 7001, transport: 'tcp', encryptionKey: KEY.toUpperCase() },
         { receiverId: expect.any(String), host: 'backup.arc.example', port: 7001, transport: 'tcp', encryptionKey: null },

@@ -1,5 +1,5 @@
 import { and, eq } from 'drizzle-orm';
-import { ArcServiceState, type ArcConnectionMode, type ArcEventType } from '@vigil/protocol/api';
+import { ArcServiceState, type ArcConnectionMode, type ArcEventType, type ArcTransmission } from '@vigil/protocol/api';
 import type { Db } from '../db/client.js';
 import { arcPanels, arcProfiles, devices, siteArcAuthorizations } from '../db/schema.js';
 import type { Vault } from '../security/vault.js';
@@ -14,6 +14,7 @@ export type ForwardingPolicy =
       /** Only these go to the ARC; a change waiting for the ARC's approval is not in force yet. */
       eventTypes: ArcEventType[];
       connectionMode: ArcConnectionMode;
+      transmission: ArcTransmission;
       /** In the order to try them: the first is the primary. */
       receivers: ReceiverTarget[];
     }
@@ -45,6 +46,7 @@ export async function forwardingPolicy(db: Db, panelDeviceId: string, vault: Vau
     accountNumber: service.accountNumber,
     eventTypes: service.eventTypes,
     connectionMode: service.connectionMode,
+    transmission: service.transmission,
     receivers,
   };
 }

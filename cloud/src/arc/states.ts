@@ -4,8 +4,10 @@ import {
   ArcConnectionMode,
   ArcErrorCode,
   ArcServiceState,
+  DEFAULT_ARC_TRANSMISSION,
   type ArcDecision,
   type ArcEventType,
+  type ArcTransmission,
   type EnableArcServiceBody,
 } from '@vigil/protocol/api';
 import { AppError } from '../http/errors.js';
@@ -28,6 +30,7 @@ export interface PanelService {
   eventTypes: ArcEventType[];
   pendingEventTypes: ArcEventType[] | null;
   connectionMode: ArcConnectionMode;
+  transmission: ArcTransmission;
   armed: boolean;
 }
 
@@ -39,6 +42,7 @@ export const NO_SERVICE: PanelService = {
   eventTypes: [],
   pendingEventTypes: null,
   connectionMode: ArcConnectionMode.directOrServer,
+  transmission: DEFAULT_ARC_TRANSMISSION,
   armed: false,
 };
 
@@ -61,7 +65,8 @@ export function applySettings(current: PanelService, arcCompanyId: string, body:
   }
   const accountNumber = body.accountNumber.toUpperCase();
   const eventTypes = canonicalEventTypes(body.eventTypes);
-  const settings = { accountNumber, connectionMode: body.connectionMode };
+  // Transmission settings are the installer's alone: they apply at once, with no approval.
+  const settings = { accountNumber, connectionMode: body.connectionMode, transmission: body.transmission ?? current.transmission };
   if (isNewRequest(current, arcCompanyId)) {
     return { ...current, ...settings, state: ArcServiceState.pending, arcCompanyId, eventTypes, pendingEventTypes: null };
   }

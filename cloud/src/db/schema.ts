@@ -425,6 +425,10 @@ export const arcPanels = pgTable(
     connectionMode: text('connection_mode').notNull().default('direct_or_server'),
     /** As the panel last reported; the connection mode may change only while it is disarmed. */
     armed: boolean('armed').notNull().default(false),
+    /** Table 3-8's transmission settings, which the relaying box applies: answer timeout, sends, live-poll interval. */
+    impulseCountingMs: integer('impulse_counting_ms').notNull().default(10_000),
+    attempts: integer('attempts').notNull().default(3),
+    pollingMs: integer('polling_ms').notNull().default(0),
     updatedAt: ts('updated_at').notNull().defaultNow(),
   },
   (t) => [

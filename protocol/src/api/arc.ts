@@ -104,6 +104,29 @@ const EventType = literals(ARC_EVENT_TYPES);
 const EventTypes = Type.Array(EventType, { minItems: 1, maxItems: ARC_EVENT_TYPES.length, uniqueItems: true });
 const ConnectionMode = literals(Object.values(ArcConnectionMode));
 const State = literals(Object.values(ArcServiceState));
+
+/**
+ * Table 3-8's transmission settings of a panel towards the ARC, which the box relaying it applies too: how long to
+ * wait for the receiver's answer ("Impulse Counting Time"), how many sends of a message ("Attempts"), and the
+ * interval of live polls ("Polling Rate", 0 for none).
+ */
+export const ARC_TRANSMISSION_LIMITS = {
+  impulseCountingTimeSec: { min: 0.05, max: 600 },
+  attempts: { min: 1, max: 99 },
+  /** Besides 0 (off). */
+  pollingRateSec: { min: 0.05, max: 86_400 },
+} as const;
+export const ArcTransmissionSchema = Type.Object(
+  {
+    impulseCountingTimeSec: Type.Number({ minimum: ARC_TRANSMISSION_LIMITS.impulseCountingTimeSec.min, maximum: ARC_TRANSMISSION_LIMITS.impulseCountingTimeSec.max }),
+    attempts: Type.Integer({ minimum: ARC_TRANSMISSION_LIMITS.attempts.min, maximum: ARC_TRANSMISSION_LIMITS.attempts.max }),
+    pollingRateSec: Type.Union([Type.Literal(0), Type.Number({ minimum: ARC_TRANSMISSION_LIMITS.pollingRateSec.min, maximum: ARC_TRANSMISSION_LIMITS.pollingRateSec.max })]),
+  },
+  { additionalProperties: false },
+);
+export type ArcTransmission = Static<typeof ArcTransmissionSchema>;
+/** The usual panel defaults: wait 10 s for the answer, 3 sends, no live polls. */
+export const DEFAULT_ARC_TRANSMISSION: ArcTransmission = { impulseCountingTimeSec: 10, attempts: 3, pollingRateSec: 0 };
 const CountryCode = Type.String({ pattern: '^[A-Z]{2}$' });
 
 // ---- An ARC joins the ARC list (§4.12.1) ----
@@ -223,7 +246,13 @@ export const AuthorizeSiteBodySchema = Type.Object({ arcCompanyId: UuidSchema },
 export type AuthorizeSiteBody = Static<typeof AuthorizeSiteBodySchema>;
 
 export const EnableArcServiceBodySchema = Type.Object(
-  { accountNumber: AccountNumber, eventTypes: EventTypes, connectionMode: ConnectionMode },
+  {
+    accountNumber: AccountNumber,
+    eventTypes: EventTypes,
+    connectionMode: ConnectionMode,
+    /** Left out: the panel's current settings (the defaults the first time). */
+    transmission: Type.Optional(ArcTransmissionSchema),
+  },
   { additionalProperties: false },
 );
 export type EnableArcServiceBody = Static<typeof EnableArcServiceBodySchema>;
@@ -237,6 +266,7 @@ const serviceFields = {
   /** An installer's change waiting for the ARC's approval; `eventTypes` stay in force meanwhile. */
   pendingEventTypes: Type.Union([Type.Array(EventType), Type.Null()]),
   connectionMode: ConnectionMode,
+  transmission: ArcTransmissionSchema,
   updatedAt: Type.Union([IsoDateSchema, Type.Null()]),
 };
 
