@@ -70,6 +70,14 @@ export interface Lan {
   setLinkUp(hostName: string, up: boolean): Promise<void>;
   /** Unplugs or plugs back the uplink (its root-side end). */
   setUplinkUp(up: boolean): Promise<void>;
+  /**
+   * A further address in the root namespace that the uplink host reaches through its uplink, like a server
+   * elsewhere on the internet: a process there listens on it, and `setRemoteReachable` cuts the uplink host's
+   * way to it alone, leaving the rest of the uplink up.
+   */
+  addRemote(): Promise<string>;
+  /** Cuts (false: the uplink host's packets to it are dropped) or restores the way to a remote address. */
+  setRemoteReachable(remoteIp: string, reachable: boolean): Promise<void>;
   /** Every namespace of this LAN. */
   namespaces(): string[];
   /** Removes every namespace and interface made for this LAN; safe to call twice. */
@@ -203,6 +211,7 @@ export async function createLan(opts: LanOptions): Promise<Lan> {
     throw err;
   }
 
+  const remotes: string[] = [];
   const byName = (name: string) => {
     const h = hosts.find((x) => x.name === name);
     if (!h) throw new Error(`lan: no host named ${name} (hosts: ${hosts.map((x) => x.name).join(', ')})`);
@@ -222,6 +231,22 @@ export async function createLan(opts: LanOptions): Promise<Lan> {
     async setUplinkUp(up) {
       if (!uplink) throw new Error('lan: this LAN has no uplink');
       await ip('link', 'set', uplink.rootIface, up ? 'up' : 'down');
+    },
+    async addRemote() {
+      if (!uplink) throw new Error('lan: this LAN has no uplink');
+      const taken = [...(await rootRoutes()), subnet, ...(uplinkNet ? [uplinkNet] : []), ...remotes.map((r) => parseCidr(r))];
+      const remote = toIp(pickFree(taken, 32, () => [10, randomInt(100, 251), randomInt(0, 256), randomInt(1, 255)]).addr);
+      // Deleted with the root end of the uplink.
+      await ip('addr', 'add', `${remote}/32`, 'dev', uplink.rootIface);
+      await ip('-n', byName(uplink.host).ns, 'route', 'add', `${remote}/32`, 'dev', uplink.iface);
+      remotes.push(remote);
+      return remote;
+    },
+    async setRemoteReachable(remoteIp, reachable) {
+      if (!uplink || !remotes.includes(remoteIp)) throw new Error(`lan: ${remoteIp} is not a remote of this LAN`);
+      // A blackhole route: what the uplink host sends there is dropped, as on a broken path.
+      const route = reachable ? [`${remoteIp}/32`, 'dev', uplink.iface] : ['blackhole', `${remoteIp}/32`];
+      await ip('-n', byName(uplink.host).ns, 'route', 'replace', ...route);
     },
     namespaces: () => [...state.namespaces],
     destroy: () => destroyAsync(state),
