@@ -11,6 +11,7 @@ const KEY = '00112233445566778899AABBCCDDEEFF';
 let cloud: TestCloud;
 let players: EdgePlayers;
 let receiver: Dc09ReceiverSimulator;
+let arc: Awaited<ReturnType<typeof registerArc>>;
 let box: { serial: string; edge: MqttClient };
 let panel: string;
 /** What the cloud told the box was delivered, in order. */
@@ -25,7 +26,7 @@ beforeAll(async () => {
   receiver = new Dc09ReceiverSimulator({ accounts: { '1A2B': KEY } });
   const at = await receiver.start();
   const installer = await registerCompany(cloud.api, 'Northern Alarms');
-  const arc = await registerArc(cloud.api, 'Sentinel Monitoring');
+  arc = await registerArc(cloud.api, 'Sentinel Monitoring');
   await arc.client.post('/arc/receivers', { name: 'Primary', host: at.host, port: at.tcp, transport: 'tcp', accounts: [{ accountNumber: '1A2B', encrypted: true, key: KEY }] });
   const site = (await installer.client.post<{ id: string }>('/sites', { name: 'Flat 7', type: 'personal', timeZone: 'Europe/London' })).body.id;
   await installer.client.call('PUT', `/sites/${site}/arc/authorization`, { arcCompanyId: arc.companyId });
@@ -111,5 +112,21 @@ describe('the server path of the alarm relay', () => {
     await until(async () => delivered, (d) => d.includes(4), 'alarms.delivered for event 4');
     expect(copies(44)).toHaveLength(0);
     expect(delivered).not.toContain(3);
+  });
+
+  it('sends to the ARC’s backup receiver while the primary does not answer', async () => {
+    const backup = new Dc09ReceiverSimulator({ accounts: { '1A2B': KEY } });
+    try {
+      const at = await backup.start();
+      await arc.client.post('/arc/receivers', { name: 'Backup', host: at.host, port: at.tcp, transport: 'tcp', accounts: [{ accountNumber: '1A2B', encrypted: true, key: KEY }] });
+      await receiver.down();
+      await handOver(forward(6, 47));
+      await until(async () => delivered, (d) => d.includes(6), 'alarms.delivered for event 6 through the backup');
+      expect(backup.messages.map((m) => [m.sequence, m.duplicate])).toEqual([[47, false]]);
+      expect(copies(47)).toHaveLength(0);
+    } finally {
+      await receiver.up();
+      await backup.stop();
+    }
   });
 });

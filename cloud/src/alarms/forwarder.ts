@@ -6,7 +6,7 @@ import type { StoredEdgeEvent, Tunnel } from '../edges/tunnel.js';
 import type { JobQueue } from '../jobs/queue.js';
 import { forwardingPolicy } from '../arc/policy.js';
 import type { Vault } from '../security/vault.js';
-import { sendToReceiver } from './receiver-client.js';
+import { sendToReceivers } from './receiver-client.js';
 
 export const ForwardJob = { transmit: 'alarm.forward', delivered: 'alarm.delivered' } as const;
 
@@ -68,16 +68,15 @@ export class AlarmForwarder {
     // Only a panel of the box's own site, and only while its ARC takes its events.
     const [panel] = await this.db.select({ id: devices.id }).from(devices).where(and(eq(devices.id, forward.deviceId), eq(devices.siteId, siteId)));
     const policy = panel ? await forwardingPolicy(this.db, panel.id, this.vault) : null;
-    const receiver = policy?.allowed ? policy.receivers[0] : undefined;
-    if (!policy?.allowed || !receiver) {
+    if (!policy?.allowed || policy.receivers.length === 0) {
       // The event stays queued on the box, which hands it over again later.
       this.log.warn({ serial, deviceId: forward.deviceId, reason: policy && !policy.allowed ? policy.reason : 'not_on_site' }, 'alarm event not forwarded');
       return;
     }
     const account = policy.accountNumber.toUpperCase();
     const message = { token: forward.token, sequence: forward.sequence, account, data: rewriteDc09Account(forward.data, account), xdata: forward.xdata };
-    const answer = await sendToReceiver(message, receiver, policy.transmission);
-    if (answer.kind !== 'ack') throw new Error(`the receiver did not acknowledge: ${answer.reason}`);
+    const answer = await sendToReceivers(message, policy.receivers, policy.transmission);
+    if (answer.kind !== 'ack') throw new Error(`no receiver acknowledged: ${answer.reason}`);
     await this.jobs.schedule(`alarm-delivered:${serial}:${forward.eventId}`, ForwardJob.delivered, new Date(), { serial, eventId: forward.eventId });
   }
 

@@ -18,6 +18,20 @@ export type ReceiverAnswer = { kind: 'ack' } | { kind: 'none'; reason: string };
 type Answer = ReceiverAnswer | { kind: 'nak'; receiverTime: Date | undefined };
 
 /**
+ * Sends to the ARC's receivers in its order: a backup receiver gets the message only when the ones before it did
+ * not acknowledge it.
+ */
+export async function sendToReceivers(m: OutgoingDc09, receivers: readonly ReceiverTarget[], t: ArcTransmission): Promise<ReceiverAnswer> {
+  const reasons: string[] = [];
+  for (const receiver of receivers) {
+    const answer = await sendToReceiver(m, receiver, t);
+    if (answer.kind === 'ack') return answer;
+    reasons.push(`${receiver.host}:${receiver.port}: ${answer.reason}`);
+  }
+  return { kind: 'none', reason: reasons.join('; ') || 'no receiver' };
+}
+
+/**
  * Sends a message as the panel's transmission settings say (attempts, each waiting the impulse counting time); a
  * NAK with the receiver's time sends again on its clock. The caller's durable job retries a failed run.
  */
