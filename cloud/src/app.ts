@@ -6,6 +6,7 @@ import swagger from '@fastify/swagger';
 import type { CloudConfig } from './config.js';
 import type { CloudContext } from './context.js';
 import { installAuth } from './auth/plugin.js';
+import { alarmLogRoutes } from './alarms/routes.js';
 import { arcRoutes } from './arc/routes.js';
 import { authRoutes } from './auth/routes.js';
 import { companyRoutes } from './companies/routes.js';
@@ -86,6 +87,7 @@ export async function buildApp(config: CloudConfig, makeContext: (app: FastifyIn
       await api.register(ipDomainRoutes);
       await api.register(deviceDefaultsRoutes);
       await api.register(arcRoutes);
+      await api.register(alarmLogRoutes);
       await api.register(operationLogRoutes);
       await api.register(liveRoutes);
       api.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());

@@ -1,6 +1,8 @@
 import type { AddressInfo } from 'node:net';
 import { RelayConfigurator } from './alarms/configurator.js';
+import { ArcExceptionReporter } from './alarms/exceptions.js';
 import { AlarmForwarder } from './alarms/forwarder.js';
+import { AlarmLog } from './alarms/log.js';
 import { publishPathReports } from './alarms/paths.js';
 import { createBroker, type Broker } from './broker/broker.js';
 import { routePolicies } from './broker/router.js';
@@ -52,8 +54,16 @@ export async function startCloud(config: CloudConfig): Promise<RunningCloud> {
     tunnel.attach(broker);
     p2p.attach(broker);
     publishPathReports(tunnel, hub, app.log);
+    new AlarmLog(db, hub, app.log, tunnel);
     new AlarmForwarder(db, vault, tunnel, jobs, { rpcTimeoutMs: config.rpcTimeoutMs }, app.log);
     const claim = new Throttle(db, config.claimMaxFailures, config.claimLockSec);
+    const alarms = new RelayConfigurator(db, vault, tunnel, config.rpcTimeoutMs, app.log);
+    const exceptions = new ArcExceptionReporter(db, vault, jobs);
+    presence.onEdgeStatus((serial, siteId) => {
+      // Another box of the site may take over its panels, and their ARC may have to hear that the box is silent.
+      alarms.siteChanged(siteId);
+      exceptions.siteRelayChanged(siteId).catch((err: unknown) => app.log.warn({ err, serial }, 'ARC exception reports not scheduled'));
+    });
     ctx = {
       config,
       db,
@@ -67,7 +77,7 @@ export async function startCloud(config: CloudConfig): Promise<RunningCloud> {
       p2p,
       ipDomain: new IpDomainMonitor(db, jobs, presence, vault, { pollSec: config.ipDomainPollSec, allowPrivate: config.allowPrivateDeviceAddresses }, app.log),
       presence,
-      alarms: new RelayConfigurator(db, vault, tunnel, config.rpcTimeoutMs, app.log),
+      alarms,
       vault,
     };
     await presence.resumeAfterRestart();

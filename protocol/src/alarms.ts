@@ -10,7 +10,10 @@
  */
 import Type, { type Static, type TLiteral } from 'typebox';
 import { ARC_ACCOUNT_NUMBER_PATTERN, ARC_EVENT_TYPES, ARC_TRANSMISSION_LIMITS, ArcConnectionMode, ArcEventType, ArcTransport, DC09_KEY_PATTERN } from './api/arc.js';
-import type { Dc09Event } from './dc09/index.js';
+// From the codec tables alone: the portal's bundle takes this module too, and must not take the framing code (Buffer).
+import { CONTACT_ID_CODES, contactIdCategory, ContactIdQualifier } from './dc09/contact-id.js';
+import type { Dc09Event } from './dc09/messages.js';
+import { SIA_CODES } from './dc09/sia.js';
 
 const literals = <T extends string>(values: readonly T[]) => Type.Union(values.map((v) => Type.Literal(v)) as unknown as [TLiteral<T>]);
 
@@ -234,6 +237,94 @@ export const AlarmsDeliveredParamsSchema = Type.Object(
 );
 export type AlarmsDeliveredParams = Static<typeof AlarmsDeliveredParamsSchema>;
 export const AlarmsDeliveredResultSchema = Type.Object({ accepted: Type.Literal(true) });
+
+// ------------------------------------------------------------------------------------------------ alarm log
+
+/**
+ * The alarm log, for the portals: every panel event the box stored (not NULL messages, not retransmissions) is
+ * reported as an `alarm.event` event, and its acknowledgement by the ARC receiver, through either path, as an
+ * `alarm.sent` event. Two kinds rather than one with a state, because an event is reported once on arrival and
+ * once more only if it is forwarded and delivered. Both go through the outbox after the event is on disk: they
+ * never hold up the relay, and the cloud keys them by (box, eventId), so a report sent again changes nothing.
+ */
+export const ALARM_EVENT_EVENT = 'alarm.event';
+export const ALARM_SENT_EVENT = 'alarm.sent';
+
+/** Which way an event reached the ARC receiver. */
+export const AlarmDeliveryPath = { direct: 'direct', server: 'server' } as const;
+export type AlarmDeliveryPath = (typeof AlarmDeliveryPath)[keyof typeof AlarmDeliveryPath];
+
+const Label = (maxLength: number) => Type.String({ maxLength });
+const NullableLabel = (maxLength: number) => Type.Union([Label(maxLength), Type.Null()]);
+
+/** A panel's event in words (the first event of an SIA block that carries several). */
+export const AlarmEventSummarySchema = Type.Object({
+  /** The Contact ID code (`130`) or the SIA code (`BA`). */
+  code: Label(16),
+  /** A restore (Contact ID qualifier 3, SIA restore codes) rather than a new event. */
+  restore: Type.Boolean(),
+  zone: NullableLabel(16),
+  /** The area (partition). */
+  area: NullableLabel(16),
+  description: Label(256),
+});
+export type AlarmEventSummary = Static<typeof AlarmEventSummarySchema>;
+
+/** The details of an `alarm.event` event. */
+export const AlarmEventReportSchema = Type.Object({
+  /** The box's id of the event, as in `alarm.forward` and `alarms.delivered`. */
+  eventId: Type.Integer({ minimum: 1 }),
+  panel: Account,
+  deviceId: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+  token: literals(['SIA-DCS', 'ADM-CID']),
+  event: AlarmEventSummarySchema,
+  types: Type.Array(literals(ARC_EVENT_TYPES), { minItems: 1, maxItems: ARC_EVENT_TYPES.length, uniqueItems: true }),
+  /** Of a type the ARC receives, so queued for it; otherwise only kept. */
+  forwarded: Type.Boolean(),
+  /** Epoch ms the panel's message reached the box. */
+  receivedAt: Type.Integer(),
+});
+export type AlarmEventReport = Static<typeof AlarmEventReportSchema>;
+
+/** The details of an `alarm.sent` event. */
+export const AlarmSentReportSchema = Type.Object({
+  eventId: Type.Integer({ minimum: 1 }),
+  panel: Account,
+  deviceId: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+  path: literals(Object.values(AlarmDeliveryPath)),
+  /** Epoch ms the box learnt of the receiver's acknowledgement (by the box's clock, like `receivedAt`). */
+  ackedAt: Type.Integer(),
+});
+export type AlarmSentReport = Static<typeof AlarmSentReportSchema>;
+
+const SIA_RESTORE = /restor/i;
+
+/** A decoded panel event in words, for the alarm log. */
+export function summarizeAlarmEvent(event: Dc09Event): AlarmEventSummary {
+  if (event.kind === 'contact-id') {
+    const openClose = contactIdCategory(event.code) === 'open-close';
+    return {
+      code: String(event.code),
+      restore: !openClose && event.qualifier === ContactIdQualifier.restore,
+      // Open/close codes carry a user number in the zone field.
+      zone: openClose || CONTACT_ID_CODES[event.code]?.user ? null : String(event.zone).padStart(3, '0'),
+      area: String(event.partition).padStart(2, '0'),
+      description: event.description,
+    };
+  }
+  const first = event.events[0];
+  if (!first) return { code: '', restore: false, zone: null, area: null, description: 'Empty SIA block' };
+  const info = SIA_CODES[first.code];
+  const address = first.address === '' ? null : first.address;
+  const name = info?.name ?? `Event ${first.code}`;
+  return {
+    code: first.code,
+    restore: SIA_RESTORE.test(name),
+    zone: info === undefined || info.address === 'zone' ? address : null,
+    area: first.area ?? (info?.address === 'area' ? address : null),
+    description: (first.text ? `${name}: ${first.text}` : name).slice(0, 256),
+  };
+}
 
 // ------------------------------------------------------------------------------------------------ events
 

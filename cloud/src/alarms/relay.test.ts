@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
-import { ALARM_PATH_EVENT, encodeEnvelope, envelope, mqttIdentity, topics, type AlarmPathReport, type AlarmsConfigureParams } from '@vigil/protocol';
-import type { LiveEvent } from '@vigil/protocol/api';
+import { ALARM_PATH_EVENT, encodeEnvelope, envelope, mqttIdentity, topics, type AlarmPathReport, type AlarmsConfigureParams, type AlarmsStatusResult } from '@vigil/protocol';
+import type { LiveEvent, SiteAlarmRelay } from '@vigil/protocol/api';
 import { registerCompany, startTestCloud, type TestCloud } from '../testing/cloud.js';
 import { answerCommands, EdgePlayers, publish, until } from '../testing/edge.js';
 import { addPanel, registerArc } from '../arc/testing.js';
@@ -127,6 +127,54 @@ describe('the edge box’s alarm relay follows the ARC service', () => {
     await second.edge.endAsync();
   });
 
+  it('shows the installer how the box relays the site’s panels, without the ARC’s route, and no one else', async () => {
+    const status: AlarmsStatusResult = {
+      revision: 3,
+      applied: true,
+      reportedAt: Date.now(),
+      listening: { host: '0.0.0.0', tcp: 7100, udp: 7100 },
+      panels: [
+        {
+          account: '1A2B',
+          deviceId: panel,
+          arc: { host: 'receiver.example.net', port: 9999, transport: 'tcp', account: '1A2B', encrypted: true },
+          connectionMode: 'direct_or_server',
+          path: 'server',
+          pathSince: Date.UTC(2026, 0, 2),
+          queued: 2,
+          oldestQueuedAt: Date.UTC(2026, 0, 2, 0, 1),
+          lastAckAt: null,
+          lastPanelMessageAt: Date.UTC(2026, 0, 2, 0, 2),
+        },
+      ],
+      unrouted: 0,
+      timing: { windowMs: 86_400_000, count: 10, meanMs: 120, p95Ms: 300, maxMs: 450, class: 'D4' },
+    };
+    await answerCommands(box.edge, box.serial, 'alarms.status', () => ({ ok: true, result: status }));
+    const seen = await installer.client.get<SiteAlarmRelay>(`/sites/${site}/arc/relay`);
+    expect(seen.status).toBe(200);
+    expect(seen.body).toEqual({
+      serial: box.serial,
+      panels: [
+        {
+          deviceId: panel,
+          account: '1A2B',
+          connectionMode: 'direct_or_server',
+          path: 'server',
+          pathSince: '2026-01-02T00:00:00.000Z',
+          queued: 2,
+          oldestQueuedAt: '2026-01-02T00:01:00.000Z',
+          lastAckAt: null,
+          lastPanelMessageAt: '2026-01-02T00:02:00.000Z',
+        },
+      ],
+      timing: status.timing,
+    });
+    const other = await registerCompany(cloud.api, 'Other Installers');
+    expect((await other.client.get<{ code: string }>(`/sites/${site}/arc/relay`)).body.code).toBe('SITE_NOT_FOUND');
+    expect((await arc.client.get(`/sites/${site}/arc/relay`)).status).toBeGreaterThanOrEqual(403);
+  });
+
   it('configures a box that connects again with the current configuration', async () => {
     await box.edge.endAsync();
     const edge = players.connect({ username: `edge:${box.serial}`, password: box.password, clientId: mqttIdentity.edgeClientId(box.serial) });
@@ -160,3 +208,30 @@ describe('the edge box’s alarm relay follows the ARC service', () => {
 });
 
 const relayRetryOf = (c: AlarmsConfigureParams) => ({ ackTimeoutMs: c.panels[0]?.retry.ackTimeoutMs, attempts: c.panels[0]?.retry.attempts });
+
+describe('a site with two edge boxes', () => {
+  it('moves its panels to the other box once the relaying one is declared offline, and back when it returns', async () => {
+    const flat = (await installer.client.post<{ id: string }>('/sites', { name: 'Flat 9', type: 'personal', timeZone: 'UTC', offlineDelaySec: 1 })).body.id;
+    await installer.client.call('PUT', `/sites/${flat}/arc/authorization`, { arcCompanyId: arc.companyId });
+    // Serials decide which box relays while both are online: the first.
+    const first = await players.claimed(installer.client, flat, `VGA${box.serial.slice(3)}`);
+    const second = await players.claimed(installer.client, flat, `VGB${box.serial.slice(3)}`);
+    const [toFirst, toSecond] = await Promise.all([relay(first.edge, first.serial), relay(second.edge, second.serial)]);
+    const hall = await addPanel(players, installer.client, flat, 'Flat 9 panel');
+    await installer.client.call('PUT', `/sites/${flat}/arc/panels/${hall}`, { ...enable, accountNumber: '9F9F' });
+    await arc.client.post(`/arc/entrusted-devices/${hall}/accept`);
+    await until(async () => toFirst, (r) => r.at(-1)?.panels.length === 1, 'the panel on the first box');
+
+    const seen = toSecond.length;
+    await first.edge.endAsync();
+    const taken = await nextPush(toSecond, seen, (p) => p.panels.length === 1, 'the panel moved to the second box');
+    expect(taken.panels[0]).toMatchObject({ account: '9F9F', deviceId: hall });
+
+    const back = players.connect({ username: `edge:${first.serial}`, password: first.password, clientId: mqttIdentity.edgeClientId(first.serial) });
+    await new Promise((resolve) => back.once('connect', resolve));
+    const again = await relay(back, first.serial);
+    await nextPush(again, 0, (p) => p.panels.length === 1, 'the panel back on the first box');
+    await nextPush(toSecond, toSecond.length - 1, (p) => p.panels.length === 0, 'the second box giving it up');
+    await Promise.all([back.endAsync(), second.edge.endAsync()]);
+  });
+});

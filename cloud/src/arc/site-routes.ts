@@ -3,16 +3,21 @@ import { and, eq, inArray, ne } from 'drizzle-orm';
 import Type from 'typebox';
 import {
   ArcErrorCode,
+  ErrorCode,
   ArcPanelSchema,
   AuthorizeSiteBodySchema,
   EnableArcServiceBodySchema,
   Permission,
+  SiteAlarmRelaySchema,
   SiteArcServiceSchema,
   SiteType,
+  type SiteAlarmRelay,
   type AuthorizeSiteBody,
   type EnableArcServiceBody,
   type SiteArcService,
 } from '@vigil/protocol/api';
+import { RpcMethod } from '@vigil/protocol';
+import { relayEdgeOf } from '../alarms/config.js';
 import type { Db } from '../db/client.js';
 import { arcPanels, devices, siteArcAuthorizations } from '../db/schema.js';
 import { AppError } from '../http/errors.js';
@@ -97,6 +102,30 @@ export async function arcSiteRoutes(app: FastifyInstance) {
       return view(site);
     },
   );
+
+  /** How the site's box relays its panels now, asked of the box itself (409 EDGE_OFFLINE while it is not connected). */
+  app.get('/sites/:siteId/arc/relay', { schema: { params: SiteParams, response: { 200: SiteAlarmRelaySchema } }, preHandler: installer }, async (request): Promise<SiteAlarmRelay> => {
+    const site = await siteOf(request);
+    const serial = await relayEdgeOf(ctx.db, site.id);
+    if (!serial) throw new AppError(404, ErrorCode.edgeNotFound, 'No edge box at this site relays its panels to the ARC: add one.');
+    const status = await ctx.tunnel.call(serial, RpcMethod.alarmsStatus, {}, ctx.config.rpcTimeoutMs);
+    const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+    return {
+      serial,
+      panels: status.panels.map((p) => ({
+        deviceId: p.deviceId ?? null,
+        account: p.account,
+        connectionMode: p.connectionMode,
+        path: p.path,
+        pathSince: iso(p.pathSince),
+        queued: p.queued,
+        oldestQueuedAt: iso(p.oldestQueuedAt),
+        lastAckAt: iso(p.lastAckAt),
+        lastPanelMessageAt: iso(p.lastPanelMessageAt),
+      })),
+      timing: status.timing,
+    };
+  });
 
   /** Withdrawing ends the service of every panel of the site. */
   app.delete(

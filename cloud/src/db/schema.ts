@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import {
+  bigint,
   bigserial,
   boolean,
   index,
@@ -429,6 +430,11 @@ export const arcPanels = pgTable(
     impulseCountingMs: integer('impulse_counting_ms').notNull().default(10_000),
     attempts: integer('attempts').notNull().default(3),
     pollingMs: integer('polling_ms').notNull().default(0),
+    /** The cloud's own report of the relaying box being silent, as the ARC acknowledged it: normal | trouble. */
+    exceptionState: text('exception_state').notNull().default('normal'),
+    /** The report on its way (null: none), sent with this sequence number until acknowledged. */
+    exceptionSending: text('exception_sending'),
+    exceptionSequence: integer('exception_sequence').notNull().default(0),
     updatedAt: ts('updated_at').notNull().defaultNow(),
   },
   (t) => [
@@ -437,5 +443,51 @@ export const arcPanels = pgTable(
     uniqueIndex('arc_panels_account_key')
       .on(t.arcCompanyId, t.accountNumber)
       .where(sql`state IN ('pending', 'accepted', 'suspended')`),
+  ],
+);
+
+/**
+ * The alarm log: every panel event an edge box stored (`alarm.event`) and its delivery to the ARC receiver
+ * (`alarm.sent`), one row per event of a box. Times are the box's clock.
+ */
+export const alarmEvents = pgTable(
+  'alarm_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    edgeSerial: text('edge_serial').notNull(),
+    /** The box's id of the event. */
+    eventId: bigint('event_id', { mode: 'number' }).notNull(),
+    /** The installer's company and site, as the box's were when it reported. */
+    companyId: uuid('company_id').notNull(),
+    siteId: uuid('site_id').notNull(),
+    deviceId: uuid('device_id')
+      .notNull()
+      .references(() => devices.id, { onDelete: 'cascade' }),
+    /** The account the panel reports with to the box. */
+    account: text('account').notNull(),
+    token: text('token').notNull(),
+    code: text('code').notNull(),
+    restore: boolean('restore').notNull(),
+    zone: text('zone'),
+    area: text('area'),
+    description: text('description').notNull(),
+    types: text('types').array().notNull(),
+    /** Queued for the ARC by the box (an event type it receives); otherwise only kept. */
+    forwarded: boolean('forwarded').notNull(),
+    /** The ARC that had accepted the panel when the event was forwarded: only it sees the event. */
+    arcCompanyId: uuid('arc_company_id').references(() => companies.id, { onDelete: 'set null' }),
+    /** The ARC's account number for the panel at that time. */
+    arcAccount: text('arc_account'),
+    receivedAt: ts('received_at').notNull(),
+    /** `direct` or `server`; null until the receiver acknowledged the event. */
+    deliveryPath: text('delivery_path'),
+    deliveredAt: ts('delivered_at'),
+    transmissionMs: integer('transmission_ms'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('alarm_events_edge_event_key').on(t.edgeSerial, t.eventId),
+    index('alarm_events_device_idx').on(t.deviceId, t.receivedAt),
+    index('alarm_events_arc_idx').on(t.arcCompanyId, t.receivedAt),
   ],
 );

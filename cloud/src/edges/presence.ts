@@ -23,12 +23,17 @@ async function record(tx: Db | Tx, s: Subject, state: 'online' | 'offline', sinc
   });
 }
 
+/** Told when a box is declared offline or comes back (not on a short outage within the offline delay). */
+export type EdgeStatusListener = (serial: string, siteId: string, status: 'online' | 'offline') => void;
+
 /**
  * Declared presence of edges and devices. A loss is declared only once the offline delay has passed
  * without the subject coming back (a durable job), so a short outage never shows as offline; a return
  * is declared at once.
  */
 export class Presence {
+  private readonly statusListeners: EdgeStatusListener[] = [];
+
   constructor(
     private readonly db: Db,
     private readonly jobs: JobQueue,
@@ -36,6 +41,14 @@ export class Presence {
   ) {
     jobs.handle(JobKind.edgeOffline, (p) => this.declareEdgeOffline(String(p.serial)));
     jobs.handle(JobKind.deviceOffline, (p) => this.declareDeviceOffline(String(p.deviceId)));
+  }
+
+  onEdgeStatus(listener: EdgeStatusListener): void {
+    this.statusListeners.push(listener);
+  }
+
+  private edgeStatusChanged(serial: string, siteId: string, status: 'online' | 'offline'): void {
+    for (const listener of this.statusListeners) listener(serial, siteId, status);
   }
 
   async edgeConnected(serial: string): Promise<void> {
@@ -57,10 +70,11 @@ export class Presence {
       if (wasOffline) {
         await record(tx, { type: 'edge', id: serial, companyId: edge.companyId, siteId: edge.siteId }, 'online', now, 'connected');
       }
-      return edge;
+      return { edge, wasOffline };
     });
-    if (changed?.siteId) {
-      this.hub.publish(changed.companyId, { type: 'edge.status', siteId: changed.siteId, serial, status: 'online', connected: true, at: now.toISOString() });
+    if (changed?.edge.siteId) {
+      this.hub.publish(changed.edge.companyId, { type: 'edge.status', siteId: changed.edge.siteId, serial, status: 'online', connected: true, at: now.toISOString() });
+      if (changed.wasOffline) this.edgeStatusChanged(serial, changed.edge.siteId, 'online');
     }
   }
 
@@ -119,6 +133,7 @@ export class Presence {
     if (edge?.siteId) {
       this.hub.publish(edge.companyId, { type: 'edge.status', siteId: edge.siteId, serial, status: 'offline', connected: false, at: now.toISOString() });
       this.hub.publish(edge.companyId, { type: 'devices.changed', siteId: edge.siteId });
+      this.edgeStatusChanged(serial, edge.siteId, 'offline');
     }
   }
 

@@ -10,5 +10,7 @@ export * from './onsite.js';
 export * from './add-methods.js';
 export * from './channels.js';
 export * from './arc.js';
+export * from './alarm-relay.js';
 export * from './panels.js';
+export * from './alarms.js';
 export type * from './live.js';

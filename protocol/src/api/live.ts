@@ -19,4 +19,6 @@ export type LiveEvent =
   /** A security control panel was armed, disarmed, silenced or cleared from the platform. */
   | { type: 'panel.changed'; siteId: string; deviceId: string }
   /** An edge box's route for a panel's alarms to its ARC failed, or answers again (`alarm.path` event). */
-  | { type: 'alarm.path'; siteId: string; serial: string; report: AlarmPathReport };
+  | { type: 'alarm.path'; siteId: string; serial: string; report: AlarmPathReport }
+  /** A panel's event reached the alarm log, or its delivery to the ARC did; sent to the installer and to the ARC it was forwarded to. */
+  | { type: 'alarm.event'; deviceId: string };

@@ -1,4 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import mqtt from 'mqtt';
+import { ALARM_EVENT_EVENT, ALARM_SENT_EVENT, decodeMessage, encodeEnvelope, envelope, mqttIdentity, topics, type AlarmEventReport, type AlarmSentReport } from '@vigil/protocol';
 import { ApiClient, registerCompany } from '@vigil/cloud/testing';
 import { launchChromium, type ChromiumSession } from '../browser/chromium.js';
 import { ENTRY, eventually, startProcess, type Proc } from '../harness/process.js';
@@ -106,5 +109,68 @@ describe('the ARC service in Chromium', () => {
     // The installer's page follows without reloading.
     await row.getByText('Accepted', { exact: true }).waitFor();
     expect(await row.textContent()).toContain('Arm / disarm');
+  });
+
+  it('an alarm the site’s edge box reports appears in the ARC’s alarm inbox, then its delivery, without reloading, and on the installer’s panel page', async () => {
+    const installerApi = new ApiClient(`${cloud.url}/api/v1`);
+    expect((await installerApi.post('/auth/login', { email: installer.email, password: installer.password })).status).toBe(200);
+    const devices = await installerApi.get<{ items: { id: string; name: string }[] }>(`/sites/${siteId}/devices`);
+    const panelId = devices.body.items.find((d) => d.name === 'Hall panel')!.id;
+
+    // An edge box played over MQTT, added to the site through the public claim flow.
+    const serial = `VGE${randomBytes(5).toString('hex').toUpperCase()}`;
+    const mqttUrl = `${cloud.url.replace(/^http/, 'ws')}/mqtt`;
+    const nonce = randomBytes(8).toString('hex');
+    const claim = await mqtt.connectAsync(mqttUrl, { protocolVersion: 4, reconnectPeriod: 0, username: mqttIdentity.claimUsername(serial), password: 'ABC123', clientId: mqttIdentity.claimClientId(serial, nonce) });
+    const credentials = new Promise<{ username: string; password: string }>((resolve) =>
+      claim.on('message', (topic, payload) => {
+        const m = decodeMessage(topic, payload);
+        if (m.ok && m.value.topic.kind === 'claimCredentials') resolve(m.value.envelope.data as { username: string; password: string });
+      }),
+    );
+    await claim.subscribeAsync(topics.claimCredentials(serial, nonce), { qos: 1 });
+    expect((await installerApi.post(`/sites/${siteId}/edges`, { serial, verificationCode: 'ABC123' })).status).toBe(201);
+    const { username, password } = await credentials;
+    await claim.endAsync();
+    const box = await mqtt.connectAsync(mqttUrl, { protocolVersion: 4, reconnectPeriod: 0, username, password, clientId: mqttIdentity.edgeClientId(serial) });
+    const report = (kind: string, at: number, details: AlarmEventReport | AlarmSentReport) =>
+      box.publishAsync(topics.event(serial, kind), Buffer.from(encodeEnvelope(envelope('event', { at, details }))), { qos: 1 });
+
+    try {
+      const arcPage = await signIn(arc);
+      await arcPage.getByRole('heading', { level: 1, name: 'Entrusted devices' }).waitFor();
+      await arcPage.getByRole('link', { name: 'Alarm inbox' }).click();
+      await arcPage.getByRole('heading', { level: 1, name: 'Alarm inbox' }).waitFor();
+      await arcPage.getByText('No alarms yet.').waitFor();
+
+      const receivedAt = Date.now();
+      await report(ALARM_EVENT_EVENT, receivedAt, {
+        eventId: 1,
+        panel: '1234',
+        deviceId: panelId,
+        token: 'ADM-CID',
+        event: { code: '130', restore: false, zone: '005', area: '01', description: 'Burglary' },
+        types: ['alarm'],
+        forwarded: true,
+        receivedAt,
+      });
+      const row = arcPage.getByRole('table', { name: 'Alarms' }).getByRole('row').filter({ hasText: 'Hall panel' });
+      await row.getByText('Waiting').waitFor();
+      const text = await row.textContent();
+      for (const shown of ['Northern Alarms', 'Flat 7', '1A2B', 'Burglary', 'Zone 005 · Area 01', 'Alarm']) expect(text).toContain(shown);
+
+      await report(ALARM_SENT_EVENT, receivedAt + 120, { eventId: 1, panel: '1234', deviceId: panelId, path: 'direct', ackedAt: receivedAt + 120 });
+      await row.getByText('Delivered direct').waitFor();
+      expect(await row.textContent()).toContain('120 ms');
+
+      // The installer sees the same event, with its delivery, on the panel's page.
+      const installerPage = await signIn(installer);
+      await installerPage.getByRole('button', { name: 'New site' }).waitFor();
+      await installerPage.goto(`/sites/${siteId}/devices/${panelId}`);
+      const events = installerPage.getByRole('region', { name: 'Alarm events' });
+      await events.getByRole('row').filter({ hasText: 'Burglary' }).getByText('Delivered direct').waitFor();
+    } finally {
+      await box.endAsync();
+    }
   });
 });

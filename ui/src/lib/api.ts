@@ -36,6 +36,8 @@ import type {
 import { PANEL_OPERATION_PATHS } from '@vigil/protocol/api';
 import type { EdgeInfo, PanelOperation } from '@vigil/protocol';
 import type {
+  ArcAlarmList,
+  ArcAlarmQuery,
   ArcCredentialsReply,
   ArcDecision,
   ArcListItem,
@@ -44,8 +46,10 @@ import type {
   ArcReceiver,
   ArcReceiverBody,
   ApplyArcBody,
+  DeviceAlarmList,
   EnableArcServiceBody,
   EntrustedPanel,
+  SiteAlarmRelay,
   SiteArcService,
 } from '@vigil/protocol/api';
 
@@ -194,6 +198,7 @@ export const api = {
   /** The ARC service: an installer's side (the ARC list, a site's authorization and panels). */
   listArcs: () => request<{ items: ArcListItem[] }>('GET', '/arcs'),
   getSiteArc: (siteId: string) => request<SiteArcService>('GET', `/sites/${enc(siteId)}/arc`),
+  getSiteAlarmRelay: (siteId: string) => request<SiteAlarmRelay>('GET', `/sites/${enc(siteId)}/arc/relay`),
   authorizeSiteArc: (siteId: string, arcCompanyId: string) => request<SiteArcService>('PUT', `/sites/${enc(siteId)}/arc/authorization`, { body: { arcCompanyId } }),
   withdrawSiteArc: (siteId: string) => request<SiteArcService>('DELETE', `/sites/${enc(siteId)}/arc/authorization`),
   enableArcService: (siteId: string, deviceId: string, body: EnableArcServiceBody) =>
@@ -212,6 +217,9 @@ export const api = {
   decideEntrusted: (deviceId: string, decision: ArcDecision) => request<EntrustedPanel>('POST', `/arc/entrusted-devices/${enc(deviceId)}/${decision}`),
   reviewEventTypes: (deviceId: string, review: 'approve' | 'reject') =>
     request<EntrustedPanel>('POST', `/arc/entrusted-devices/${enc(deviceId)}/event-types/${review}`),
+  arcAlarms: (query: ArcAlarmQuery) => request<ArcAlarmList>('GET', '/arc/alarms', { query: { ...query } }),
+  deviceAlarms: (deviceId: string, query: { page?: number; pageSize?: number } = {}) =>
+    request<DeviceAlarmList>('GET', `/devices/${enc(deviceId)}/alarms`, { query: { ...query } }),
 
   operationLogs: (query: OperationLogQuery) => request<OperationLogList>('GET', '/operation-logs', { query: { ...query } }),
 };

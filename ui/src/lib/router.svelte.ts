@@ -10,6 +10,7 @@ export type Route =
   | { name: 'arcService'; siteId: string }
   | { name: 'arcSettings' }
   | { name: 'entrustedDevices' }
+  | { name: 'alarmInbox' }
   | { name: 'operationLog' }
   | { name: 'home' }
   | { name: 'notFound' };
@@ -25,6 +26,7 @@ export function matchRoute(path: string): Route {
   if (p === '/operation-log') return { name: 'operationLog' };
   if (p === '/arc/settings') return { name: 'arcSettings' };
   if (p === '/arc/devices') return { name: 'entrustedDevices' };
+  if (p === '/arc/alarms') return { name: 'alarmInbox' };
   const site = /^\/sites\/([^/]+)$/.exec(p);
   if (site?.[1]) return { name: 'site', siteId: decodeURIComponent(site[1]) };
   const onsite = /^\/sites\/([^/]+)\/on-site$/.exec(p);
