@@ -17,11 +17,12 @@ import { edgeBox, startCloudProcess, startEdge, type EdgeBox } from './system.js
  */
 
 export const ALARM_ACCOUNT = '1A2B';
-const ARC_KEY = '000102030405060708090A0B0C0D0E0F';
+/** The ARC receiver's key for the account, for a client that speaks to the receiver itself (the benchmarks). */
+export const ARC_KEY = '000102030405060708090A0B0C0D0E0F';
 const PANEL_SERIAL = 'DSPWA9620240101AAWRP20000001';
 const PANEL_CODE = 'ABCDEF';
-/** Where the box listens for its panels, inside its namespace. */
-const ALARM_PORT = 7100;
+/** Where the box listens for its panels, inside its namespace (at the uplink's `edgeIp` from the root namespace). */
+export const ALARM_PORT = 7100;
 
 export interface AlarmSiteOptions {
   dir: string;
@@ -59,6 +60,7 @@ export interface AlarmSite {
   receiver: { proc: Proc; host: string; tcp: number; http: number };
   panel: { proc: Proc; http: string };
   installer: ApiClient;
+  installerLogin: { email: string; password: string };
   arc: ApiClient;
   siteId: string;
   panelId: string;
@@ -222,6 +224,7 @@ export async function startAlarmSite(opts: AlarmSiteOptions): Promise<AlarmSite>
       receiver,
       panel,
       installer,
+      installerLogin: { email: company.email, password: company.password },
       arc,
       siteId,
       panelId,

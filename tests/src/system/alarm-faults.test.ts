@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALARM_ACCOUNT, startAlarmSite, type AlarmSite } from '../harness/alarm-site.js';
+import { launchChromium, signIn, type ChromiumSession } from '../browser/chromium.js';
 import { eventually } from '../harness/process.js';
 import { scenarioDir } from '../harness/system.js';
 
@@ -13,6 +14,7 @@ import { scenarioDir } from '../harness/system.js';
 const dir = scenarioDir('alarm-faults');
 let site: AlarmSite;
 let raised = 0;
+let browser: ChromiumSession | null = null;
 
 /** Raises alarms on the next `count` zones, one after another as the panel sends them, and returns the zones. */
 async function raise(count: number): Promise<number[]> {
@@ -34,6 +36,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  await browser?.close();
   await site?.stop();
 });
 
@@ -65,14 +68,26 @@ describe('an alarm reaches the ARC receiver exactly once, in order, whatever fai
     const viaCloud = await raise(3);
     await site.waitForZones(raised, 'the alarms through the cloud');
     expect((await arrivedFrom(viaCloud)).every((from) => from !== site.lan.uplink!.edgeIp && from !== 'missing')).toBe(true);
+    // The installer sees the failed path on the site's ARC service page, read from the box, and its recovery live.
+    browser = await launchChromium({ baseURL: site.cloud.url });
+    await signIn(browser.page, site.installerLogin);
+    await browser.page.goto(`/sites/${site.siteId}/arc`);
+    const row = browser.page.getByRole('row').filter({ hasText: 'Hall panel' });
+    await row.getByText(/Direct failed|Through the server/).waitFor();
 
     const restoredAt = Date.now();
     await site.restoreDirect();
     // The box's live polls find the receiver again.
     await eventually(site.lastPollAt, (at) => at > restoredAt, 'a live poll after the path came back');
+    await row.getByText('Direct, answering').waitFor();
+    await browser.close();
+    browser = null;
     const direct = await raise(2);
     await site.waitForZones(raised, 'the alarms after the path came back');
     expect(await arrivedFrom(direct)).toEqual(direct.map(() => site.lan.uplink!.edgeIp));
+    const relay = await site.installer.get<{ panels: { path: string; queued: number }[]; timing: { count: number; meanMs: number } }>(`/sites/${site.siteId}/arc/relay`);
+    expect(relay.body.panels[0]).toMatchObject({ path: 'ok', queued: 0 });
+    expect(relay.body.timing.count).toBeGreaterThanOrEqual(raised);
   });
 
   it('does not need the cloud for the direct path, and keeps alarms while neither path works', async () => {
