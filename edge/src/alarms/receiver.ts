@@ -134,8 +134,15 @@ export class PanelReceiver extends EventEmitter<{ refused: [PanelRefusal] }> {
     return r;
   }
 
-  get address(): ListeningAddress {
-    return { host: this.opts.host, tcp: (this.tcp.address() as AddressInfo).port, udp: this.udp.address().port };
+  /** Null once closing: a status asked for during a stop gets no address rather than an error. */
+  get address(): ListeningAddress | null {
+    const tcp = this.tcp.address() as AddressInfo | null;
+    if (!tcp) return null;
+    try {
+      return { host: this.opts.host, tcp: tcp.port, udp: this.udp.address().port };
+    } catch {
+      return null; // the UDP socket is closed already
+    }
   }
 
   /** Closes the listeners and connections, then waits for the messages being kept. */
