@@ -33,5 +33,6 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   process.stderr.write(`${JSON.stringify({ level: 'error', msg: 'agent failed', err: String(err) })}\n`);
-  process.exit(1);
+  // A key file that cannot be used (security/sealed.ts) is not cured by a restart.
+  process.exit(err instanceof ConfigError ? EXIT_CONFIG : 1);
 });

@@ -23,6 +23,7 @@ import { LanReport } from './lan/index.js';
 import { announce, type Logger } from './log.js';
 import { NvrChannels, OnsiteJobs, runLanOperation } from './onsite/index.js';
 import { RpcServer } from './rpc.js';
+import { Sealer } from './security/sealed.js';
 import { Store } from './store.js';
 import { Uplink, type UplinkMode } from './uplink.js';
 import { AGENT_VERSION } from './version.js';
@@ -91,7 +92,7 @@ export class Agent extends EventEmitter<AgentEvents> {
   static async start(config: EdgeConfig, opts: AgentOptions): Promise<Agent> {
     const { log } = opts;
     const say = opts.announce ?? announce;
-    const store = await Store.open(config.dataDir);
+    const store = await Store.open(config.dataDir, await Sealer.load({ dataDir: config.dataDir, keyHex: config.secretKey, log }));
     const registry = new DeviceRegistry(await store.listDevices());
     const hub = await BusHub.start(config.dataDir, log.child({ part: 'bus' }));
     const lan = new LanReport();

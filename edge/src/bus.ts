@@ -26,6 +26,8 @@ import type { Logger } from './log.js';
  *   alarms/cmd/forward-ack agent -> alarms worker, {panel, eventId}: the event is in the outbox
  *   alarms/cmd/delivered  agent -> alarms worker, {eventIds}: the receiver acknowledged them through the server
  *   alarms/delivered      alarms worker -> agent, {eventIds}: they are out of the queue, on disk
+ *   alarms/log            alarms worker -> agent, {id, kind, report}: for the alarm log; sent again until acked
+ *   alarms/cmd/log-ack    agent -> alarms worker, {id}: the report is in the outbox
  */
 export const BusTopic = {
   welcomePrefix: 'ctl/welcome/',
@@ -43,6 +45,8 @@ export const BusTopic = {
   alarmsForwardAck: 'alarms/cmd/forward-ack',
   alarmsDeliveredByServer: 'alarms/cmd/delivered',
   alarmsDelivered: 'alarms/delivered',
+  alarmsLog: 'alarms/log',
+  alarmsLogAck: 'alarms/cmd/log-ack',
 } as const;
 
 export interface WorkerInfo {

@@ -33,6 +33,8 @@ export interface EdgeConfig {
   lanIntervalMs: number;
   /** Where the alarm relay listens for its panels (DC-09 over TCP and UDP, same port); null: it does not. */
   alarmListen: ListenAddress | null;
+  /** The key sealing the box's secrets at rest (64 hex digits); null: the key file in the data dir. */
+  secretKey: string | null;
   logLevel: LogLevel;
 }
 
@@ -143,6 +145,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): EdgeConfig {
   const sadpTargets = parseTargets(env.VIGIL_EDGE_SADP_TARGETS ?? '', problems, 'VIGIL_EDGE_SADP_TARGETS');
   const lanIntervalMs = parseInt(env, 'VIGIL_EDGE_LAN_INTERVAL_MS', 5_000, 50, 3_600_000, problems);
   const alarmListen = parseListen(env, 'VIGIL_EDGE_ALARM_LISTEN', problems);
+  const secretKey = (env.VIGIL_EDGE_SECRET_KEY ?? '').trim();
+  if (secretKey !== '' && !/^[0-9a-fA-F]{64}$/.test(secretKey)) {
+    problems.push('VIGIL_EDGE_SECRET_KEY: empty or 64 hex digits (32 bytes)');
+  }
 
   const rawLevel = env.VIGIL_LOG_LEVEL || 'info';
   const logLevel = rawLevel in LogLevel ? (rawLevel as LogLevel) : 'info';
@@ -166,6 +172,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): EdgeConfig {
     sadpTargets,
     lanIntervalMs,
     alarmListen,
+    secretKey: secretKey === '' ? null : secretKey,
     logLevel,
   };
 }

@@ -1,6 +1,7 @@
 import type sqlite3 from 'sqlite3';
 import { execSql, openSqlite } from './sqlite.js';
 import type { DeviceReport } from '@vigil/protocol';
+import { isSealed, Sealer, SecretKeyError } from './security/sealed.js';
 
 export interface StoredCredentials {
   edgeId: string;
@@ -43,17 +44,32 @@ CREATE TABLE IF NOT EXISTS settings (
 
 /**
  * The edge's local state in one SQLite file (WAL): credentials, the durable outbox, known devices, and settings
- * the cloud pushes (JSON by key).
+ * the cloud pushes (JSON by key). The MQTT secret is sealed with the box's key (security/sealed.ts): the agent
+ * needs it back at every start, but a copy of this file alone does not give it away.
  */
 export class Store {
   private constructor(
     private readonly db: sqlite3.Database,
     readonly file: string,
+    /** Seals what this store and its users keep secret (the credentials here, the DC-09 keys in the settings). */
+    readonly sealer: Sealer,
   ) {}
 
-  static async open(dataDir: string): Promise<Store> {
+  /**
+   * Opens the store; without a sealer, the data dir's key file seals the secrets. A secret an older version stored in
+   * plain text is sealed now.
+   */
+  static async open(dataDir: string, sealer?: Sealer): Promise<Store> {
+    const box = sealer ?? (await Sealer.load({ dataDir }));
     const { db, file } = await openSqlite(dataDir, 'edge.sqlite', SCHEMA);
-    return new Store(db, file);
+    const store = new Store(db, file, box);
+    try {
+      await store.sealPlainCredentials();
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+    return store;
   }
 
   close(): Promise<void> {
@@ -100,7 +116,7 @@ export class Store {
 
   // --- credentials
 
-  async getCredentials(): Promise<StoredCredentials | null> {
+  private async storedCredentials(): Promise<StoredCredentials | null> {
     const rows = await this.all<{ edge_id: string; username: string; password: string }>(
       'SELECT edge_id, username, password FROM credentials WHERE id = 1',
     );
@@ -108,11 +124,48 @@ export class Store {
     return r ? { edgeId: r.edge_id, username: r.username, password: r.password } : null;
   }
 
+  /**
+   * Throws when the stored secret cannot be opened (another box key, or changed): each connection attempt then fails
+   * with that error, while the rest of the box (the alarm relay above all) runs on and the sealed value is kept for
+   * the right key.
+   */
+  async getCredentials(): Promise<StoredCredentials | null> {
+    const c = await this.storedCredentials();
+    if (!c || !isSealed(c.password)) return c;
+    const opened = this.sealer.open(c.password);
+    if (!opened.ok) {
+      throw new SecretKeyError(
+        `${this.file}: the stored MQTT secret ${opened.error}; restore the box's key (secret.key in the data dir, or VIGIL_EDGE_SECRET_KEY)`,
+      );
+    }
+    return { ...c, password: opened.value };
+  }
+
   async setCredentials(c: StoredCredentials): Promise<void> {
     await this.run(
       'INSERT OR REPLACE INTO credentials (id, edge_id, username, password, stored_at) VALUES (1, ?, ?, ?, ?)',
-      [c.edgeId, c.username, c.password, Date.now()],
+      [c.edgeId, c.username, this.sealer.seal(c.password), Date.now()],
     );
+  }
+
+  private async sealPlainCredentials(): Promise<void> {
+    const c = await this.storedCredentials();
+    if (!c || isSealed(c.password)) return;
+    await this.setCredentials(c);
+    await this.compact();
+  }
+
+  /**
+   * Rewrites the file from its live rows and empties the WAL (VACUUM, checkpoint), so that a value replaced in it
+   * (a secret an older version kept in plain text) leaves no copy in free pages. Queued after the transactions.
+   */
+  compact(): Promise<void> {
+    const next = this.txChain.then(async () => {
+      await this.exec('VACUUM');
+      await this.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+    });
+    this.txChain = next.catch(() => undefined);
+    return next;
   }
 
   async deleteCredentials(): Promise<void> {

@@ -1,8 +1,12 @@
 import {
+  ALARM_EVENT_EVENT,
   ALARM_FORWARD_EVENT,
   ALARM_PATH_EVENT,
+  ALARM_SENT_EVENT,
+  AlarmEventReportSchema,
   AlarmForwardSchema,
   AlarmPathReportSchema,
+  AlarmSentReportSchema,
   DEFAULT_ALARM_TIMING,
   decoder,
   RpcErrorCode,
@@ -16,6 +20,7 @@ import type { Logger } from '../log.js';
 import { RpcFailure, type RpcServer } from '../rpc.js';
 import type { Store } from '../store.js';
 import type { RelayStatus } from './relay.js';
+import { openAlarmKeys, sealAlarmKeys } from './store.js';
 import { transmissionTiming } from './timing.js';
 
 /** The worker process that runs the relay. */
@@ -44,6 +49,7 @@ interface StoredConfig {
 
 const pathDecoder = decoder(AlarmPathReportSchema);
 const forwardDecoder = decoder(AlarmForwardSchema);
+const logDecoders = { [ALARM_EVENT_EVENT]: decoder(AlarmEventReportSchema), [ALARM_SENT_EVENT]: decoder(AlarmSentReportSchema) };
 
 /** What is wrong with a configuration beyond its schema, or undefined. */
 export function alarmsConfigProblem(params: AlarmsConfigureParams): string | undefined {
@@ -64,6 +70,7 @@ export function alarmsConfigProblem(params: AlarmsConfigureParams): string | und
  * in the agent's store and hands it to the relay worker (again each time the worker starts), and turns the
  * worker's path reports into `alarm.path` events in the outbox. For the server path, it puts the events the worker
  * hands over into the outbox as `alarm.forward` events, and passes the cloud's `alarms.delivered` to the worker.
+ * The worker's alarm log reports become `alarm.event` and `alarm.sent` events.
  * Keys stay on the box and are never logged.
  */
 export class AlarmControl {
@@ -91,9 +98,18 @@ export class AlarmControl {
     });
   }
 
+  /** Reads the stored configuration (keys sealed, see store.ts); keys an older version kept in plain text are sealed now. */
   static async load(opts: AlarmControlOptions): Promise<AlarmControl> {
     const raw = await opts.store.getSetting(SETTING);
-    return new AlarmControl(opts, raw === null ? null : (JSON.parse(raw) as StoredConfig));
+    if (raw === null) return new AlarmControl(opts, null);
+    const saved = JSON.parse(raw) as StoredConfig;
+    const { params, unusable, plain } = openAlarmKeys(saved.params, opts.store.sealer);
+    for (const u of unusable) opts.log.error('panel left out of the relay configuration: its stored DC-09 keys cannot be opened', { panel: u.account, error: u.error });
+    if (plain) {
+      await opts.store.setSetting(SETTING, JSON.stringify({ ...saved, params: sealAlarmKeys(saved.params, opts.store.sealer) }));
+      await opts.store.compact();
+    }
+    return new AlarmControl(opts, { revision: saved.revision, params });
   }
 
   register(rpc: RpcServer): void {
@@ -103,7 +119,7 @@ export class AlarmControl {
       // Numbered before any wait, so that requests handled side by side get distinct revisions.
       const stored = { revision: (this.stored?.revision ?? 0) + 1, params };
       this.stored = stored;
-      await this.opts.store.setSetting(SETTING, JSON.stringify(stored));
+      await this.opts.store.setSetting(SETTING, JSON.stringify({ ...stored, params: sealAlarmKeys(params, this.opts.store.sealer) }));
       this.push();
       const applied = await this.waitFor(this.appliedWaiters, () => this.relayRevision === stored.revision, Math.min(APPLY_WAIT_MS, ctx.deadline - Date.now() - 500));
       this.opts.log.info('alarm relay configuration stored', { requestId: ctx.requestId, revision: stored.revision, panels: params.panels.length, applied });
@@ -187,6 +203,8 @@ export class AlarmControl {
       this.onPathReport(payload);
     } else if (topic === BusTopic.alarmsForward) {
       this.onForward(payload);
+    } else if (topic === BusTopic.alarmsLog) {
+      this.onLogReport(payload);
     } else if (topic === BusTopic.alarmsDelivered) {
       const ids = (payload as { eventIds?: unknown }).eventIds;
       if (Array.isArray(ids)) for (const w of [...this.deliveredWaiters]) w(ids.filter((id): id is number => typeof id === 'number'));
@@ -217,6 +235,22 @@ export class AlarmControl {
       .enqueueEvent(ALARM_FORWARD_EVENT, f.value, f.value.receivedAt)
       .then(() => this.opts.hub.publish(BusTopic.alarmsForwardAck, { panel, eventId }))
       .catch((err: unknown) => this.opts.log.error('alarm event not queued for the server path', { panel, eventId, err }));
+  }
+
+  /** Into the outbox, then the worker forgets it; one sent again before the ack is queued again (the cloud keeps it once). */
+  private onLogReport(payload: unknown): void {
+    const { id, kind, report } = payload as { id?: unknown; kind?: unknown; report?: unknown };
+    const decode = kind === ALARM_EVENT_EVENT || kind === ALARM_SENT_EVENT ? logDecoders[kind] : undefined;
+    const r = decode?.decode(report);
+    if (typeof id !== 'number' || !decode || !r?.ok) {
+      this.opts.log.warn('bus: dropped invalid alarm log report', { kind, error: r && !r.ok ? r.error : 'no id or kind' });
+      return;
+    }
+    const at = 'ackedAt' in r.value ? r.value.ackedAt : r.value.receivedAt;
+    this.opts
+      .enqueueEvent(kind as string, r.value, at)
+      .then(() => this.opts.hub.publish(BusTopic.alarmsLogAck, { id }))
+      .catch((err: unknown) => this.opts.log.error('alarm log report not queued', { kind, err }));
   }
 
   private onPathReport(payload: unknown): void {

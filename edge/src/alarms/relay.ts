@@ -1,11 +1,15 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import {
+  ALARM_EVENT_EVENT,
+  ALARM_SENT_EVENT,
   alarmEventTypes,
+  AlarmDeliveryPath,
   DEFAULT_ALARM_TIMING,
   encodeDc09Frame,
   parseDc09Key,
   rewriteDc09Account,
+  summarizeAlarmEvent,
   type AlarmForward,
   type AlarmPanelConfig,
   type AlarmPanelStatus,
@@ -16,6 +20,7 @@ import {
 import type { ListenAddress } from '../config.js';
 import type { Logger } from '../log.js';
 import { PanelReceiver, UnprocessableMessage, type ListeningAddress, type PanelEntry, type PanelMessage } from './receiver.js';
+import type { AlarmLogReport } from './reports.js';
 import type { AlarmStore, AlarmToken, PathState } from './store.js';
 import { transmissionTiming } from './timing.js';
 import { PanelTransmitter } from './transmitter.js';
@@ -42,6 +47,8 @@ interface AlarmRelayEvents {
   forward: [forward: AlarmForward];
   /** A path report is on disk, waiting to be handed over (see pendingPathReports). */
   path: [id: number, report: AlarmPathReport];
+  /** For the cloud's alarm log: an event stored (not a retransmission), or its delivery. Emitted once it is on disk. */
+  report: [report: AlarmLogReport];
   /** Something the status shows has changed. */
   changed: [];
 }
@@ -90,6 +97,7 @@ export class AlarmRelay extends EventEmitter<AlarmRelayEvents> {
   static async start(opts: AlarmRelayOptions): Promise<AlarmRelay> {
     const relay = new AlarmRelay(opts);
     const stored = await opts.store.loadConfig();
+    for (const u of stored?.unusable ?? []) relay.log.error('panel left out of the relay: its stored DC-09 keys cannot be opened', { panel: u.account, error: u.error });
     if (stored) relay.apply(stored.revision, stored.params, await opts.store.pathStates());
     if (opts.listen) await relay.listen(opts.listen);
     await relay.prune();
@@ -160,6 +168,7 @@ export class AlarmRelay extends EventEmitter<AlarmRelayEvents> {
         onPath: (panel, state, reason, report) => this.onPath(panel, state, reason, report),
         onDelivered: (eventId) => {
           this.emit('delivered', eventId, account);
+          this.reportSent(eventId, account, AlarmDeliveryPath.direct);
           this.emit('changed');
         },
         onForward: (forward) => this.emit('forward', forward),
@@ -185,13 +194,14 @@ export class AlarmRelay extends EventEmitter<AlarmRelayEvents> {
     const fingerprint = createHash('sha256')
       .update(JSON.stringify([m.panel, m.message.sequence, token, data, xdata]))
       .digest('base64url');
-    const stored = await this.opts.store.ingest(
-      { panel: m.panel, fingerprint, token, data, xdata, types, forward: types.some((t) => panel.eventTypes.includes(t)), receivedAt: m.at },
-      this.opts.dedupWindowMs ?? DEFAULT_DEDUP_WINDOW_MS,
-    );
+    const forward = types.some((t) => panel.eventTypes.includes(t));
+    const stored = await this.opts.store.ingest({ panel: m.panel, fingerprint, token, data, xdata, types, forward, receivedAt: m.at }, this.opts.dedupWindowMs ?? DEFAULT_DEDUP_WINDOW_MS);
     this.emit('stored', stored.id, m.panel, stored.duplicate);
     if (stored.duplicate) return;
     this.transmitters.get(m.panel)?.kick();
+    const deviceId = panel.deviceId === undefined ? {} : { deviceId: panel.deviceId };
+    const event = summarizeAlarmEvent(m.event);
+    this.emit('report', { kind: ALARM_EVENT_EVENT, report: { eventId: stored.id, panel: m.panel, ...deviceId, token, event, types, forwarded: forward, receivedAt: m.at } });
     this.emit('changed');
   }
 
@@ -210,6 +220,11 @@ export class AlarmRelay extends EventEmitter<AlarmRelayEvents> {
     const id = await this.opts.store.setPathState(r.panel, state, report ? r : undefined);
     if (id !== null) this.emit('path', id, r);
     this.emit('changed');
+  }
+
+  private reportSent(eventId: number, panel: string, path: AlarmDeliveryPath): void {
+    const deviceId = this.transmitters.get(panel)?.config.deviceId;
+    this.emit('report', { kind: ALARM_SENT_EVENT, report: { eventId, panel, path, ackedAt: this.now(), ...(deviceId === undefined ? {} : { deviceId }) } });
   }
 
   /** Path reports not yet acknowledged by the agent, oldest first. */
@@ -231,7 +246,11 @@ export class AlarmRelay extends EventEmitter<AlarmRelayEvents> {
   async deliveredByServer(eventIds: number[]): Promise<void> {
     const { store } = this.opts;
     const panels = await store.queuedPanels(eventIds);
-    for (const [id, panel] of panels) if (await store.markDelivered(id, this.now())) this.emit('delivered', id, panel);
+    for (const [id, panel] of panels) {
+      if (!(await store.markDelivered(id, this.now()))) continue;
+      this.emit('delivered', id, panel);
+      this.reportSent(id, panel, AlarmDeliveryPath.server);
+    }
     for (const panel of new Set(panels.values())) this.transmitters.get(panel)?.deliveredByServer();
     if (panels.size > 0) this.emit('changed');
   }

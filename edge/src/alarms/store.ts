@@ -2,6 +2,7 @@ import type sqlite3 from 'sqlite3';
 import { execSql, openSqlite } from '../sqlite.js';
 import { nextDc09Sequence, type AlarmPathReport, type AlarmsConfigureParams, type Dc09ExtendedData } from '@vigil/protocol';
 import type { ArcEventType } from '@vigil/protocol/api';
+import { isSealed, Sealer, type Opened } from '../security/sealed.js';
 import type { TimingSample } from './timing.js';
 
 export const AlarmEventState = {
@@ -106,6 +107,62 @@ interface EventRow {
   acked_at: number | null;
 }
 
+/** A panel left out of the stored configuration: its DC-09 keys cannot be opened (another box key, or changed). */
+export interface UnusablePanel {
+  account: string;
+  error: string;
+}
+
+export interface OpenedAlarmsConfig {
+  params: AlarmsConfigureParams;
+  unusable: UnusablePanel[];
+  /** Some key was stored in plain text (by an older version) and should be sealed. */
+  plain: boolean;
+}
+
+/** The configuration as it is written to disk: every DC-09 key not sealed yet is sealed. */
+export function sealAlarmKeys(params: AlarmsConfigureParams, sealer: Sealer): AlarmsConfigureParams {
+  const seal = (key: string): string => (isSealed(key) ? key : sealer.seal(key));
+  return {
+    ...params,
+    panels: params.panels.map((p) => ({
+      ...p,
+      ...(p.key === undefined ? {} : { key: seal(p.key) }),
+      arc: { ...p.arc, ...(p.arc.key === undefined ? {} : { key: seal(p.arc.key) }) },
+    })),
+  };
+}
+
+/**
+ * The configuration as read from disk with its keys opened; keys in plain text (older versions) are taken as they
+ * are. A panel whose keys cannot be opened is left out rather than run without them or with the wrong ones.
+ */
+export function openAlarmKeys(params: AlarmsConfigureParams, sealer: Sealer): OpenedAlarmsConfig {
+  let plain = false;
+  const open = (key: string): Opened => {
+    if (isSealed(key)) return sealer.open(key);
+    plain = true;
+    return { ok: true, value: key };
+  };
+  const unusable: UnusablePanel[] = [];
+  const panels: AlarmsConfigureParams['panels'] = [];
+  for (const p of params.panels) {
+    const key = p.key === undefined ? undefined : open(p.key);
+    const arcKey = p.arc.key === undefined ? undefined : open(p.arc.key);
+    const problems = [key?.ok === false ? `panel key ${key.error}` : '', arcKey?.ok === false ? `ARC key ${arcKey.error}` : ''].filter((e) => e !== '');
+    if (problems.length > 0) {
+      unusable.push({ account: p.account.toUpperCase(), error: problems.join('; ') });
+      continue;
+    }
+    panels.push({
+      ...p,
+      ...(key?.ok ? { key: key.value } : {}),
+      arc: { ...p.arc, ...(arcKey?.ok ? { key: arcKey.value } : {}) },
+    });
+  }
+  return { params: { ...params, panels }, unusable, plain };
+}
+
 const toStored = (r: EventRow): StoredAlarmEvent => ({
   id: r.id,
   panel: r.panel,
@@ -123,7 +180,8 @@ const toStored = (r: EventRow): StoredAlarmEvent => ({
 /**
  * The alarm relay's own SQLite file (`alarms.sqlite`, WAL, synchronous FULL), written only by the relay
  * process: its copy of the configuration, the event queue, the sequence counters, the path states and the
- * path reports not yet handed to the agent. A write is on disk when its promise resolves.
+ * path reports not yet handed to the agent. A write is on disk when its promise resolves. The DC-09 keys in the
+ * configuration are sealed with the box's key (see security/sealed.ts).
  */
 export class AlarmStore {
   private chain: Promise<unknown> = Promise.resolve();
@@ -131,11 +189,21 @@ export class AlarmStore {
   private constructor(
     private readonly db: sqlite3.Database,
     readonly file: string,
+    private readonly sealer: Sealer,
   ) {}
 
-  static async open(dataDir: string): Promise<AlarmStore> {
+  /** Opens the store; without a sealer, the data dir's key file seals the keys. Keys older versions left in plain text are sealed now. */
+  static async open(dataDir: string, sealer?: Sealer): Promise<AlarmStore> {
+    const box = sealer ?? (await Sealer.load({ dataDir }));
     const { db, file } = await openSqlite(dataDir, 'alarms.sqlite', SCHEMA);
-    return new AlarmStore(db, file);
+    const store = new AlarmStore(db, file, box);
+    try {
+      await store.sealPlainKeys();
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+    return store;
   }
 
   /** Waits for the writes already issued, then closes. */
@@ -183,20 +251,42 @@ export class AlarmStore {
 
   // --- configuration copy
 
-  async loadConfig(): Promise<{ revision: number; params: AlarmsConfigureParams } | null> {
+  private async storedConfig(): Promise<{ revision: number; params: AlarmsConfigureParams } | null> {
     const rows = await this.all<{ revision: number; params: string }>('SELECT revision, params FROM relay_config WHERE id = 1');
     const r = rows[0];
     return r ? { revision: r.revision, params: JSON.parse(r.params) as AlarmsConfigureParams } : null;
+  }
+
+  /** The stored configuration with its keys opened; panels whose keys cannot be opened are left out and listed. */
+  async loadConfig(): Promise<{ revision: number; params: AlarmsConfigureParams; unusable: UnusablePanel[] } | null> {
+    const stored = await this.storedConfig();
+    if (!stored) return null;
+    const { params, unusable } = openAlarmKeys(stored.params, this.sealer);
+    return { revision: stored.revision, params, unusable };
   }
 
   saveConfig(revision: number, params: AlarmsConfigureParams): Promise<void> {
     return this.write(async () => {
       await this.run('INSERT OR REPLACE INTO relay_config (id, revision, params, stored_at) VALUES (1, ?, ?, ?)', [
         revision,
-        JSON.stringify(params),
+        JSON.stringify(sealAlarmKeys(params, this.sealer)),
         Date.now(),
       ]);
     });
+  }
+
+  /**
+   * Seals the keys an older version stored in plain text, then rewrites the file from its live rows and empties the
+   * WAL (VACUUM, checkpoint), so that no earlier copy of the configuration stays behind in free pages.
+   */
+  private async sealPlainKeys(): Promise<void> {
+    const stored = await this.storedConfig();
+    if (!stored || !openAlarmKeys(stored.params, this.sealer).plain) return;
+    await this.write(async () => {
+      await this.run('UPDATE relay_config SET params = ? WHERE id = 1', [JSON.stringify(sealAlarmKeys(stored.params, this.sealer))]);
+    });
+    await this.exec('VACUUM');
+    await this.exec('PRAGMA wal_checkpoint(TRUNCATE)');
   }
 
   // --- events

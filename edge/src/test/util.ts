@@ -29,6 +29,7 @@ export function testConfig(dataDir: string, over: Partial<EdgeConfig> = {}): Edg
     sadpTargets: [],
     lanIntervalMs: 300,
     alarmListen: null,
+    secretKey: null,
     logLevel: 'warn',
     ...over,
   };

@@ -1,9 +1,10 @@
 import { AlarmsConfigureParamsSchema, decoder } from '@vigil/protocol';
-import { AlarmRelay, AlarmStore, ownerSocketPath, RelayOwnership } from '../alarms/index.js';
+import { AlarmRelay, AlarmReports, AlarmStore, ownerSocketPath, RelayOwnership, type AlarmLogReport } from '../alarms/index.js';
 import { BusTopic } from '../bus.js';
 import { BusClient, busOptionsFromEnv } from '../bus-client.js';
 import { ConfigError, EXIT_CONFIG, loadConfig } from '../config.js';
 import { createLogger } from '../log.js';
+import { Sealer } from '../security/sealed.js';
 
 /** Status reports are gathered for this long after a change, so that a burst of events sends one. */
 const STATUS_DELAY_MS = 200;
@@ -23,9 +24,18 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.logLevel, { proc: 'alarms', pid: process.pid });
   const ownership = await RelayOwnership.acquire(ownerSocketPath(config.dataDir), log);
-  const store = await AlarmStore.open(config.dataDir);
+  const store = await AlarmStore.open(config.dataDir, await Sealer.load({ dataDir: config.dataDir, keyHex: config.secretKey, log }));
+  const reports = await AlarmReports.open(config.dataDir);
   const relay = await AlarmRelay.start({ store, log, listen: config.alarmListen });
   log.info('alarm relay started', { listening: relay.listening, revision: relay.revision });
+  // Kept on disk from the start, handed to the agent once the bus is up: best effort, never in the relay's way.
+  let publishReport: ((id: number, r: AlarmLogReport) => void) | null = null;
+  relay.on('report', (r) => {
+    reports.add(r).then(
+      (id) => publishReport?.(id, r),
+      (err: unknown) => log.error('alarm log report not kept', { kind: r.kind, eventId: r.report.eventId, err }),
+    );
+  });
 
   let bus: BusClient | null = null;
   let stopped: Promise<void> | null = null;
@@ -42,6 +52,7 @@ async function main(): Promise<void> {
       try {
         await relay.stop();
         await store.close();
+        await reports.close();
       } catch (err) {
         log.error('alarm relay did not stop cleanly', { err });
       }
@@ -99,6 +110,15 @@ async function main(): Promise<void> {
     }, STATUS_DELAY_MS);
   });
   relay.on('path', (id, report) => publish(BusTopic.alarmsPath, { id, report }));
+  publishReport = (id, r) => publish(BusTopic.alarmsLog, { id, ...r });
+  const publishPendingLog = (): void => {
+    reports.pending().then(
+      (pending) => {
+        for (const p of pending) publishReport?.(p.id, p.report);
+      },
+      (err: unknown) => log.error('reading alarm log reports failed', { err }),
+    );
+  };
   relay.on('forward', (forward) => publish(BusTopic.alarmsForward, { forward }));
 
   // Configurations are applied one after the other, in the order the agent sent them.
@@ -122,6 +142,9 @@ async function main(): Promise<void> {
     } else if (topic === BusTopic.alarmsPathAck) {
       const id = (payload as { id?: unknown }).id;
       if (typeof id === 'number') relay.ackPathReport(id).catch((err: unknown) => log.error('forgetting a path report failed', { id, err }));
+    } else if (topic === BusTopic.alarmsLogAck) {
+      const id = (payload as { id?: unknown }).id;
+      if (typeof id === 'number') reports.remove(id).catch((err: unknown) => log.error('forgetting an alarm log report failed', { id, err }));
     } else if (topic === BusTopic.alarmsStatusRequest) {
       publishStatus();
     } else if (topic === BusTopic.alarmsForwardAck) {
@@ -139,6 +162,7 @@ async function main(): Promise<void> {
   });
   publishStatus();
   publishPendingReports();
+  publishPendingLog();
 }
 
 main().catch((err: unknown) => {

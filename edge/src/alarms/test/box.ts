@@ -31,14 +31,19 @@ export const eventDetails = <T>(cloud: FakeCloud, kind: string): T[] =>
 
 /**
  * A box with only the alarm relay worker, claimed by a fake cloud and connected, and an ARC receiver simulator
- * taking `accounts`; everything is stopped by `cleanups`.
+ * taking `accounts`; everything is stopped by `cleanups`. `prepare` may write into the data dir before the box starts.
  */
-export async function startRelayBox(cleanups: Cleanups, accounts: Record<string, null>) {
+export async function startRelayBox(
+  cleanups: Cleanups,
+  accounts: Record<string, string | null>,
+  prepare?: (dataDir: string, receiver: Dc09ReceiverSimulator) => Promise<void>,
+) {
   const tmp = await tempDir();
   cleanups.push(tmp.remove);
   const receiver = new Dc09ReceiverSimulator({ accounts });
   await receiver.start();
   cleanups.push(() => receiver.stop());
+  await prepare?.(tmp.dir, receiver);
   const cloud = await startFakeCloud(SERIAL, CODE);
   cleanups.push(() => cloud.close());
   cloud.claim();
