@@ -114,6 +114,19 @@ describe('the server path of the alarm relay', () => {
     expect(delivered).not.toContain(3);
   });
 
+  it('keeps a panel’s events in the box’s order when the receiver misses the first of them', async () => {
+    receiver.setSilent(true);
+    await handOver(forward(7, 48));
+    // A whole run of sends of the first goes unanswered; the receiver answers again as the second arrives.
+    await until(async () => copies(48).length, (n) => n >= 3, 'a run of sends of the first event to the silent receiver');
+    receiver.setSilent(false);
+    await handOver(forward(8, 49));
+    await until(async () => delivered, (d) => d.includes(7) && d.includes(8), 'both events delivered', 15_000);
+    const order = receiver.messages.filter((m) => !m.duplicate && (m.sequence === 48 || m.sequence === 49)).map((m) => m.sequence);
+    expect(order).toEqual([48, 49]);
+    expect(delivered.indexOf(7)).toBeLessThan(delivered.indexOf(8));
+  });
+
   it('sends to the ARC’s backup receiver while the primary does not answer', async () => {
     const backup = new Dc09ReceiverSimulator({ accounts: { '1A2B': KEY } });
     try {

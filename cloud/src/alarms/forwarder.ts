@@ -3,10 +3,13 @@ import { ALARM_FORWARD_EVENT, AlarmForwardSchema, decoder, rewriteDc09Account, R
 import type { Db } from '../db/client.js';
 import { devices, jobs } from '../db/schema.js';
 import type { StoredEdgeEvent, Tunnel } from '../edges/tunnel.js';
-import type { JobQueue } from '../jobs/queue.js';
+import { JobDeferred, type JobQueue } from '../jobs/queue.js';
 import { forwardingPolicy } from '../arc/policy.js';
 import type { Vault } from '../security/vault.js';
 import { sendToReceivers } from './receiver-client.js';
+
+/** How soon an event waiting behind an earlier one of its panel looks again. */
+const ORDER_WAIT_MS = 200;
 
 export const ForwardJob = { transmit: 'alarm.forward', delivered: 'alarm.delivered' } as const;
 
@@ -73,6 +76,20 @@ export class AlarmForwarder {
       this.log.warn({ serial, deviceId: forward.deviceId, reason: policy && !policy.allowed ? policy.reason : 'not_on_site' }, 'alarm event not forwarded');
       return;
     }
+    // Per panel, in the box's order: while an earlier event of the panel waits, this one waits behind it.
+    const [earlier] = await this.db
+      .select({ id: jobs.id })
+      .from(jobs)
+      .where(
+        and(
+          eq(jobs.kind, ForwardJob.transmit),
+          sql`${jobs.payload}->>'serial' = ${serial}`,
+          sql`${jobs.payload}->'forward'->>'deviceId' = ${forward.deviceId}`,
+          sql`(${jobs.payload}->'forward'->>'eventId')::bigint < ${forward.eventId}`,
+        ),
+      )
+      .limit(1);
+    if (earlier) throw new JobDeferred('an earlier event of the panel goes first', ORDER_WAIT_MS);
     const account = policy.accountNumber.toUpperCase();
     const message = { token: forward.token, sequence: forward.sequence, account, data: rewriteDc09Account(forward.data, account), xdata: forward.xdata };
     const answer = await sendToReceivers(message, policy.receivers, policy.transmission);

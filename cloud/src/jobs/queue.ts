@@ -8,6 +8,18 @@ export type JobHandler = (payload: Record<string, unknown>) => Promise<void>;
 const LOCK_SEC = 60;
 const BATCH = 50;
 const MAX_BACKOFF_SEC = 300;
+/** Jobs of a batch run this many at a time: one slow job (a receiver that does not answer) holds up no other. */
+const CONCURRENCY = 8;
+
+/** Thrown by a handler whose job must wait for another (e.g. an earlier event of the same panel): tried again soon, not counted as a failure. */
+export class JobDeferred extends Error {
+  constructor(
+    reason: string,
+    readonly retryInMs: number,
+  ) {
+    super(reason);
+  }
+}
 
 /**
  * Durable timers kept in PostgreSQL: a job runs once at its time even if the cloud restarted in between,
@@ -17,7 +29,10 @@ const MAX_BACKOFF_SEC = 300;
 export class JobQueue {
   private readonly handlers = new Map<string, JobHandler>();
   private timer: NodeJS.Timeout | null = null;
+  private timerAt = 0;
   private running: Promise<void> | null = null;
+  /** A job fell due while a pass was running: another pass follows at once rather than at the next poll. */
+  private again = false;
   private stopped = true;
 
   constructor(
@@ -56,8 +71,16 @@ export class JobQueue {
 
   /** Runs every due job now (also what the timer calls). */
   async runDue(): Promise<void> {
-    if (this.running) return this.running;
-    this.running = this.drain().finally(() => {
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      do {
+        this.again = false;
+        await this.drain();
+      } while (this.again && !this.stopped);
+    })().finally(() => {
       this.running = null;
     });
     return this.running;
@@ -66,7 +89,10 @@ export class JobQueue {
   private wakeAt(at: Date): void {
     if (this.stopped) return;
     const delay = Math.max(0, Math.min(at.getTime() - Date.now(), this.pollMs));
+    // An earlier wake-up already set stays.
+    if (this.timer && this.timerAt <= Date.now() + delay) return;
     if (this.timer) clearTimeout(this.timer);
+    this.timerAt = Date.now() + delay;
     this.timer = setTimeout(() => {
       this.timer = null;
       this.runDue()
@@ -79,7 +105,12 @@ export class JobQueue {
   private async drain(): Promise<void> {
     for (;;) {
       const batch = await this.claimBatch();
-      for (const job of batch) await this.runOne(job);
+      // In due order, CONCURRENCY at a time: a handler that needs an order among its jobs defers the later ones.
+      let next = 0;
+      const worker = async () => {
+        while (next < batch.length) await this.runOne(batch[next++]!);
+      };
+      await Promise.all(Array.from({ length: Math.min(CONCURRENCY, batch.length) }, worker));
       if (batch.length < BATCH || this.stopped) return;
     }
   }
@@ -112,6 +143,14 @@ export class JobQueue {
       await handler(job.payload as Record<string, unknown>);
       await this.db.delete(jobs).where(stillMine);
     } catch (err) {
+      if (err instanceof JobDeferred) {
+        await this.db
+          .update(jobs)
+          .set({ lockedUntil: null, runAt: new Date(Date.now() + err.retryInMs) })
+          .where(stillMine);
+        this.wakeAt(new Date(Date.now() + err.retryInMs));
+        return;
+      }
       const backoff = Math.min(MAX_BACKOFF_SEC, 2 ** job.attempts);
       this.log.warn({ err, job: job.kind }, 'job failed; will retry');
       await this.db
