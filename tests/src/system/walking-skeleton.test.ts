@@ -47,10 +47,14 @@ describe('the whole system: cloud, edge box and cameras as separate processes', 
     expect(found.body.items.map((d) => d.serial).sort()).toEqual(['VCAM0001', 'VCAM0002']);
 
     // RPC through the tunnel.
-    const info = await client.get<{ serial: string; workers: { name: string; ready: boolean }[] }>(`/edges/${box.serial}/info`);
-    expect(info.status).toBe(200);
+    // The tunnel is up before every worker process has finished starting.
+    const info = await eventually(
+      () => client.get<{ serial: string; workers: { name: string; ready: boolean }[] }>(`/edges/${box.serial}/info`),
+      (r) => r.status === 200 && r.body.workers.every((w) => w.ready),
+      'every worker of the box ready',
+    );
     expect(info.body.serial).toBe(box.serial);
-    expect(info.body.workers.every((w) => w.ready)).toBe(true);
+    expect(info.body.workers.map((w) => w.name).sort()).toEqual(['alarms', 'discovery', 'lan']);
 
     // Reboot of the agent on command: it comes back in a new process, and is never declared offline.
     const firstPid = edge.lines.find((l) => l.event === 'connected' && l.mode === 'edge')!.pid;
