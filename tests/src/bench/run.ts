@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 /**
- * `npm run bench`: the tunnel's scale targets, each measured as a ratio against a baseline taken in the
- * same run. Prints a table per benchmark and, last, one JSON line with every figure.
+ * `npm run bench`: the tunnel's scale targets and the alarm path's, each measured as a ratio against a baseline
+ * taken in the same run. Prints a table per benchmark and, last, one JSON line with every figure.
  *
  * Environment: BENCH_EDGES (1000), BENCH_CONCURRENCY (50), BENCH_HEARTBEAT_SEC (10), BENCH_PUBLISHERS (20),
- * BENCH_MESSAGES (2000), BENCH_WINDOW (16), BENCH_ROUNDS (3), BENCH_ONLY (throughput | fleet),
+ * BENCH_MESSAGES (2000), BENCH_WINDOW (16), BENCH_ROUNDS (3), BENCH_ALARMS (200), BENCH_FAILOVER_ROUNDS (3),
+ * BENCH_SUSTAIN_SEC (10), BENCH_ALARM_WINDOW (1), BENCH_ONLY (throughput | fleet | alarms),
  * BENCH_CLOUD_NODE_ARGS (extra node flags for the cloud process, such as --cpu-prof).
  */
 import { execFileSync } from 'node:child_process';
@@ -12,6 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { alarmJson, runAlarmBench } from './alarms.js';
 import { startCloud } from './cloud.js';
 import { runFleet, type FleetResult } from './fleet.js';
 import { startMosquitto } from './mosquitto.js';
@@ -41,9 +43,16 @@ const config = {
   messages: envInt('BENCH_MESSAGES', 2000, 1),
   window: envInt('BENCH_WINDOW', 16, 1),
   rounds: envInt('BENCH_ROUNDS', 3, 1),
+  alarms: {
+    alarms: envInt('BENCH_ALARMS', 200, 10),
+    failoverRounds: envInt('BENCH_FAILOVER_ROUNDS', 3, 1),
+    sustainSec: envInt('BENCH_SUSTAIN_SEC', 10, 1),
+    window: envInt('BENCH_ALARM_WINDOW', 1, 1),
+  },
   only: process.env.BENCH_ONLY ?? '',
 };
-if (!['', 'throughput', 'fleet'].includes(config.only)) throw new Error(`BENCH_ONLY=${config.only}: expected throughput or fleet`);
+if (!['', 'throughput', 'fleet', 'alarms'].includes(config.only)) throw new Error(`BENCH_ONLY=${config.only}: expected throughput, fleet or alarms`);
+const runs = (name: string) => config.only === '' || config.only === name;
 
 /** Each edge costs one socket here and one in the cloud; both processes inherit this limit. */
 function checkFileLimit(): void {
@@ -134,9 +143,10 @@ async function main(): Promise<number> {
   const logDir = mkdtempSync(join(tmpdir(), 'vigil-bench-'));
   let ok = false;
   try {
-    checkFileLimit();
-    const t = config.only === 'fleet' ? null : await throughput(logDir);
-    const f = config.only === 'throughput' ? null : await fleet(logDir);
+    if (runs('fleet')) checkFileLimit();
+    const t = runs('throughput') ? await throughput(logDir) : null;
+    const f = runs('fleet') ? await fleet(logDir) : null;
+    const a = runs('alarms') ? await runAlarmBench(logDir, config.alarms) : null;
     const seconds = (performance.now() - started) / 1000;
     const json = {
       bench: 'vigil-tunnel',
@@ -186,6 +196,7 @@ async function main(): Promise<number> {
         limitBytes: FLEET_LIMIT_BYTES,
         pass: f.projectedOverLimit < 1,
       },
+      alarms: a && alarmJson(a, config.alarms),
     };
     process.stdout.write(`bench finished in ${fmt(seconds, 1)} s\n`);
     process.stdout.write(`${JSON.stringify(json)}\n`);
