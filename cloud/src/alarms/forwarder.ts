@@ -1,5 +1,5 @@
 import { and, eq, sql } from 'drizzle-orm';
-import { ALARM_FORWARD_EVENT, AlarmForwardSchema, decoder, rewriteDc09Account, RpcMethod } from '@vigil/protocol';
+import { ALARM_FORWARD_EVENT, AlarmForwardSchema, decoder, rewriteDc09Account, RpcMethod, type AlarmForward } from '@vigil/protocol';
 import type { Db } from '../db/client.js';
 import { devices, jobs } from '../db/schema.js';
 import type { StoredEdgeEvent, Tunnel } from '../edges/tunnel.js';
@@ -8,8 +8,8 @@ import { forwardingPolicy } from '../arc/policy.js';
 import type { Vault } from '../security/vault.js';
 import { sendToReceivers } from './receiver-client.js';
 
-/** How soon an event waiting behind an earlier one of its panel looks again. */
-const ORDER_WAIT_MS = 200;
+/** How soon an event waiting behind an earlier one of its panel looks again, if that one did not start it first. */
+const ORDER_WAIT_MS = 2_000;
 
 export const ForwardJob = { transmit: 'alarm.forward', delivered: 'alarm.delivered' } as const;
 
@@ -62,7 +62,7 @@ export class AlarmForwarder {
       .catch((err: unknown) => this.log.warn({ err, serial }, 'alarm deliveries not hurried'));
   }
 
-  private async transmit(payload: Record<string, unknown>): Promise<void> {
+  private async transmit(payload: Record<string, unknown>): Promise<void | (() => Promise<void>)> {
     const serial = String(payload.serial);
     const siteId = String(payload.siteId);
     const f = forwardDecoder.decode(payload.forward);
@@ -76,25 +76,37 @@ export class AlarmForwarder {
       this.log.warn({ serial, deviceId: forward.deviceId, reason: policy && !policy.allowed ? policy.reason : 'not_on_site' }, 'alarm event not forwarded');
       return;
     }
-    // Per panel, in the box's order: while an earlier event of the panel waits, this one waits behind it.
-    const [earlier] = await this.db
-      .select({ id: jobs.id })
+    // Per panel, in the box's order: while an earlier event of the panel waits, this one waits behind it; each
+    // event done starts the next at once.
+    if (await this.panelJob(serial, forward, '<')) throw new JobDeferred('an earlier event of the panel goes first', ORDER_WAIT_MS);
+    const account = policy.accountNumber.toUpperCase();
+    const message = { token: forward.token, sequence: forward.sequence, account, data: rewriteDc09Account(forward.data, account), xdata: forward.xdata };
+    const answer = await sendToReceivers(message, policy.receivers, policy.transmission);
+    if (answer.kind !== 'ack') throw new Error(`no receiver acknowledged: ${answer.reason}`);
+    await this.jobs.schedule(`alarm-delivered:${serial}:${forward.eventId}`, ForwardJob.delivered, new Date(), { serial, eventId: forward.eventId });
+    return async () => {
+      const next = await this.panelJob(serial, forward, '>');
+      if (next) await this.jobs.runNow(next);
+    };
+  }
+
+  /** The key of the panel's waiting event just before (`<`) or after (`>`) this one, if any. */
+  private async panelJob(serial: string, forward: AlarmForward, side: '<' | '>'): Promise<string | null> {
+    const eventId = sql`(${jobs.payload}->'forward'->>'eventId')::bigint`;
+    const [row] = await this.db
+      .select({ key: jobs.key })
       .from(jobs)
       .where(
         and(
           eq(jobs.kind, ForwardJob.transmit),
           sql`${jobs.payload}->>'serial' = ${serial}`,
           sql`${jobs.payload}->'forward'->>'deviceId' = ${forward.deviceId}`,
-          sql`(${jobs.payload}->'forward'->>'eventId')::bigint < ${forward.eventId}`,
+          side === '<' ? sql`${eventId} < ${forward.eventId}` : sql`${eventId} > ${forward.eventId}`,
         ),
       )
+      .orderBy(side === '<' ? sql`${eventId} DESC` : sql`${eventId} ASC`)
       .limit(1);
-    if (earlier) throw new JobDeferred('an earlier event of the panel goes first', ORDER_WAIT_MS);
-    const account = policy.accountNumber.toUpperCase();
-    const message = { token: forward.token, sequence: forward.sequence, account, data: rewriteDc09Account(forward.data, account), xdata: forward.xdata };
-    const answer = await sendToReceivers(message, policy.receivers, policy.transmission);
-    if (answer.kind !== 'ack') throw new Error(`no receiver acknowledged: ${answer.reason}`);
-    await this.jobs.schedule(`alarm-delivered:${serial}:${forward.eventId}`, ForwardJob.delivered, new Date(), { serial, eventId: forward.eventId });
+    return row?.key ?? null;
   }
 
   private async tellEdge(serial: string, eventId: number): Promise<void> {

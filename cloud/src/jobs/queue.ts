@@ -3,7 +3,8 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Db } from '../db/client.js';
 import { jobs } from '../db/schema.js';
 
-export type JobHandler = (payload: Record<string, unknown>) => Promise<void>;
+/** Runs a job; what it returns, if anything, runs once the job is gone from the table (e.g. to start the next one). */
+export type JobHandler = (payload: Record<string, unknown>) => Promise<void | (() => Promise<void>)>;
 
 const LOCK_SEC = 60;
 const BATCH = 50;
@@ -51,6 +52,16 @@ export class JobQueue {
       .values({ key, kind, runAt, payload })
       .onConflictDoUpdate({ target: jobs.key, set: { kind, runAt, payload, attempts: 0, lockedUntil: null, lastError: null } });
     this.wakeAt(runAt);
+  }
+
+  /** Makes a waiting job due now, unless it is running. */
+  async runNow(key: string): Promise<void> {
+    const hurried = await this.db
+      .update(jobs)
+      .set({ runAt: new Date() })
+      .where(and(eq(jobs.key, key), sql`(${jobs.lockedUntil} IS NULL OR ${jobs.lockedUntil} < now())`))
+      .returning({ id: jobs.id });
+    if (hurried.length > 0) this.wakeAt(new Date());
   }
 
   async cancel(key: string): Promise<void> {
@@ -140,8 +151,9 @@ export class JobQueue {
     const stillMine = and(eq(jobs.id, job.id), eq(jobs.lockedUntil, job.lockedUntil));
     try {
       if (!handler) throw new Error(`no handler for job kind ${job.kind}`);
-      await handler(job.payload as Record<string, unknown>);
+      const then = await handler(job.payload as Record<string, unknown>);
       await this.db.delete(jobs).where(stillMine);
+      if (then) await then().catch((err: unknown) => this.log.warn({ err, job: job.kind }, 'follow-up of a finished job failed'));
     } catch (err) {
       if (err instanceof JobDeferred) {
         await this.db
