@@ -210,6 +210,35 @@ describe('a LAN of network namespaces', () => {
     }
   });
 
+  it('gives the uplink host a remote address of its own, whose way alone can be cut and restored', async () => {
+    const l = lan!;
+    const remote = await l.addRemote();
+    const accepted = { remote: 0, uplink: 0 };
+    const onRemote = await listen(remote, () => accepted.remote++);
+    const onUplink = await listen(l.uplink!.rootIp, () => accepted.uplink++);
+    const connect = async (name: string) => {
+      const targets = [
+        [remote, (onRemote.address() as AddressInfo).port],
+        [l.uplink!.rootIp, (onUplink.address() as AddressInfo).port],
+      ];
+      const edge = node(l.host('edge').ns, name, CONNECT, { targets });
+      await edge.waitFor((x) => x.done === true, 'the connections', 8000);
+      return edge.lines.filter((x) => 'target' in x).map((x) => ('ok' in x ? 'ok' : 'failed'));
+    };
+    try {
+      expect(await connect('edge-remote')).toEqual(['ok', 'ok']);
+      await l.setRemoteReachable(remote, false);
+      expect(await connect('edge-remote-cut')).toEqual(['failed', 'ok']);
+      await l.setRemoteReachable(remote, true);
+      expect(await connect('edge-remote-back')).toEqual(['ok', 'ok']);
+      expect(accepted).toEqual({ remote: 2, uplink: 3 });
+      await expect(l.setRemoteReachable('192.0.2.1', false)).rejects.toThrow(/not a remote/);
+    } finally {
+      onRemote.close();
+      onUplink.close();
+    }
+  });
+
   it('cuts and restores a host link', async () => {
     const l = lan!;
     const flags = async () => {
