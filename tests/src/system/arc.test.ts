@@ -169,6 +169,10 @@ describe('the ARC service in Chromium', () => {
       await installerPage.goto(`/sites/${siteId}/devices/${panelId}`);
       const events = installerPage.getByRole('region', { name: 'Alarm events' });
       await events.getByRole('row').filter({ hasText: 'Burglary' }).getByText('Delivered direct').waitFor();
+      // And the panel's ARC service, managed on the site's tab.
+      const service = installerPage.getByRole('region', { name: 'ARC service' });
+      await service.getByText('Accepted', { exact: true }).waitFor();
+      for (const shown of ['Sentinel Monitoring', '1A2B']) expect(await service.textContent()).toContain(shown);
     } finally {
       await box.endAsync();
     }

@@ -1,4 +1,4 @@
-import { ARC_EVENT_TYPE_LABELS, type ArcEventType } from '@vigil/protocol/api';
+import { ARC_EVENT_TYPE_LABELS, type ArcEventType, type RelayedPanel } from '@vigil/protocol/api';
 
 /** Where on the panel an event happened: "Zone 005 · Area 01". */
 export function alarmPlace(a: { zone: string | null; area: string | null }): string {
@@ -12,3 +12,11 @@ export function formatTransmission(ms: number | null): string {
   if (ms === null) return '—';
   return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
+
+/** How the site's edge box relays a panel to its ARC right now. */
+export const RELAY_PATH_LABELS: Record<RelayedPanel['path'], string> = {
+  ok: 'Direct, answering',
+  failed: 'Direct failed',
+  server: 'Through the server',
+  unknown: 'Not checked yet',
+};
