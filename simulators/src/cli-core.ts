@@ -5,13 +5,15 @@ import { CameraFleet } from './camera/fleet.js';
 import type { CameraEndpoints, IpCameraOptions } from './camera/ip-camera.js';
 import { DeviceHost, parseLanSpec, type LanReadyLine, type LanSpec } from './devices/host.js';
 import { parsePanelsSpec, type PanelsSpec } from './panels/cli.js';
+import { parseRtspSpec, type RtspSpec } from './rtsp/cli.js';
 
 export { parseReceiverArgs, runReceiver } from './receiver/cli.js';
 export { runPanels } from './panels/cli.js';
+export { runRtsp } from './rtsp/cli.js';
 
 export const USAGE = `usage:
   vigil-sim camera  [--serial S] [--model M] [--manufacturer M] [--firmware F] [--name N]
-                    [--host 127.0.0.1] [--http-port 0] [--discovery-port 0]
+                    [--host 127.0.0.1] [--http-port 0] [--discovery-port 0] [--rtsp-port 554 (written in stream URIs)]
                     [--user admin] [--password P] [--latency-ms N]
   vigil-sim cameras --count N [--serial-prefix VCAM] [same options as camera, ports are bases]
   vigil-sim lan     --spec <file.json> | --spec-json '<json>'
@@ -24,10 +26,15 @@ export const USAGE = `usage:
                     spec: {"panels":[{"model":"AX PRO","serial"?,"zones"?:[{"type":"delay",...}],
                     "arc"?:{"enabled":true,"accountCode":"1234","protocol":"SIA-DCS","receiver":{"host","port","transport"},...},
                     "platformUrl"?,"hikConnect"?}]}
+  vigil-sim rtsp    --spec <file.json> | --spec-json '<json>'
+                    spec: {"host"?,"port"?,"username"?,"password"?,"basicAuth"?,"sessionTimeoutSec"?,"idleStopMs"?,
+                    "streams":[{"path":"/live/main","codec"?:"h264|h265|mjpeg","width"?,"height"?,"fps"?,
+                    "bitrateKbps"?,"profile"?,"audio"?,"pattern"?,"label"?}]}
 Prints one JSON line once listening: {"ready":true,"cameras":[{"serial","http","discovery","host"}]}
 (camera, cameras) or {"ready":true,"devices":[{"serial","shortSerial","class","model","mac","ip","listenIp",
 "httpPort","sadpPort","wsdPort","activated"}]} (lan) or {"ready":true,"host","tcp","udp","http"} (receiver) or
-{"ready":true,"panels":[{"model","serial","shortSerial","host","httpPort","verificationCode"}]} (panels);
+{"ready":true,"panels":[{"model","serial","shortSerial","host","httpPort","verificationCode"}]} (panels) or
+{"ready":true,"rtsp":PORT,"streams":[{"path","url","codec","width","height","audio"}]} (rtsp);
 stops on SIGTERM or SIGINT.`;
 
 export type CliCommand = { kind: 'cameras'; count: number; serialPrefix: string; camera: Omit<IpCameraOptions, 'serial'> & { serial?: string } };
@@ -66,6 +73,7 @@ export function parseCliArgs(argv: readonly string[]): Result<CliCommand> {
         host: { type: 'string' },
         'http-port': { type: 'string' },
         'discovery-port': { type: 'string' },
+        'rtsp-port': { type: 'string' },
         user: { type: 'string' },
         password: { type: 'string' },
         'latency-ms': { type: 'string' },
@@ -84,6 +92,10 @@ export function parseCliArgs(argv: readonly string[]): Result<CliCommand> {
   if (!httpPort.ok) return httpPort;
   const discoveryPort = port('discovery-port');
   if (!discoveryPort.ok) return discoveryPort;
+  const rtspPort = values['rtsp-port'];
+  if (rtspPort !== undefined && !(PORT.test(rtspPort) && Number(rtspPort) >= 1 && Number(rtspPort) <= 65535)) {
+    return fail('--rtsp-port must be a port number from 1 to 65535');
+  }
   const latency = values['latency-ms'];
   if (latency !== undefined && !INT.test(latency)) return fail('--latency-ms must be a non-negative integer');
   let count = 1;
@@ -109,6 +121,7 @@ export function parseCliArgs(argv: readonly string[]): Result<CliCommand> {
       host: values.host,
       httpPort: httpPort.value,
       discoveryPort: discoveryPort.value,
+      rtspPort: rtspPort === undefined ? undefined : Number(rtspPort),
       username: values.user,
       password: values.password,
       latencyMs: latency === undefined ? undefined : Number(latency),
@@ -139,6 +152,12 @@ export function parseLanArgs(argv: readonly string[]): Result<LanSpec> {
 export function parsePanelsArgs(argv: readonly string[]): Result<PanelsSpec> {
   const json = readJsonSpec(argv, 'panels');
   return json.ok ? parsePanelsSpec(json.value) : json;
+}
+
+/** Parses the arguments of the rtsp command (after `rtsp`) and reads its spec. Never throws. */
+export function parseRtspArgs(argv: readonly string[]): Result<RtspSpec> {
+  const json = readJsonSpec(argv, 'rtsp');
+  return json.ok ? parseRtspSpec(json.value) : json;
 }
 
 /** Reads the JSON spec given by `--spec <file>` or `--spec-json '<json>'`. Never throws. */

@@ -21,8 +21,8 @@ describe('parseCliArgs', () => {
   });
 
   it('reads the cameras command', () => {
-    const r = parseCliArgs(['cameras', '--count', '3', '--serial-prefix', 'LAB']);
-    expect(r.ok && r.value).toMatchObject({ count: 3, serialPrefix: 'LAB' });
+    const r = parseCliArgs(['cameras', '--count', '3', '--serial-prefix', 'LAB', '--rtsp-port', '8554']);
+    expect(r.ok && r.value).toMatchObject({ count: 3, serialPrefix: 'LAB', camera: { rtspPort: 8554 } });
   });
 
   it('refuses bad arguments', () => {
@@ -30,6 +30,7 @@ describe('parseCliArgs', () => {
       [],
       ['nvr'],
       ['camera', '--bogus'],
+      ['camera', '--rtsp-port', '0'],
       ['camera', '--http-port', '70000'],
       ['camera', '--latency-ms', '-5'],
       ['camera', '--count', '2'],

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { parseCliArgs, parseLanArgs, parsePanelsArgs, parseReceiverArgs, runCli, runLan, runPanels, runReceiver, USAGE } from './cli-core.js';
+import { parseCliArgs, parseLanArgs, parsePanelsArgs, parseReceiverArgs, parseRtspArgs, runCli, runLan, runPanels, runReceiver, runRtsp, USAGE } from './cli-core.js';
 
 const argv = process.argv.slice(2);
 const start = (): { ok: true; run: () => Promise<{ ready: unknown; stop(): Promise<void> }> } | { ok: false; error: string } => {
@@ -14,6 +14,10 @@ const start = (): { ok: true; run: () => Promise<{ ready: unknown; stop(): Promi
   if (argv[0] === 'receiver') {
     const opts = parseReceiverArgs(argv.slice(1));
     return opts.ok ? { ok: true, run: () => runReceiver(opts.value) } : opts;
+  }
+  if (argv[0] === 'rtsp') {
+    const spec = parseRtspArgs(argv.slice(1));
+    return spec.ok ? { ok: true, run: () => runRtsp(spec.value) } : spec;
   }
   const cmd = parseCliArgs(argv);
   return cmd.ok ? { ok: true, run: () => runCli(cmd.value) } : cmd;

@@ -1,9 +1,13 @@
 export {
+  DEFAULT_CAMERA_STREAMS,
   IpCameraSimulator,
+  SNAPSHOT_PATH,
   endpointReferenceFor,
   verificationCodeFor,
   type CameraEndpoints,
   type CameraIdentity,
+  type CameraStream,
+  type CameraStreamName,
   type IpCameraCounters,
   type IpCameraEvents,
   type IpCameraOptions,
@@ -14,3 +18,4 @@ export { parseCliArgs, parseLanArgs, runCli, runLan, USAGE, type CliCommand, typ
 export * from './devices/index.js';
 export * from './receiver/index.js';
 export * from './panels/index.js';
+export * from './rtsp/index.js';

@@ -1,4 +1,4 @@
-/** ONVIF codecs: SOAP 1.2 envelopes and faults, WS-Security UsernameToken, WS-Discovery, device service. */
+/** ONVIF codecs: SOAP 1.2 envelopes and faults, WS-Security UsernameToken, WS-Discovery, device service, media service. */
 export * from './namespaces.js';
 export {
   MAX_XML_CHARS,
@@ -22,3 +22,4 @@ export * from './soap.js';
 export * from './username-token.js';
 export * from './discovery.js';
 export * from './device.js';
+export * from './media.js';

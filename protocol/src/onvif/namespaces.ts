@@ -8,6 +8,12 @@ export const Ns = {
   wsd: 'http://schemas.xmlsoap.org/ws/2005/04/discovery',
   /** ONVIF device service. */
   tds: 'http://www.onvif.org/ver10/device/wsdl',
+  /** ONVIF media service (Media 1, Profile S). */
+  trt: 'http://www.onvif.org/ver10/media/wsdl',
+  /** ONVIF event service. */
+  tev: 'http://www.onvif.org/ver10/events/wsdl',
+  /** ONVIF PTZ service. */
+  tptz: 'http://www.onvif.org/ver20/ptz/wsdl',
   /** ONVIF schema types. */
   tt: 'http://www.onvif.org/ver10/schema',
   /** ONVIF faults. */

@@ -12,7 +12,8 @@ export interface CameraFleetOptions extends Omit<IpCameraOptions, 'serial' | 'na
 export const fleetSerial = (prefix: string, index: number): string => `${prefix}${String(index + 1).padStart(4, '0')}`;
 
 /**
- * Several cameras in one process. Given ports other than 0 are bases: camera i listens on base + i.
+ * Several cameras in one process. Given ports other than 0 are bases: camera i listens on base + i (and, when an
+ * RTSP port is given, announces base + i in its stream URIs).
  */
 export class CameraFleet {
   readonly cameras: IpCameraSimulator[];
@@ -20,7 +21,7 @@ export class CameraFleet {
   constructor(opts: CameraFleetOptions) {
     if (!Number.isInteger(opts.count) || opts.count < 1) throw new RangeError('count must be a positive integer');
     const prefix = opts.serialPrefix ?? 'VCAM';
-    const { count, serialPrefix: _prefix, serials, httpPort = 0, discoveryPort = 0, ...common } = opts;
+    const { count, serialPrefix: _prefix, serials, httpPort = 0, discoveryPort = 0, rtspPort, ...common } = opts;
     if (serials !== undefined && serials.length !== count) throw new RangeError('serials must have count entries');
     this.cameras = Array.from({ length: count }, (_, i) => {
       const serial = serials?.[i] ?? fleetSerial(prefix, i);
@@ -29,6 +30,7 @@ export class CameraFleet {
         serial,
         httpPort: httpPort === 0 ? 0 : httpPort + i,
         discoveryPort: discoveryPort === 0 ? 0 : discoveryPort + i,
+        ...(rtspPort === undefined ? {} : { rtspPort: rtspPort + i }),
       });
     });
   }

@@ -1,26 +1,44 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { clampLatency, controlProblem, readBody, sendJson } from '../http.js';
 import type { AddressInfo } from 'node:net';
+import { DigestServer } from '@vigil/protocol';
 import {
   DEVICE_SERVICE_PATH,
   DEVICE_TYPE,
   FaultCode,
   FaultSubcode,
+  MEDIA_SERVICE_PATH,
+  NO_PROFILE_SUBCODE,
+  StreamType,
+  TransportProtocol,
+  VideoEncoding,
   NETWORK_VIDEO_TRANSMITTER,
   OnvifScope,
   UsernameTokenVerifier,
   buildFault,
+  buildGetCapabilitiesResponse,
   buildGetDeviceInformationResponse,
+  buildGetProfilesResponse,
+  buildGetServicesResponse,
+  buildGetSnapshotUriResponse,
+  buildGetStreamUriResponse,
   buildGetSystemDateAndTimeResponse,
+  buildGetVideoSourcesResponse,
   buildProbeMatches,
   faultHttpStatus,
   parseEnvelope,
+  parseGetServicesRequest,
+  parseGetSnapshotUriRequest,
+  parseGetStreamUriRequest,
   parseProbe,
   probeMatches,
   scope,
+  type MediaProfile,
+  type SoapEnvelope,
 } from '@vigil/protocol/onvif';
 
 /** What a camera says about itself (the label on the box and its ONVIF device information). */
@@ -35,6 +53,40 @@ export interface CameraIdentity {
   /** The device name (ONVIF `name` scope). */
   name: string;
 }
+
+/** What one of the camera's streams carries (the same fields as the RTSP server's stream spec). */
+export interface CameraStream {
+  codec: 'h264' | 'h265' | 'mjpeg';
+  width: number;
+  height: number;
+  fps: number;
+  bitrateKbps: number;
+}
+export type CameraStreamName = 'main' | 'sub';
+
+export const DEFAULT_CAMERA_STREAMS: Readonly<Record<CameraStreamName, Readonly<CameraStream>>> = {
+  main: { codec: 'h264', width: 1920, height: 1080, fps: 25, bitrateKbps: 4096 },
+  sub: { codec: 'h264', width: 640, height: 360, fps: 15, bitrateKbps: 512 },
+};
+
+/** The ONVIF profile of each stream and its Hikvision-style channel id (`/Streaming/Channels/101`). */
+const PROFILES: Record<CameraStreamName, { token: string; name: string; encoder: string; channel: number }> = {
+  main: { token: 'Profile_1', name: 'mainStream', encoder: 'VideoEncoder_1', channel: 101 },
+  sub: { token: 'Profile_2', name: 'subStream', encoder: 'VideoEncoder_2', channel: 102 },
+};
+const STREAM_NAMES: readonly CameraStreamName[] = ['main', 'sub'];
+const VIDEO_SOURCE = 'VideoSource_1';
+const ENCODING: Record<CameraStream['codec'], VideoEncoding> = { h264: VideoEncoding.h264, h265: VideoEncoding.h265, mjpeg: VideoEncoding.jpeg };
+
+/** Where the camera serves a JPEG of a profile (`?profile=<token>`), behind Digest like its HTTP API. */
+export const SNAPSHOT_PATH = '/onvif/snapshot';
+
+/** Operations answered without WS-UsernameToken: ONVIF lets clients learn the clock and the services first. */
+const PRE_AUTH = ['GetSystemDateAndTime', 'GetCapabilities', 'GetServices'] as const;
+const OPERATIONS = [...PRE_AUTH, 'GetDeviceInformation', 'GetVideoSources', 'GetProfiles', 'GetStreamUri', 'GetSnapshotUri'] as const;
+type Operation = (typeof OPERATIONS)[number];
+const isOperation = (op: string): op is Operation => (OPERATIONS as readonly string[]).includes(op);
+const isPreAuth = (op: Operation): boolean => (PRE_AUTH as readonly string[]).includes(op);
 
 export interface IpCameraOptions extends Partial<CameraIdentity> {
   serial: string;
@@ -53,6 +105,10 @@ export interface IpCameraOptions extends Partial<CameraIdentity> {
   reachable?: boolean;
   /** The camera's clock in ms since the epoch (default the host clock). */
   clock?: () => number;
+  /** What the main and sub streams carry; unset fields keep DEFAULT_CAMERA_STREAMS. */
+  streams?: Partial<Record<CameraStreamName, Partial<CameraStream>>>;
+  /** The port the RTSP server for this camera listens on, written in stream URIs (default 554). */
+  rtspPort?: number;
 }
 
 export interface IpCameraCounters {
@@ -103,8 +159,10 @@ export function endpointReferenceFor(serial: string): string {
 }
 
 /**
- * A simulated ONVIF IP camera: the device service over HTTP (GetSystemDateAndTime without authentication,
- * GetDeviceInformation behind WS-UsernameToken) and unicast WS-Discovery over UDP, both on one interface.
+ * A simulated ONVIF IP camera: the device and media services over HTTP (the clock, capabilities and services
+ * without authentication; device information, profiles, stream and snapshot URIs behind WS-UsernameToken), a
+ * JPEG snapshot behind Digest, and unicast WS-Discovery over UDP, all on one interface. The stream URIs point at
+ * `rtspPort`, where an RTSP server for the camera's streams is expected.
  * `setReachable(false)` cuts it off: SOAP requests are held unanswered and datagrams ignored, as behind a dead
  * link. The control endpoints (`/__sim/...`) keep answering so that a test can bring it back.
  */
@@ -112,12 +170,18 @@ export class IpCameraSimulator extends EventEmitter<IpCameraEvents> {
   readonly identity: CameraIdentity;
   readonly username: string;
   readonly host: string;
+  readonly streams: Readonly<Record<CameraStreamName, Readonly<CameraStream>>>;
+  readonly rtspPort: number;
   private readonly password: string;
   private readonly advertiseHost: string;
   private readonly wantedHttpPort: number;
   private readonly wantedDiscoveryPort: number;
   private readonly clock: () => number;
   private readonly verifier: UsernameTokenVerifier;
+  private readonly digest: DigestServer;
+  /** One JPEG per stream, made on first request. */
+  private readonly snapshots = new Map<CameraStreamName, Promise<Buffer>>();
+  private readonly encoders = new Set<ChildProcess>();
   private readonly endpointReference: string;
   private latency: number;
   private reachable: boolean;
@@ -152,11 +216,36 @@ export class IpCameraSimulator extends EventEmitter<IpCameraEvents> {
     this.clock = opts.clock ?? Date.now;
     this.verifier = new UsernameTokenVerifier({ users: (u: string) => (u === this.username ? this.password : undefined), now: this.clock });
     this.endpointReference = endpointReferenceFor(opts.serial);
+    this.streams = {
+      main: { ...DEFAULT_CAMERA_STREAMS.main, ...opts.streams?.main },
+      sub: { ...DEFAULT_CAMERA_STREAMS.sub, ...opts.streams?.sub },
+    };
+    this.rtspPort = opts.rtspPort ?? 554;
+    if (!Number.isInteger(this.rtspPort) || this.rtspPort < 1 || this.rtspPort > 65535) throw new RangeError('rtspPort must be 1 to 65535');
+    // Building the profiles once checks the stream options now rather than when a client first asks.
+    buildGetProfilesResponse(STREAM_NAMES.map((n) => this.profile(n)));
+    this.digest = new DigestServer({ realm: this.identity.model, users: (u) => (u === this.username ? this.password : undefined) });
+  }
+
+  private get urlHost(): string {
+    return this.advertiseHost.includes(':') ? `[${this.advertiseHost}]` : this.advertiseHost;
   }
 
   get deviceServiceUrl(): string {
-    const h = this.advertiseHost.includes(':') ? `[${this.advertiseHost}]` : this.advertiseHost;
-    return `http://${h}:${this.httpPort}${DEVICE_SERVICE_PATH}`;
+    return `http://${this.urlHost}:${this.httpPort}${DEVICE_SERVICE_PATH}`;
+  }
+
+  get mediaServiceUrl(): string {
+    return `http://${this.urlHost}:${this.httpPort}${MEDIA_SERVICE_PATH}`;
+  }
+
+  /** The RTSP URI of a stream, as GetStreamUri answers it. */
+  streamUri(stream: CameraStreamName): string {
+    return `rtsp://${this.urlHost}:${this.rtspPort}/Streaming/Channels/${PROFILES[stream].channel}`;
+  }
+
+  snapshotUri(stream: CameraStreamName): string {
+    return `http://${this.urlHost}:${this.httpPort}${SNAPSHOT_PATH}?profile=${PROFILES[stream].token}`;
   }
 
   get endpoints(): CameraEndpoints {
@@ -227,6 +316,7 @@ export class IpCameraSimulator extends EventEmitter<IpCameraEvents> {
     this.udp = undefined;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    for (const p of this.encoders) p.kill('SIGKILL');
     this.releaseHeld();
     const closing: Promise<void>[] = [];
     if (udp) closing.push(new Promise<void>((resolve) => udp.close(() => resolve())));
@@ -266,11 +356,13 @@ export class IpCameraSimulator extends EventEmitter<IpCameraEvents> {
     const url = new URL(req.url ?? '/', 'http://camera');
     const route = `${req.method ?? ''} ${url.pathname}`;
     if (route === 'GET /__sim/state') return sendJson(res, 200, this.state);
-    if (route === `POST ${DEVICE_SERVICE_PATH}` && !this.reachable) return this.hold(req);
+    const soapRoute = route === `POST ${DEVICE_SERVICE_PATH}` || route === `POST ${MEDIA_SERVICE_PATH}`;
+    if ((soapRoute || route === `GET ${SNAPSHOT_PATH}`) && !this.reachable) return this.hold(req);
+    if (route === `GET ${SNAPSHOT_PATH}`) return this.onSnapshot(req, url, res);
     readBody(req, (body) => {
       if (body === undefined) return sendJson(res, 413, { statusCode: 413, code: 'BODY_TOO_LARGE', message: 'body too large' });
       if (route === 'POST /__sim/control') return this.onControl(body, res);
-      if (route === `POST ${DEVICE_SERVICE_PATH}`) {
+      if (soapRoute) {
         this.counters.soapRequests++;
         const answer = this.answerSoap(body);
         this.later(() => {
@@ -304,37 +396,154 @@ export class IpCameraSimulator extends EventEmitter<IpCameraEvents> {
   private answerSoap(body: Buffer): { operation: string; status: number; xml: string } {
     const env = parseEnvelope(body);
     const operation = env.ok ? (env.value.operation ?? '') : '';
-    const fault = (code: FaultCode, subcode: string, reason: string) => ({
+    const fault = (code: FaultCode, subcodes: string[], reason: string) => ({
       operation,
       status: faultHttpStatus(code),
-      xml: buildFault({ code, subcodes: [subcode], reason }),
+      xml: buildFault({ code, subcodes, reason }),
     });
-    if (!env.ok) return fault(FaultCode.sender, FaultSubcode.wellFormed, env.error);
+    if (!env.ok) return fault(FaultCode.sender, [FaultSubcode.wellFormed], env.error);
+    if (!isOperation(operation)) {
+      return fault(FaultCode.receiver, [FaultSubcode.actionNotSupported], `${operation || 'empty Body'} is not supported`);
+    }
+    if (!isPreAuth(operation) && !this.verifier.verify(env.value.header).ok) {
+      this.counters.authFailures++;
+      return fault(FaultCode.sender, [FaultSubcode.notAuthorized], 'Sender not Authorized');
+    }
+    const answer = this.answerOperation(operation, env.value);
+    if (typeof answer === 'string') return { operation, status: 200, xml: answer };
+    return fault(FaultCode.sender, answer.subcodes, answer.reason);
+  }
+
+  /** The reply to a known, authorized operation, or the Sender fault its arguments earn. */
+  private answerOperation(operation: Operation, env: SoapEnvelope): string | { subcodes: string[]; reason: string } {
     switch (operation) {
       case 'GetSystemDateAndTime':
-        return { operation, status: 200, xml: buildGetSystemDateAndTimeResponse({ now: new Date(this.clock()) }) };
+        return buildGetSystemDateAndTimeResponse({ now: new Date(this.clock()) });
       case 'GetDeviceInformation': {
-        const auth = this.verifier.verify(env.value.header);
-        if (!auth.ok) {
-          this.counters.authFailures++;
-          return fault(FaultCode.sender, FaultSubcode.notAuthorized, 'Sender not Authorized');
-        }
         const id = this.identity;
-        return {
-          operation,
-          status: 200,
-          xml: buildGetDeviceInformationResponse({
-            manufacturer: id.manufacturer,
-            model: id.model,
-            firmwareVersion: id.firmware,
-            serialNumber: id.serial,
-            hardwareId: id.hardwareId,
-          }),
-        };
+        return buildGetDeviceInformationResponse({
+          manufacturer: id.manufacturer,
+          model: id.model,
+          firmwareVersion: id.firmware,
+          serialNumber: id.serial,
+          hardwareId: id.hardwareId,
+        });
       }
-      default:
-        return fault(FaultCode.receiver, FaultSubcode.actionNotSupported, `${operation || 'empty Body'} is not supported`);
+      case 'GetCapabilities':
+        return buildGetCapabilitiesResponse({ device: this.deviceServiceUrl, media: this.mediaServiceUrl });
+      case 'GetServices': {
+        const req = parseGetServicesRequest(env);
+        const version = { major: 2, minor: 60 };
+        return buildGetServicesResponse({
+          services: [
+            { service: 'device', xaddr: this.deviceServiceUrl, version },
+            { service: 'media', xaddr: this.mediaServiceUrl, version },
+          ],
+          includeCapability: req.ok && req.value.includeCapability,
+          maxProfiles: STREAM_NAMES.length,
+        });
+      }
+      case 'GetVideoSources': {
+        const main = this.streams.main;
+        return buildGetVideoSourcesResponse([{ token: VIDEO_SOURCE, framerate: main.fps, width: main.width, height: main.height }]);
+      }
+      case 'GetProfiles':
+        return buildGetProfilesResponse(STREAM_NAMES.map((n) => this.profile(n)));
+      case 'GetStreamUri': {
+        const req = parseGetStreamUriRequest(env);
+        if (!req.ok) return { subcodes: [FaultSubcode.invalidArgVal], reason: req.error };
+        const stream = this.streamOf(req.value.profileToken);
+        if (!stream) return noProfile(req.value.profileToken);
+        // Only RTP unicast, over RTSP (interleaved or not): no multicast, no HTTP tunnelling.
+        if (req.value.stream !== StreamType.unicast || req.value.protocol === TransportProtocol.http) {
+          return { subcodes: [FaultSubcode.invalidArgVal, 'ter:InvalidStreamSetup'], reason: 'only RTP-Unicast over RTSP is offered' };
+        }
+        return buildGetStreamUriResponse(this.streamUri(stream));
+      }
+      case 'GetSnapshotUri': {
+        const req = parseGetSnapshotUriRequest(env);
+        if (!req.ok) return { subcodes: [FaultSubcode.invalidArgVal], reason: req.error };
+        const stream = this.streamOf(req.value.profileToken);
+        return stream ? buildGetSnapshotUriResponse(this.snapshotUri(stream)) : noProfile(req.value.profileToken);
+      }
     }
+  }
+
+  private streamOf(profileToken: string): CameraStreamName | undefined {
+    return STREAM_NAMES.find((n) => PROFILES[n].token === profileToken);
+  }
+
+  private profile(stream: CameraStreamName): MediaProfile {
+    const p = PROFILES[stream];
+    const s = this.streams[stream];
+    const main = this.streams.main;
+    return {
+      token: p.token,
+      name: p.name,
+      videoSource: { token: 'VideoSourceConfig_1', name: 'VideoSourceConfig', sourceToken: VIDEO_SOURCE, width: main.width, height: main.height },
+      videoEncoder: {
+        token: p.encoder,
+        name: p.encoder,
+        encoding: ENCODING[s.codec],
+        width: s.width,
+        height: s.height,
+        frameRateLimit: s.fps,
+        bitrateLimit: s.bitrateKbps,
+        // The RTSP sources put a key frame every second; MJPEG frames all are.
+        govLength: s.codec === 'mjpeg' ? 1 : s.fps,
+      },
+    };
+  }
+
+  private onSnapshot(req: IncomingMessage, url: URL, res: ServerResponse): void {
+    const verdict = this.digest.verify(req.headers.authorization, 'GET', req.url);
+    if (!verdict.ok) {
+      // A request without credentials is the first half of the Digest handshake, not a failure.
+      if (verdict.reason !== 'missing') this.counters.authFailures++;
+      res.writeHead(401, { 'www-authenticate': verdict.challenge, 'content-type': 'text/plain' });
+      res.end('unauthorized');
+      return;
+    }
+    const stream = this.streamOf(url.searchParams.get('profile') ?? '');
+    if (!stream) return sendJson(res, 404, { statusCode: 404, code: 'NO_PROFILE', message: 'unknown profile' });
+    this.snapshot(stream).then(
+      (jpeg) =>
+        this.later(() => {
+          res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': jpeg.length });
+          res.end(jpeg);
+        }),
+      (e: unknown) => sendJson(res, 503, { statusCode: 503, code: 'SNAPSHOT_FAILED', message: e instanceof Error ? e.message : String(e) }),
+    );
+  }
+
+  /** A test-pattern JPEG at the stream's resolution, encoded once by ffmpeg and kept. */
+  private snapshot(stream: CameraStreamName): Promise<Buffer> {
+    const cached = this.snapshots.get(stream);
+    if (cached) return cached;
+    const { width, height } = this.streams[stream];
+    const made = new Promise<Buffer>((resolve, reject) => {
+      const args = ['-hide_banner', '-v', 'error', '-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=1`];
+      args.push('-frames:v', '1', '-c:v', 'mjpeg', '-f', 'image2', 'pipe:1');
+      const child = spawn('ffmpeg', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      this.encoders.add(child);
+      const out: Buffer[] = [];
+      let err = '';
+      child.stdout.on('data', (d: Buffer) => out.push(d));
+      child.stderr.on('data', (d: Buffer) => (err += d.toString('utf8')));
+      child.on('error', (e) => {
+        this.encoders.delete(child);
+        reject(e);
+      });
+      child.on('close', (code) => {
+        this.encoders.delete(child);
+        if (code === 0 && out.length > 0) resolve(Buffer.concat(out));
+        else reject(new Error(`ffmpeg failed (${code ?? 'killed'}): ${err.trim().slice(0, 200)}`));
+      });
+    });
+    // A failure is not kept, so that the next request tries again.
+    made.catch(() => this.snapshots.delete(stream));
+    this.snapshots.set(stream, made);
+    return made;
   }
 
   private onDatagram(msg: Buffer, rinfo: RemoteInfo): void {
@@ -370,6 +579,11 @@ export class IpCameraSimulator extends EventEmitter<IpCameraEvents> {
     });
   }
 }
+
+const noProfile = (token: string) => ({
+  subcodes: [FaultSubcode.invalidArgVal, NO_PROFILE_SUBCODE],
+  reason: `The requested profile token ${token} does not exist`,
+});
 
 /** A six-letter code derived from the serial, like the one printed on a device label. */
 export function verificationCodeFor(serial: string): string {
