@@ -13,7 +13,7 @@ export { runRtsp } from './rtsp/cli.js';
 
 export const USAGE = `usage:
   vigil-sim camera  [--serial S] [--model M] [--manufacturer M] [--firmware F] [--name N]
-                    [--host 127.0.0.1] [--http-port 0] [--discovery-port 0] [--rtsp-port 554 (written in stream URIs)]
+                    [--host 127.0.0.1] [--http-port 0] [--discovery-port 0] [--rtsp-port 0]
                     [--user admin] [--password P] [--latency-ms N]
   vigil-sim cameras --count N [--serial-prefix VCAM] [same options as camera, ports are bases]
   vigil-sim lan     --spec <file.json> | --spec-json '<json>'
@@ -93,8 +93,8 @@ export function parseCliArgs(argv: readonly string[]): Result<CliCommand> {
   const discoveryPort = port('discovery-port');
   if (!discoveryPort.ok) return discoveryPort;
   const rtspPort = values['rtsp-port'];
-  if (rtspPort !== undefined && !(PORT.test(rtspPort) && Number(rtspPort) >= 1 && Number(rtspPort) <= 65535)) {
-    return fail('--rtsp-port must be a port number from 1 to 65535');
+  if (rtspPort !== undefined && !(PORT.test(rtspPort) && Number(rtspPort) <= 65535)) {
+    return fail('--rtsp-port must be a port number (0 picks a free one)');
   }
   const latency = values['latency-ms'];
   if (latency !== undefined && !INT.test(latency)) return fail('--latency-ms must be a non-negative integer');

@@ -30,7 +30,7 @@ describe('parseCliArgs', () => {
       [],
       ['nvr'],
       ['camera', '--bogus'],
-      ['camera', '--rtsp-port', '0'],
+      ['camera', '--rtsp-port', '70000'],
       ['camera', '--http-port', '70000'],
       ['camera', '--latency-ms', '-5'],
       ['camera', '--count', '2'],

@@ -6,6 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { clampLatency, controlProblem, readBody, sendJson } from '../http.js';
 import type { AddressInfo } from 'node:net';
 import { DigestServer } from '@vigil/protocol';
+import { RtspServer } from '../rtsp/index.js';
 import {
   DEVICE_SERVICE_PATH,
   DEVICE_TYPE,
@@ -75,6 +76,7 @@ const PROFILES: Record<CameraStreamName, { token: string; name: string; encoder:
   sub: { token: 'Profile_2', name: 'subStream', encoder: 'VideoEncoder_2', channel: 102 },
 };
 const STREAM_NAMES: readonly CameraStreamName[] = ['main', 'sub'];
+const streamPath = (stream: CameraStreamName) => `/Streaming/Channels/${PROFILES[stream].channel}`;
 const VIDEO_SOURCE = 'VideoSource_1';
 const ENCODING: Record<CameraStream['codec'], VideoEncoding> = { h264: VideoEncoding.h264, h265: VideoEncoding.h265, mjpeg: VideoEncoding.jpeg };
 
@@ -107,7 +109,7 @@ export interface IpCameraOptions extends Partial<CameraIdentity> {
   clock?: () => number;
   /** What the main and sub streams carry; unset fields keep DEFAULT_CAMERA_STREAMS. */
   streams?: Partial<Record<CameraStreamName, Partial<CameraStream>>>;
-  /** The port the RTSP server for this camera listens on, written in stream URIs (default 554). */
+  /** Where the camera's RTSP server listens; 0 (the default) picks a free port. */
   rtspPort?: number;
 }
 
@@ -148,6 +150,7 @@ export interface CameraEndpoints {
   host: string;
   http: number;
   discovery: number;
+  rtsp: number;
 }
 
 const SOAP_CONTENT_TYPE = 'application/soap+xml; charset=utf-8';
@@ -161,8 +164,8 @@ export function endpointReferenceFor(serial: string): string {
 /**
  * A simulated ONVIF IP camera: the device and media services over HTTP (the clock, capabilities and services
  * without authentication; device information, profiles, stream and snapshot URIs behind WS-UsernameToken), a
- * JPEG snapshot behind Digest, and unicast WS-Discovery over UDP, all on one interface. The stream URIs point at
- * `rtspPort`, where an RTSP server for the camera's streams is expected.
+ * JPEG snapshot behind Digest, unicast WS-Discovery over UDP, and its main and sub streams over RTSP (real H.264,
+ * H.265 or MJPEG from ffmpeg, which runs only while someone watches), all on one interface.
  * `setReachable(false)` cuts it off: SOAP requests are held unanswered and datagrams ignored, as behind a dead
  * link. The control endpoints (`/__sim/...`) keep answering so that a test can bring it back.
  */
@@ -171,7 +174,8 @@ export class IpCameraSimulator extends EventEmitter<IpCameraEvents> {
   readonly username: string;
   readonly host: string;
   readonly streams: Readonly<Record<CameraStreamName, Readonly<CameraStream>>>;
-  readonly rtspPort: number;
+  /** Its streams; the camera's account guards them. */
+  readonly rtsp: RtspServer;
   private readonly password: string;
   private readonly advertiseHost: string;
   private readonly wantedHttpPort: number;
@@ -189,6 +193,7 @@ export class IpCameraSimulator extends EventEmitter<IpCameraEvents> {
   private udp: UdpSocket | undefined;
   private httpPort = 0;
   private discoveryPort = 0;
+  private rtspPort = 0;
   private readonly timers = new Set<NodeJS.Timeout>();
   /** Requests held open while unreachable; destroyed when the link comes back or the camera stops. */
   private readonly held = new Set<IncomingMessage>();
@@ -220,10 +225,12 @@ export class IpCameraSimulator extends EventEmitter<IpCameraEvents> {
       main: { ...DEFAULT_CAMERA_STREAMS.main, ...opts.streams?.main },
       sub: { ...DEFAULT_CAMERA_STREAMS.sub, ...opts.streams?.sub },
     };
-    this.rtspPort = opts.rtspPort ?? 554;
-    if (!Number.isInteger(this.rtspPort) || this.rtspPort < 1 || this.rtspPort > 65535) throw new RangeError('rtspPort must be 1 to 65535');
+    const rtspPort = opts.rtspPort ?? 0;
+    if (!Number.isInteger(rtspPort) || rtspPort < 0 || rtspPort > 65535) throw new RangeError('rtspPort must be 0 to 65535');
     // Building the profiles once checks the stream options now rather than when a client first asks.
     buildGetProfilesResponse(STREAM_NAMES.map((n) => this.profile(n)));
+    this.rtsp = new RtspServer({ host: this.host, port: rtspPort, account: { username: this.username, password: this.password }, realm: this.identity.model });
+    for (const name of STREAM_NAMES) this.rtsp.addStream(streamPath(name), { ...this.streams[name], label: `${this.identity.serial} ${name}` });
     this.digest = new DigestServer({ realm: this.identity.model, users: (u) => (u === this.username ? this.password : undefined) });
   }
 
@@ -241,7 +248,7 @@ export class IpCameraSimulator extends EventEmitter<IpCameraEvents> {
 
   /** The RTSP URI of a stream, as GetStreamUri answers it. */
   streamUri(stream: CameraStreamName): string {
-    return `rtsp://${this.urlHost}:${this.rtspPort}/Streaming/Channels/${PROFILES[stream].channel}`;
+    return `rtsp://${this.urlHost}:${this.rtspPort}${streamPath(stream)}`;
   }
 
   snapshotUri(stream: CameraStreamName): string {
@@ -249,7 +256,7 @@ export class IpCameraSimulator extends EventEmitter<IpCameraEvents> {
   }
 
   get endpoints(): CameraEndpoints {
-    return { serial: this.identity.serial, host: this.host, http: this.httpPort, discovery: this.discoveryPort };
+    return { serial: this.identity.serial, host: this.host, http: this.httpPort, discovery: this.discoveryPort, rtsp: this.rtspPort };
   }
 
   get state(): IpCameraState {
@@ -306,6 +313,12 @@ export class IpCameraSimulator extends EventEmitter<IpCameraEvents> {
     this.udp = udp;
     this.httpPort = (server.address() as AddressInfo).port;
     this.discoveryPort = udp.address().port;
+    try {
+      this.rtspPort = (await this.rtsp.start()).port;
+    } catch (e) {
+      await this.stop();
+      throw e;
+    }
     return this.endpoints;
   }
 
@@ -324,6 +337,7 @@ export class IpCameraSimulator extends EventEmitter<IpCameraEvents> {
       closing.push(new Promise<void>((resolve) => server.close(() => resolve())));
       server.closeAllConnections();
     }
+    closing.push(this.rtsp.stop());
     await Promise.all(closing);
   }
 

@@ -65,7 +65,7 @@ const soap = (cam: IpCameraSimulator, body: string) =>
 
 describe('IpCameraSimulator media service with the onvif npm client', () => {
   it('lists the main and sub profiles and gives their stream and snapshot URIs', async () => {
-    const cam = await camera({ rtspPort: 8554, streams: { sub: { codec: 'h265', width: 704, height: 576, fps: 12, bitrateKbps: 768 } } });
+    const cam = await camera({ streams: { sub: { codec: 'h265', width: 704, height: 576, fps: 12, bitrateKbps: 768 } } });
     const { client, warnings } = await connect(cam);
     expect(warnings).toEqual([]);
     expect(client.uri?.media?.path).toBe('/onvif/media_service');
@@ -88,9 +88,25 @@ describe('IpCameraSimulator media service with the onvif npm client', () => {
       expect(snap.uri).toBe(`http://127.0.0.1:${cam.state.http}/onvif/snapshot?profile=${profileToken}`);
     }
     expect(uris).toEqual({
-      Profile_1: 'rtsp://127.0.0.1:8554/Streaming/Channels/101',
-      Profile_2: 'rtsp://127.0.0.1:8554/Streaming/Channels/102',
+      Profile_1: `rtsp://127.0.0.1:${cam.endpoints.rtsp}/Streaming/Channels/101`,
+      Profile_2: `rtsp://127.0.0.1:${cam.endpoints.rtsp}/Streaming/Channels/102`,
     });
+  });
+
+  it('serves the sub stream at the URI it gives, to the camera’s account only', async () => {
+    const cam = await camera({ streams: { sub: { width: 320, height: 180, fps: 10 } } });
+    const { client } = await connect(cam);
+    const { uri } = await call<{ uri: string }>((cb) => client.getStreamUri({ profileToken: 'Profile_2', protocol: 'RTSP' }, cb));
+    const probe = (url: string) =>
+      new Promise<{ ok: boolean; stdout: string }>((resolve) =>
+        execFile('ffprobe', ['-v', 'error', '-rtsp_transport', 'tcp', '-show_entries', 'stream=codec_name,width,height', '-of', 'json', url], { timeout: 15_000 }, (err, stdout) =>
+          resolve({ ok: !err, stdout }),
+        ),
+      );
+    const seen = await probe(uri.replace('rtsp://', 'rtsp://admin:Secret-1@'));
+    expect(seen.ok).toBe(true);
+    expect((JSON.parse(seen.stdout) as { streams: unknown[] }).streams).toEqual([{ codec_name: 'h264', width: 320, height: 180 }]);
+    expect((await probe(uri.replace('rtsp://', 'rtsp://admin:wrong@'))).ok).toBe(false);
   });
 
   it('withholds the profiles from a client with a wrong password', async () => {
@@ -135,7 +151,7 @@ describe('IpCameraSimulator media service over raw SOAP', () => {
   it('refuses stream options no profile could describe', () => {
     expect(() => new IpCameraSimulator({ serial: 'S', streams: { main: { width: 0 } } })).toThrow(RangeError);
     expect(() => new IpCameraSimulator({ serial: 'S', streams: { sub: { codec: 'vp8' as 'h264' } } })).toThrow(RangeError);
-    expect(() => new IpCameraSimulator({ serial: 'S', rtspPort: 0 })).toThrow(RangeError);
+    expect(() => new IpCameraSimulator({ serial: 'S', rtspPort: 70_000 })).toThrow(RangeError);
   });
 
   it('describes an MJPEG main stream as JPEG', async () => {
