@@ -77,6 +77,28 @@ const PROFILES: Record<CameraStreamName, { token: string; name: string; encoder:
 };
 const STREAM_NAMES: readonly CameraStreamName[] = ['main', 'sub'];
 const streamPath = (stream: CameraStreamName) => `/Streaming/Channels/${PROFILES[stream].channel}`;
+
+/** A stream made to stop for `ms` (`disconnect`: its viewers are cut off and it refuses new ones; `silence`: no packets). */
+interface StreamDrop {
+  stream: CameraStreamName;
+  ms: number;
+  mode?: 'disconnect' | 'silence';
+}
+const MAX_DROP_MS = 3_600_000;
+
+function dropStreamProblem(v: unknown): string | undefined {
+  const d = v as Partial<StreamDrop> | null;
+  const ok =
+    typeof d === 'object' &&
+    d !== null &&
+    (d.stream === 'main' || d.stream === 'sub') &&
+    Number.isInteger(d.ms) &&
+    d.ms! >= 0 &&
+    d.ms! <= MAX_DROP_MS &&
+    (d.mode === undefined || d.mode === 'disconnect' || d.mode === 'silence') &&
+    Object.keys(d).every((k) => ['stream', 'ms', 'mode'].includes(k));
+  return ok ? undefined : `dropStream must be {stream: main|sub, ms: 0 to ${MAX_DROP_MS}, mode?: disconnect|silence}`;
+}
 const VIDEO_SOURCE = 'VideoSource_1';
 const ENCODING: Record<CameraStream['codec'], VideoEncoding> = { h264: VideoEncoding.h264, h265: VideoEncoding.h265, mjpeg: VideoEncoding.jpeg };
 
@@ -399,12 +421,17 @@ export class IpCameraSimulator extends EventEmitter<IpCameraEvents> {
     } catch {
       return sendJson(res, 400, { statusCode: 400, code: 'BAD_JSON', message: 'body is not JSON' });
     }
-    const problem = controlProblem(input);
+    const problem = controlProblem(input, { dropStream: dropStreamProblem });
     if (problem) return sendJson(res, 400, { statusCode: 400, code: 'BAD_CONTROL', message: problem });
-    const c = input as { reachable?: boolean; latencyMs?: number };
+    const c = input as { reachable?: boolean; latencyMs?: number; dropStream?: StreamDrop };
     if (c.latencyMs !== undefined) this.setLatency(c.latencyMs);
     if (c.reachable !== undefined) this.setReachable(c.reachable);
-    sendJson(res, 200, this.state);
+    const drop = c.dropStream;
+    const dropped = drop ? this.rtsp.dropStream(streamPath(drop.stream), drop.ms, drop.mode ?? 'disconnect') : Promise.resolve();
+    dropped.then(
+      () => sendJson(res, 200, this.state),
+      (e: unknown) => sendJson(res, 500, { statusCode: 500, code: 'DROP_FAILED', message: e instanceof Error ? e.message : String(e) }),
+    );
   }
 
   private answerSoap(body: Buffer): { operation: string; status: number; xml: string } {

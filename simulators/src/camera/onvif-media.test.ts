@@ -107,6 +107,14 @@ describe('IpCameraSimulator media service with the onvif npm client', () => {
     expect(seen.ok).toBe(true);
     expect((JSON.parse(seen.stdout) as { streams: unknown[] }).streams).toEqual([{ codec_name: 'h264', width: 320, height: 180 }]);
     expect((await probe(uri.replace('rtsp://', 'rtsp://admin:wrong@'))).ok).toBe(false);
+
+    // Made to drop through the control API, the stream is refused, then plays again once it is back.
+    const control = (body: unknown) => fetch(`http://127.0.0.1:${cam.state.http}/__sim/control`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect((await control({ dropStream: { stream: 'sub', ms: 5_000, mode: 'bogus' } })).status).toBe(400);
+    expect((await control({ dropStream: { stream: 'sub', ms: 1_500 } })).status).toBe(200);
+    expect((await probe(uri.replace('rtsp://', 'rtsp://admin:Secret-1@'))).ok).toBe(false);
+    await new Promise((r) => setTimeout(r, 1_600));
+    expect((await probe(uri.replace('rtsp://', 'rtsp://admin:Secret-1@'))).ok).toBe(true);
   });
 
   it('withholds the profiles from a client with a wrong password', async () => {
