@@ -5,8 +5,8 @@ import type { PanelEventRecord } from './reporter.js';
 const lab = new PanelLab();
 afterEach(() => lab.close());
 
-/** Timer slack allowed on a loaded machine: never early, at most this late. */
-const LATE_MS = 150;
+/** Timer slack allowed on a loaded machine (2 cores running the whole suite): never early, at most this late. */
+const LATE_MS = 400;
 
 describe('retransmission (seed scenario 14)', () => {
   it('sends exactly `attempts` times an impulse counting time apart to a receiver that withholds its ACK, then queues a communication failure', async () => {
