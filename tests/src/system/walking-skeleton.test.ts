@@ -6,7 +6,8 @@ import { edgeBox, scenarioDir, startCamera, startCloudProcess, startEdge } from 
 type Edge = { serial: string; status: string; connected: boolean; provisioned: boolean };
 type Device = { id: string; serial: string; model: string; status: string; name: string };
 
-const OFFLINE_DELAY_SEC = 3;
+// Long enough for a reboot of the agent on a loaded 2-core machine, which must not count as a loss.
+const OFFLINE_DELAY_SEC = 6;
 const DEVICE_PASSWORD = 'Cam-pass-2024';
 const dir = scenarioDir('skeleton');
 const procs: Proc[] = [];
