@@ -50,11 +50,13 @@ describe('the server path of the alarm relay', () => {
     const first = forwards(cloud)[0]!;
     // As the ARC must see it, with the sequence number the direct path uses too.
     expect(first).toMatchObject({ panel: '1234', deviceId: 'panel-1', token: 'ADM-CID', sequence: 1, data: '#ABC123|1130 01 001', xdata: [] });
+    // The status the agent holds follows the relay's reports: wait for the one after the hand-over.
+    await waitUntil(async () => (await panelStatus(cloud, '1234'))?.path === 'failed', 'the failed path in the status');
     expect(await panelStatus(cloud, '1234')).toMatchObject({ path: 'failed', queued: 1 });
 
     // The ARC acknowledged it through the cloud: out of the queue, never sent directly afterwards.
     expect(await callBox(cloud, 'alarms.delivered', { eventIds: [first.eventId] })).toEqual({ ok: true, result: { accepted: true } });
-    expect(await panelStatus(cloud, '1234')).toMatchObject({ queued: 0 });
+    await waitUntil(async () => (await panelStatus(cloud, '1234'))?.queued === 0, 'the queue empty in the status');
     // Delivered once more (a retried call): still fine.
     expect(await callBox(cloud, 'alarms.delivered', { eventIds: [first.eventId] })).toEqual({ ok: true, result: { accepted: true } });
 
@@ -66,6 +68,7 @@ describe('the server path of the alarm relay', () => {
     const handed = forwards(cloud).length;
     expect(await panel.request(panelFrame({ sequence: 3, data: '#1234|1130 01 003' }))).toMatchObject({ id: 'ACK', sequence: 3 });
     await waitUntil(() => receiver.messages.some((m) => m.sequence === 3), 'the third event sent directly');
+    await waitUntil(async () => (await panelStatus(cloud, '1234'))?.queued === 0, 'the queue empty again in the status');
     expect(await panelStatus(cloud, '1234')).toMatchObject({ path: 'ok', queued: 0 });
     expect(forwards(cloud).length).toBe(handed);
     expect(receiver.messages.map((m) => [m.sequence, m.data])).toEqual([
