@@ -30,7 +30,7 @@ const config = (receiver: Dc09ReceiverSimulator, over: Partial<AlarmPanelConfig>
   deviceId: 'panel-1',
   arc: { host: '127.0.0.1', port: receiver.endpoints.tcp, transport: 'tcp', account: 'ABC123' },
   connectionMode: 'direct_or_server',
-  retry: { ackTimeoutMs: 200, attempts: 2, backoffMs: 150, backoffMaxMs: 300 },
+  retry: { ackTimeoutMs: 1_000, attempts: 2, backoffMs: 150, backoffMaxMs: 300 },
   pollingMs: 0,
   eventTypes: [...ARC_EVENT_TYPES],
   ...over,
