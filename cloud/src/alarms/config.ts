@@ -24,9 +24,9 @@ export function relayRetry(t: ArcTransmission): { retry: AlarmRetry; pollingMs: 
  * The box that relays a site's panels: the first online one by serial, else the first by serial. Online is the
  * declared presence, so a short outage of the relaying box does not move its panels.
  */
-export async function relayEdgeOf(db: Db, siteId: string): Promise<string | null> {
+export async function relayEdgeOf(db: Db, siteId: string): Promise<{ serial: string; status: string } | null> {
   const rows = await db.select({ serial: edges.serial, status: edges.status }).from(edges).where(eq(edges.siteId, siteId)).orderBy(asc(edges.serial));
-  return (rows.find((r) => r.status === 'online') ?? rows[0])?.serial ?? null;
+  return rows.find((r) => r.status === 'online') ?? rows[0] ?? null;
 }
 
 /**
@@ -35,7 +35,7 @@ export async function relayEdgeOf(db: Db, siteId: string): Promise<string | null
  */
 export async function relayConfigFor(db: Db, vault: Vault, edgeSerial: string): Promise<AlarmsConfigureParams> {
   const [edge] = await db.select({ siteId: edges.siteId }).from(edges).where(eq(edges.serial, edgeSerial));
-  if (!edge?.siteId || (await relayEdgeOf(db, edge.siteId)) !== edgeSerial) return { panels: [] };
+  if (!edge?.siteId || (await relayEdgeOf(db, edge.siteId))?.serial !== edgeSerial) return { panels: [] };
   const candidates = await db
     .select({ id: devices.id })
     .from(devices)

@@ -2,7 +2,7 @@ import { and, eq, inArray } from 'drizzle-orm';
 import { ContactIdQualifier, Dc09Token, encodeContactId } from '@vigil/protocol';
 import { ArcEventType, ArcServiceState } from '@vigil/protocol/api';
 import type { Db } from '../db/client.js';
-import { arcPanels, devices, edges } from '../db/schema.js';
+import { arcPanels, devices } from '../db/schema.js';
 import type { JobQueue } from '../jobs/queue.js';
 import { forwardingPolicy } from '../arc/policy.js';
 import type { Vault } from '../security/vault.js';
@@ -86,9 +86,6 @@ export class ArcExceptionReporter {
 
   /** Whether the box relaying the site's panels is declared offline; a site without a box has nothing to report. */
   private async relayIsOffline(siteId: string): Promise<boolean> {
-    const serial = await relayEdgeOf(this.db, siteId);
-    if (!serial) return false;
-    const [edge] = await this.db.select({ status: edges.status }).from(edges).where(eq(edges.serial, serial));
-    return edge?.status === 'offline';
+    return (await relayEdgeOf(this.db, siteId))?.status === 'offline';
   }
 }

@@ -106,7 +106,7 @@ export async function arcSiteRoutes(app: FastifyInstance) {
   /** How the site's box relays its panels now, asked of the box itself (409 EDGE_OFFLINE while it is not connected). */
   app.get('/sites/:siteId/arc/relay', { schema: { params: SiteParams, response: { 200: SiteAlarmRelaySchema } }, preHandler: installer }, async (request): Promise<SiteAlarmRelay> => {
     const site = await siteOf(request);
-    const serial = await relayEdgeOf(ctx.db, site.id);
+    const serial = (await relayEdgeOf(ctx.db, site.id))?.serial;
     if (!serial) throw new AppError(404, ErrorCode.edgeNotFound, 'No edge box at this site relays its panels to the ARC: add one.');
     const status = await ctx.tunnel.call(serial, RpcMethod.alarmsStatus, {}, ctx.config.rpcTimeoutMs);
     const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
