@@ -5,6 +5,9 @@ import sqlite3 from 'sqlite3';
 export const execSql = (db: sqlite3.Database, sql: string): Promise<void> =>
   new Promise((resolve, reject) => db.exec(sql, (err) => (err ? reject(err) : resolve())));
 
+/** Rewrites the file from its live rows and empties the WAL, so that a value replaced in it leaves no copy in free pages. */
+export const compactSqlite = (db: sqlite3.Database): Promise<void> => execSql(db, 'VACUUM; PRAGMA wal_checkpoint(TRUNCATE);');
+
 /**
  * Opens (creating) one of the box's SQLite files with the settings every store needs: serialized statements (they
  * run in the order issued), WAL, and synchronous FULL, so a row acknowledged to its producer survives a power cut,

@@ -1,5 +1,5 @@
 import type sqlite3 from 'sqlite3';
-import { execSql, openSqlite } from './sqlite.js';
+import { compactSqlite, execSql, openSqlite } from './sqlite.js';
 import type { DeviceReport } from '@vigil/protocol';
 import { isSealed, Sealer, SecretKeyError } from './security/sealed.js';
 
@@ -161,8 +161,7 @@ export class Store {
    */
   compact(): Promise<void> {
     const next = this.txChain.then(async () => {
-      await this.exec('VACUUM');
-      await this.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+      await compactSqlite(this.db);
     });
     this.txChain = next.catch(() => undefined);
     return next;

@@ -1,5 +1,5 @@
 import type sqlite3 from 'sqlite3';
-import { execSql, openSqlite } from '../sqlite.js';
+import { compactSqlite, execSql, openSqlite } from '../sqlite.js';
 import { nextDc09Sequence, type AlarmPathReport, type AlarmsConfigureParams, type Dc09ExtendedData } from '@vigil/protocol';
 import type { ArcEventType } from '@vigil/protocol/api';
 import { isSealed, Sealer, type Opened } from '../security/sealed.js';
@@ -285,8 +285,7 @@ export class AlarmStore {
     await this.write(async () => {
       await this.run('UPDATE relay_config SET params = ? WHERE id = 1', [JSON.stringify(sealAlarmKeys(stored.params, this.sealer))]);
     });
-    await this.exec('VACUUM');
-    await this.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+    await compactSqlite(this.db);
   }
 
   // --- events
