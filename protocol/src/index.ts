@@ -16,3 +16,5 @@ export * from './onsite.js';
 export * from './channels.js';
 export * from './panels.js';
 export * from './alarms.js';
+export * from './media.js';
+export * from './stream-key.js';

@@ -15,6 +15,18 @@ import {
   AlarmsDeliveredResultSchema,
   AlarmsStatusResultSchema,
 } from './alarms.js';
+import {
+  MediaCloseParamsSchema,
+  MediaCloseResultSchema,
+  MediaOpenParamsSchema,
+  MediaOpenResultSchema,
+  MediaPtzParamsSchema,
+  MediaPtzResultSchema,
+  MediaRecordingsParamsSchema,
+  MediaRecordingsResultSchema,
+  MediaSnapshotParamsSchema,
+  MediaSnapshotResultSchema,
+} from './media.js';
 
 /** The commands the cloud can send an edge, with their parameters and results. */
 export const RpcMethod = {
@@ -32,6 +44,12 @@ export const RpcMethod = {
   alarmsStatus: 'alarms.status',
   /** Events the ARC acknowledged through the server path (see alarms.ts). */
   alarmsDelivered: 'alarms.delivered',
+  /** Video sessions, snapshots, PTZ and recordings of cameras and recorder channels (see media.ts). */
+  mediaOpen: 'media.open',
+  mediaClose: 'media.close',
+  mediaSnapshot: 'media.snapshot',
+  mediaPtz: 'media.ptz',
+  mediaRecordings: 'media.recordings',
 } as const;
 export type RpcMethod = (typeof RpcMethod)[keyof typeof RpcMethod];
 
@@ -82,6 +100,11 @@ export const RpcSchemas = {
   [RpcMethod.alarmsConfigure]: { params: AlarmsConfigureParamsSchema, result: AlarmsConfigureResultSchema },
   [RpcMethod.alarmsStatus]: { params: NoParams, result: AlarmsStatusResultSchema },
   [RpcMethod.alarmsDelivered]: { params: AlarmsDeliveredParamsSchema, result: AlarmsDeliveredResultSchema },
+  [RpcMethod.mediaOpen]: { params: MediaOpenParamsSchema, result: MediaOpenResultSchema },
+  [RpcMethod.mediaClose]: { params: MediaCloseParamsSchema, result: MediaCloseResultSchema },
+  [RpcMethod.mediaSnapshot]: { params: MediaSnapshotParamsSchema, result: MediaSnapshotResultSchema },
+  [RpcMethod.mediaPtz]: { params: MediaPtzParamsSchema, result: MediaPtzResultSchema },
+  [RpcMethod.mediaRecordings]: { params: MediaRecordingsParamsSchema, result: MediaRecordingsResultSchema },
 } as const satisfies Record<RpcMethod, { params: TSchema; result: TSchema }>;
 
 export type RpcParams<M extends RpcMethod> = Static<(typeof RpcSchemas)[M]['params']>;

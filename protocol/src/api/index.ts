@@ -13,4 +13,5 @@ export * from './arc.js';
 export * from './alarm-relay.js';
 export * from './panels.js';
 export * from './alarms.js';
+export * from './video.js';
 export type * from './live.js';
