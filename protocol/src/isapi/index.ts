@@ -4,3 +4,5 @@ export * from './password.js';
 export * from './messages.js';
 export * from './vlan.js';
 export * from './panel.js';
+export * from './content-search.js';
+export * from './admin-access.js';

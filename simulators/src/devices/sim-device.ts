@@ -8,6 +8,9 @@ import type {
   LanDeviceClass,
   SadpCapability} from '@vigil/protocol';
 import {
+  ADMIN_ACCESSES_PATH,
+  AccessProtocol,
+  CONTENT_SEARCH_PATH,
   DigestClient,
   DigestServer,
   FACTORY_RESET_FULL,
@@ -20,6 +23,7 @@ import {
   SADP_PORT,
   VLAN_PATH,
   VideoCodec,
+  buildAdminAccesses,
   buildDeviceInfo,
   buildEzviz,
   buildFirmwareStatus,
@@ -48,6 +52,7 @@ import {
   parseVlanUpdate,
   responseStatus,
   shortSerial,
+  streamKeyFor,
   verificationCodeProblem,
   type Hdd,
   type InputProxyChannel,
@@ -78,6 +83,9 @@ import {
   scope,
 } from '@vigil/protocol/onvif';
 import { endpointReferenceFor } from '../camera/ip-camera.js';
+import type { RecordingGap } from '../recorder/recordings.js';
+import { RecorderVideo } from '../recorder/video.js';
+import type { RtspStreamInfo, RtspStreamSpec } from '../rtsp/index.js';
 import { PlatformClient, platformMqttUrl, type PlatformIsapiAnswer } from './platform-client.js';
 import { SwitchVlans } from './switch-vlan.js';
 import { UdpHub, type UdpHandler } from './udp-hub.js';
@@ -180,6 +188,16 @@ export interface SimDeviceOptions {
   platformUrl?: string;
   /** Hik-Connect service initially enabled (default false). */
   hikConnect?: boolean;
+  /** NVR/DVR: the RTSP port of live channels and playback; 0 (default) picks a free port. */
+  rtspPort?: number;
+  /** NVR/DVR: image and video encryption: RTSP URLs need `key=streamKeyFor(serial, verificationCode)`. */
+  encryption?: boolean;
+  /** NVR/DVR: how far back recordings reach (default 24). */
+  recordingHours?: number;
+  /** NVR/DVR: times without recordings (default: 120 to 90 minutes before start, every channel). */
+  recordingGaps?: RecordingGap[];
+  /** NVR/DVR: the channels' main and sub stream (default 1280x720 and 640x360 H.264). */
+  channelStreams?: { main?: RtspStreamSpec; sub?: RtspStreamSpec };
 }
 
 /** One entry of the CLI's ready line. */
@@ -195,6 +213,8 @@ export interface SimDeviceEndpoints {
   sadpPort: number;
   /** WS-Discovery port; null for devices without ONVIF. */
   wsdPort: number | null;
+  /** RTSP port of an NVR/DVR; null for other devices. */
+  rtspPort: number | null;
   activated: boolean;
 }
 
@@ -333,6 +353,8 @@ export class SimDevice extends EventEmitter<SimDeviceEvents> {
   private sadpPort = 0;
   private wsdPort = 0;
   private server: Server | undefined;
+  /** NVR/DVR: live channel streams, recordings and playback. */
+  private readonly video: RecorderVideo | undefined;
   private hubs: SimHubs | undefined;
   private ownHubs = false;
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -370,6 +392,20 @@ export class SimDevice extends EventEmitter<SimDeviceEvents> {
       users: (u: string) => (this.activated && u === this.username ? this.password : undefined),
       now: () => this.now(),
     });
+    this.video = this.isRecorder
+      ? new RecorderVideo({
+          listenHost: this.listenIp,
+          port: opts.rtspPort ?? 0,
+          realm: this.model,
+          account: () => (this.activated && this.password !== undefined ? { username: this.username, password: this.password } : undefined),
+          channels: () => this.videoChannels(),
+          now: () => this.now(),
+          label: shortSerial(this.serial) ?? this.serial,
+          recording: { ...(opts.recordingHours === undefined ? {} : { hours: opts.recordingHours }), ...(opts.recordingGaps ? { gaps: opts.recordingGaps } : {}) },
+          ...(opts.channelStreams ? { streams: opts.channelStreams } : {}),
+          streamKey: () => (this.opts.encryption ? streamKeyFor(this.serial, this.verificationCode ?? '') : undefined),
+        })
+      : undefined;
   }
 
   // ------------------------------------------------------------------------------------------ properties
@@ -416,8 +452,14 @@ export class SimDevice extends EventEmitter<SimDeviceEvents> {
       httpPort: this.httpPort,
       sadpPort: this.sadpPort,
       wsdPort: this.hasOnvif ? this.wsdPort : null,
+      rtspPort: this.video && this.server ? this.video.port : null,
       activated: this.activated,
     };
+  }
+
+  /** An NVR/DVR's RTSP streams: live channels and running playbacks. */
+  videoStreams(): RtspStreamInfo[] {
+    return this.video?.rtsp.streams() ?? [];
   }
 
   /** The device clock (ms since the epoch). */
@@ -615,6 +657,7 @@ export class SimDevice extends EventEmitter<SimDeviceEvents> {
       this.httpPort = (this.server.address() as AddressInfo).port;
       await this.registerUdp(this.listenIp);
       if (this.opts.channels?.length) for (const c of this.opts.channels) await this.addChannel({ ipAddress: c.ip, managementPort: c.port, username: c.username ?? 'admin', password: c.password ?? '', ...(c.name ? { name: c.name } : {}) });
+      await this.video?.start();
     } catch (e) {
       await this.stop();
       throw e;
@@ -632,6 +675,7 @@ export class SimDevice extends EventEmitter<SimDeviceEvents> {
     this.timers.clear();
     this.releaseHeld();
     await this.leavePlatform();
+    await this.video?.stop();
     if (hubs) {
       hubs.sadp.unregister(this.listenIp, this.sadpHandler);
       hubs.wsd.unregister(this.listenIp, this.wsdHandler);
@@ -723,6 +767,7 @@ export class SimDevice extends EventEmitter<SimDeviceEvents> {
     this.digest.reset();
     const before = this.ip;
     this.settings = this.initialSettings();
+    await this.video?.syncChannels();
     this.syncPlatform();
     this.emit('reset');
     if (this.ip !== before) await this.moveTo(this.ip);
@@ -1051,6 +1096,18 @@ export class SimDevice extends EventEmitter<SimDeviceEvents> {
         this.settings.codec = s.value.videoCodec;
         return ok();
       }
+      case `GET ${ADMIN_ACCESSES_PATH}`:
+        return this.xml(
+          buildAdminAccesses([
+            { protocol: AccessProtocol.http, port: this.httpPort, enabled: true },
+            ...(this.video ? [{ protocol: AccessProtocol.rtsp, port: this.video.port, enabled: true }] : []),
+          ]),
+        );
+      case `POST ${CONTENT_SEARCH_PATH}`: {
+        if (!this.video) return notSupported();
+        const found = this.video.search(body, `rtsp://${this.ip}:${this.video.port}`);
+        return found.ok ? this.xml(found.value) : badContent(found.error);
+      }
       case `GET ${IsapiPath.inputProxyChannels}`:
         if (!this.isRecorder) return notSupported();
         await this.refreshChannels();
@@ -1099,6 +1156,7 @@ export class SimDevice extends EventEmitter<SimDeviceEvents> {
       if (!ch || ch.poe) return this.status(404, path, IsapiStatusCode.invalidOperation, IsapiSubStatus.invalidID);
       this.settings.channels = this.settings.channels.filter((c) => c.id !== id);
       this.renumberOrder();
+      await this.video?.syncChannels();
       return ok();
     }
     return this.status(404, path, IsapiStatusCode.invalidOperation, IsapiSubStatus.notFound);
@@ -1144,6 +1202,12 @@ export class SimDevice extends EventEmitter<SimDeviceEvents> {
 
   // ------------------------------------------------------------------------------------------ channels
 
+  /** The channels with video: an NVR's IP and PoE channels, a DVR's analog inputs. */
+  private videoChannels(): number[] {
+    if (this.deviceClass === 'dvr') return Array.from({ length: this.opts.analogChannels ?? 8 }, (_, i) => i + 1);
+    return this.settings.channels.map((c) => c.id);
+  }
+
   private sortedChannels(): InputProxyChannel[] {
     return [...this.settings.channels].sort((a, b) => a.order - b.order).map(({ password: _pw, ...c }) => c);
   }
@@ -1172,6 +1236,7 @@ export class SimDevice extends EventEmitter<SimDeviceEvents> {
       poe: false,
     };
     chs.push(ch);
+    await this.video?.syncChannels();
     ch.online = await this.checkChannel(ch);
     return { ok: true, value: { ...ch } };
   }

@@ -9,13 +9,30 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { DigestServer } from '@vigil/protocol';
 import { startsKeyframe } from './keyframe.js';
 import { interleavedFrame, parseFrame, parseTransport, serializeResponse, type ResponseHeaders, type RtspRequest } from './message.js';
-import { resolveStreamSpec, StreamSource, type ResolvedStreamSpec, type RtspStreamSpec } from './source.js';
+import { resolveStreamSpec, StreamSource, type PlaybackClock, type ResolvedStreamSpec, type RtspStreamSpec } from './source.js';
+
+export interface RtspAccount {
+  username: string;
+  password: string;
+}
+
+/** What a dynamic path serves to one viewer: its stream and, for recordings, where the playback starts and ends. */
+export interface DynamicStream {
+  spec: RtspStreamSpec;
+  playback?: PlaybackClock;
+}
+
+/** Decides what a DESCRIBE of a path under a dynamic prefix gets: a stream, or an RTSP status (404: nothing there). */
+export type DynamicResolver = (path: string, query: URLSearchParams) => DynamicStream | { status: number; headers?: ResponseHeaders };
 
 export interface RtspServerOptions {
   host?: string;
   port?: number;
-  /** The device's account; without one, nothing asks for credentials. */
-  account?: { username: string; password: string };
+  /**
+   * The device's account; without one, nothing asks for credentials. A function is asked at each login, for a
+   * device whose password changes (undefined then lets nobody in).
+   */
+  account?: RtspAccount | (() => RtspAccount | undefined);
   realm?: string;
   /** Also offer and accept Basic authentication (Digest is always offered). */
   basicAuth?: boolean;
@@ -26,6 +43,13 @@ export interface RtspServerOptions {
   ffmpegPath?: string;
   /** Bytes queued on one TCP client before packets for it are dropped, so it cannot stall the others. */
   maxClientBufferBytes?: number;
+  /** Dynamic streams (e.g. playbacks) running at once; more are refused with 453 (default 16). */
+  maxDynamicStreams?: number;
+  /**
+   * Asked after authentication before DESCRIBE and before a SETUP that opens a session, with the stream's path
+   * and the request URL's query (e.g. a stream that wants a key): a refusal is answered as it is.
+   */
+  guard?: (path: string, query: URLSearchParams) => { status: number; headers?: ResponseHeaders } | undefined;
 }
 
 export interface RtspStreamInfo {
@@ -73,6 +97,9 @@ const TRACK_SUFFIX = /\/trackID=(\d{1,3})$/;
 export class RtspServer {
   readonly counters: RtspCounters = { requests: 0, badRequests: 0, authFailures: 0, droppedPackets: 0 };
   private readonly streamsByPath = new Map<string, StreamSource>();
+  private readonly dynamicResolvers = new Map<string, DynamicResolver>();
+  /** Sources made for one DESCRIBE each; they go once their session ends. */
+  private readonly dynamicStreams = new Set<StreamSource>();
   private readonly sessionsById = new Map<string, Session>();
   private readonly connections = new Set<Connection>();
   private readonly digest: DigestServer | undefined;
@@ -84,8 +111,15 @@ export class RtspServer {
   private listenPort = 0;
 
   constructor(private readonly opts: RtspServerOptions = {}) {
-    const account = opts.account;
-    this.digest = account && new DigestServer({ realm: opts.realm ?? 'Vigil RTSP', users: (u) => (u === account.username ? account.password : undefined) });
+    this.digest =
+      opts.account &&
+      new DigestServer({
+        realm: opts.realm ?? 'Vigil RTSP',
+        users: (u) => {
+          const account = this.currentAccount();
+          return account && u === account.username ? account.password : undefined;
+        },
+      });
     this.timeoutSec = opts.sessionTimeoutSec ?? 60;
     this.maxBuffer = opts.maxClientBufferBytes ?? 1024 * 1024;
   }
@@ -111,11 +145,23 @@ export class RtspServer {
     );
   }
 
+  /**
+   * Serves the paths under `prefix` (e.g. `/Streaming/tracks`) with a source per viewer: each DESCRIBE asks
+   * `resolve` (with the path and the URL's query) and starts a source of its own, at a path of its own that the
+   * answer's Content-Base names for SETUP and PLAY. Streams added with `addStream` keep precedence.
+   */
+  addDynamicStreams(prefix: string, resolve: DynamicResolver): void {
+    const normalized = normalizePath(prefix);
+    if (this.dynamicResolvers.has(normalized)) throw new Error(`dynamic streams at ${normalized} exist`);
+    this.dynamicResolvers.set(normalized, resolve);
+  }
+
   /** Removes a stream, ending its sessions and its source. */
   async removeStream(path: string): Promise<void> {
     const stream = this.streamsByPath.get(normalizePath(path));
     if (!stream) return;
     this.streamsByPath.delete(stream.path);
+    this.dynamicStreams.delete(stream);
     for (const s of this.sessionsOf(stream)) this.endSession(s);
     await stream.close();
   }
@@ -272,9 +318,15 @@ export class RtspServer {
       if (request.method === 'SET_PARAMETER' && request.body.length > 0) return { status: 451 };
       return { status: 200, headers: session ? { Session: this.sessionValue(session) } : {} };
     }
-    const target = this.resolve(request.uri);
+    const dynamic = request.method === 'DESCRIBE' ? this.instantiate(request.uri) : undefined;
+    if (dynamic && 'status' in dynamic) return dynamic;
+    const target = this.resolve(dynamic?.uri ?? request.uri);
     if (!target.ok) return { status: target.status };
     const { stream, track } = target;
+    if (this.opts.guard && (request.method === 'DESCRIBE' || (request.method === 'SETUP' && !session))) {
+      const refusal = this.opts.guard(stream.path, new URL(request.uri).searchParams);
+      if (refusal) return refusal;
+    }
 
     switch (request.method) {
       case 'DESCRIBE': {
@@ -285,7 +337,8 @@ export class RtspServer {
         return {
           status: 200,
           headers: { 'Content-Type': 'application/sdp', 'Content-Base': `${target.base}/` },
-          body: sdp.value,
+          // The track URLs keep the query (as cameras write `trackID=1?transportmode=unicast`), so SETUP carries it too.
+          body: sdp.value.replace(/^a=control:trackID=\d+(?=\r?$)/gm, (control) => `${control}${new URL(request.uri).search}`),
         };
       }
       case 'SETUP':
@@ -387,6 +440,61 @@ export class RtspServer {
     this.pause(session);
     session.connection.sessions.delete(session);
     session.stream.release();
+    if (this.dynamicStreams.has(session.stream) && this.sessionsOf(session.stream).length === 0) void this.removeStream(session.stream.path);
+  }
+
+  /** DESCRIBE of a path under a dynamic prefix: a new source, registered at a path of its own. */
+  private instantiate(uri: string): { uri: string } | Reply | undefined {
+    let url: URL;
+    try {
+      url = new URL(uri);
+    } catch {
+      return undefined;
+    }
+    const path = normalizePath(safeDecode(url.pathname));
+    if (this.streamsByPath.has(path) || TRACK_SUFFIX.test(path)) return undefined;
+    const prefix = [...this.dynamicResolvers.keys()].find((p) => path.startsWith(`${p}/`));
+    if (prefix === undefined) return undefined;
+    // Refused requests start nothing.
+    const refusal = this.opts.guard?.(path, url.searchParams);
+    if (refusal) return refusal;
+    const wanted = this.dynamicResolvers.get(prefix)!(path, url.searchParams);
+    if ('status' in wanted) return wanted;
+    if (this.dynamicStreams.size >= (this.opts.maxDynamicStreams ?? 16)) return { status: 453 };
+    const spec = resolveStreamSpec(wanted.spec, path);
+    if (!spec.ok) return { status: 500, headers: { 'X-Error': spec.error } };
+    const own = `${path}/${randomBytes(8).toString('hex')}`;
+    const stream: StreamSource = new StreamSource(own, spec.value, {
+      ffmpegPath: this.opts.ffmpegPath ?? 'ffmpeg',
+      idleStopMs: this.opts.idleStopMs ?? 3000,
+      restartDelayMs: this.opts.restartDelayMs ?? 500,
+      ...(wanted.playback ? { playback: wanted.playback } : {}),
+      onFinished: () => this.finish(stream),
+    });
+    this.streamsByPath.set(own, stream);
+    this.dynamicStreams.add(stream);
+    // A DESCRIBE that no SETUP follows must not leave its source behind.
+    setTimeout(() => {
+      if (this.streamsByPath.get(own) === stream && this.sessionsOf(stream).length === 0) void this.removeStream(own);
+    }, this.timeoutSec * 1000).unref();
+    return { uri: `${url.protocol}//${url.host}${own}` };
+  }
+
+  /** A playback reached its end: its sessions end, and a connection left without sessions closes soon after. */
+  private finish(stream: StreamSource): void {
+    for (const s of this.sessionsOf(stream)) {
+      this.endSession(s);
+      // Time for the client's TEARDOWN; a client that ignores the RTCP BYE learns of the end from the close.
+      setTimeout(() => {
+        if (s.connection.sessions.size === 0) s.connection.socket.end();
+      }, 1000).unref();
+    }
+    void this.removeStream(stream.path);
+  }
+
+  private currentAccount(): RtspAccount | undefined {
+    const account = this.opts.account;
+    return typeof account === 'function' ? account() : account;
   }
 
   private refresh(session: Session): void {
@@ -399,10 +507,11 @@ export class RtspServer {
   }
 
   private authenticate(request: RtspRequest): Reply | undefined {
-    const account = this.opts.account;
-    if (!account || !this.digest) return undefined;
+    if (!this.opts.account || !this.digest) return undefined;
+    const account = this.currentAccount();
     const header = request.headers.get('authorization');
     if (header && this.opts.basicAuth && /^basic /i.test(header)) {
+      if (!account) return { status: 401, headers: { 'WWW-Authenticate': this.challenges(this.digest.challenge()) } };
       const given = Buffer.from(header.slice(6).trim(), 'base64');
       const expected = Buffer.from(`${account.username}:${account.password}`);
       if (given.length === expected.length && timingSafeEqual(given, expected)) return undefined;

@@ -30,6 +30,15 @@ export interface RtspStreamSpec {
 
 export type ResolvedStreamSpec = Required<RtspStreamSpec>;
 
+/**
+ * Recorded video played back: the overlay shows the recorded time (UTC), from `startsAtMs` on, and the source
+ * ends after `durationMs` with an RTCP BYE instead of running until nobody watches.
+ */
+export interface PlaybackClock {
+  startsAtMs: number;
+  durationMs: number;
+}
+
 const SPEC_KEYS = new Set(['codec', 'width', 'height', 'fps', 'bitrateKbps', 'profile', 'audio', 'pattern', 'label']);
 
 /** Checks a stream spec and fills in defaults. Never throws. */
@@ -103,7 +112,7 @@ export interface RtpPorts {
 }
 
 /** The ffmpeg arguments for a spec: video (and audio) as separate RTP streams to our ports; SDP on stdout. */
-export function ffmpegArgs(spec: ResolvedStreamSpec, ports: readonly RtpPorts[], font: string | undefined): string[] {
+export function ffmpegArgs(spec: ResolvedStreamSpec, ports: readonly RtpPorts[], font: string | undefined, playback?: PlaybackClock): string[] {
   const { width, height, fps, bitrateKbps: kbps } = spec;
   // A connected socket makes ffmpeg fail, and exit, once our ports are gone (e.g. the simulator was killed).
   const url = (p: RtpPorts | undefined): string => `rtp://127.0.0.1:${p?.rtp ?? 0}?rtcpport=${p?.rtcp ?? 0}&connect=1`;
@@ -111,10 +120,12 @@ export function ffmpegArgs(spec: ResolvedStreamSpec, ports: readonly RtpPorts[],
   args.push('-re', '-f', 'lavfi', '-i', `${spec.pattern}=size=${width}x${height}:rate=${fps}`);
   if (spec.audio) args.push('-re', '-f', 'lavfi', '-i', 'sine=frequency=1000:sample_rate=8000');
   if (font) {
-    // Only characters that need no escaping in a filter graph; the clock is drawtext's own localtime.
+    // Only characters that need no escaping in a filter graph; the clock is drawtext's own localtime, or for
+    // playback the frame's timestamp counted from the recorded start time.
     const label = spec.label.replace(/[^A-Za-z0-9 _./-]/g, '_');
     const size = Math.max(12, Math.round(height / 20));
-    args.push('-vf', `drawtext=fontfile=${font}:text='%{localtime} ${label}':x=8:y=8:fontsize=${size}:fontcolor=white:box=1:boxcolor=black@0.6`);
+    const clock = playback ? `%{pts\\:gmtime\\:${Math.floor(playback.startsAtMs / 1000)}}` : '%{localtime}';
+    args.push('-vf', `drawtext=fontfile=${font}:text='${clock} ${label}':x=8:y=8:fontsize=${size}:fontcolor=white:box=1:boxcolor=black@0.6`);
   }
   args.push('-map', '0:v');
   // A keyframe every second, so a new viewer sees a picture quickly.
@@ -130,8 +141,10 @@ export function ffmpegArgs(spec: ResolvedStreamSpec, ports: readonly RtpPorts[],
     // RFC 2435 can only signal the standard Huffman tables.
     args.push('-c:v', 'mjpeg', '-pix_fmt', 'yuvj420p', '-huffman', 'default', '-b:v', `${kbps}k`);
   }
-  args.push('-f', 'rtp', url(ports[0]));
-  if (spec.audio) args.push('-map', '1:a', '-c:a', 'pcm_mulaw', '-ar', '8000', '-ac', '1', '-payload_type', '0', '-f', 'rtp', url(ports[1]));
+  // A playback ends at its duration and says so with an RTCP BYE, which ends an ffmpeg client cleanly.
+  const finite = playback ? ['-t', (playback.durationMs / 1000).toFixed(3), '-rtpflags', 'send_bye'] : [];
+  args.push(...finite, '-f', 'rtp', url(ports[0]));
+  if (spec.audio) args.push('-map', '1:a', '-c:a', 'pcm_mulaw', '-ar', '8000', '-ac', '1', '-payload_type', '0', ...finite, '-f', 'rtp', url(ports[1]));
   return args;
 }
 
@@ -139,7 +152,7 @@ export function ffmpegArgs(spec: ResolvedStreamSpec, ports: readonly RtpPorts[],
  * Turns ffmpeg's SDP (addressed to our local ports) into what DESCRIBE answers: no addresses or ports,
  * aggregate control at the session level and `trackID=N` per media section.
  */
-export function describeSdp(raw: string, sessionName: string, sessionId: number): string {
+export function describeSdp(raw: string, sessionName: string, sessionId: number, durationSec?: number): string {
   const out: string[] = [];
   let track = -1;
   const endMedia = (): void => {
@@ -148,7 +161,7 @@ export function describeSdp(raw: string, sessionName: string, sessionId: number)
   for (const line of raw.split(/\r?\n/)) {
     if (line === '' || line.startsWith('c=') || line.startsWith('a=tool:')) continue;
     if (line.startsWith('m=')) {
-      if (track < 0) out.push('a=control:*', 'a=range:npt=0-');
+      if (track < 0) out.push('a=control:*', `a=range:npt=0-${durationSec === undefined ? '' : durationSec.toFixed(3)}`);
       endMedia();
       track++;
       out.push(line.replace(/^m=(\S+) \d+ /, 'm=$1 0 '));
@@ -181,10 +194,18 @@ export interface StreamSourceOptions {
   idleStopMs: number;
   /** How long to wait before restarting a child that died while in use. */
   restartDelayMs: number;
+  /** Makes the source a playback: one run, its packets kept until the first subscriber takes them. */
+  playback?: PlaybackClock;
+  /** Called once a playback's run has ended (it never restarts). */
+  onFinished?: () => void;
 }
 
 const SDP_TIMEOUT_MS = 15_000;
 const KILL_GRACE_MS = 2_000;
+/** How long a finished playback still reads its sockets: the last packets and the BYE may trail ffmpeg's exit. */
+const FINISH_GRACE_MS = 300;
+/** Packets a playback keeps between DESCRIBE and PLAY (a few seconds of video). */
+const MAX_BACKLOG_PACKETS = 4000;
 
 export class StreamSource {
   readonly tracks: number;
@@ -196,6 +217,9 @@ export class StreamSource {
   private silentUntil = 0;
   private downUntil = 0;
   private closed = false;
+  private finished = false;
+  /** A playback's packets from its start until PLAY, so its viewer sees it from the recorded start time. */
+  private backlog: Array<[track: number, rtcp: boolean, packet: Buffer]> | undefined;
   private readonly sessionId = Math.floor(Math.random() * 1e9);
   /** How many times a child was started, for tests. */
   starts = 0;
@@ -207,6 +231,7 @@ export class StreamSource {
     private readonly opts: StreamSourceOptions,
   ) {
     this.tracks = spec.audio ? 2 : 1;
+    if (opts.playback) this.backlog = [];
   }
 
   get running(): boolean {
@@ -225,6 +250,7 @@ export class StreamSource {
   /** Starts the child if needed and resolves with the SDP for DESCRIBE. */
   ready(): Promise<Result<string>> {
     if (this.closed) return Promise.resolve(fail('the server is stopping'));
+    if (this.finished) return Promise.resolve(fail('the playback has ended'));
     if (this.down) return Promise.resolve(fail('the stream is down'));
     const run = (this.run ??= this.launch());
     // The idle countdown starts once the SDP is out: a slow start must not eat the client's time to SETUP.
@@ -247,6 +273,9 @@ export class StreamSource {
 
   subscribe(listener: PacketListener): () => void {
     this.listeners.add(listener);
+    const backlog = this.backlog;
+    this.backlog = undefined;
+    for (const [track, rtcp, packet] of backlog ?? []) listener(track, rtcp, packet);
     return () => this.listeners.delete(listener);
   }
 
@@ -330,7 +359,8 @@ export class StreamSource {
     }
     const font = await overlayFont(this.opts.ffmpegPath);
     if (run.ending) return giveUp('stopped before it started');
-    const child = spawn(this.opts.ffmpegPath, ffmpegArgs(this.spec, ports, font), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const playback = this.opts.playback;
+    const child = spawn(this.opts.ffmpegPath, ffmpegArgs(this.spec, ports, font, playback), { stdio: ['ignore', 'pipe', 'pipe'] });
     run.child = child;
     this.starts++;
     mark.spawned();
@@ -347,7 +377,9 @@ export class StreamSource {
         stdout += chunk;
         // ffmpeg prints "SDP:", then the SDP, then an empty line.
         const start = stdout.indexOf('SDP:\n');
-        if (start >= 0 && stdout.endsWith('\n\n')) settle(ok(describeSdp(stdout.slice(start + 5), this.spec.label, this.sessionId)));
+        if (start >= 0 && stdout.endsWith('\n\n')) {
+          settle(ok(describeSdp(stdout.slice(start + 5), this.spec.label, this.sessionId, playback && playback.durationMs / 1000)));
+        }
       });
       child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
         stderr = (stderr + chunk).slice(-2000);
@@ -361,6 +393,17 @@ export class StreamSource {
       });
       child.on('close', (code, signal) => {
         settle(fail(`ffmpeg exited (${code ?? signal}): ${stderr.trim()}`));
+        if (playback && !run.ending) {
+          if (code !== 0) this.lastError = `ffmpeg exited (${code ?? signal}): ${stderr.trim()}`;
+          this.finished = true;
+          setTimeout(() => {
+            closeSockets();
+            mark.exited();
+            if (this.run === run) this.run = undefined;
+            this.opts.onFinished?.();
+          }, FINISH_GRACE_MS);
+          return;
+        }
         closeSockets();
         mark.exited();
         if (run.ending) return;
@@ -386,6 +429,10 @@ export class StreamSource {
       socket.once('error', reject);
       socket.on('message', (packet) => {
         if (run.ending || Date.now() < this.silentUntil) return;
+        if (this.backlog) {
+          if (this.backlog.length < MAX_BACKLOG_PACKETS) this.backlog.push([track, rtcp, packet]);
+          return;
+        }
         for (const listener of this.listeners) listener(track, rtcp, packet);
       });
       socket.bind(0, '127.0.0.1', () => {
