@@ -14,7 +14,8 @@ export { runRtsp } from './rtsp/cli.js';
 export const USAGE = `usage:
   vigil-sim camera  [--serial S] [--model M] [--manufacturer M] [--firmware F] [--name N]
                     [--host 127.0.0.1] [--http-port 0] [--discovery-port 0] [--rtsp-port 0]
-                    [--user admin] [--password P] [--latency-ms N]
+                    [--user admin] [--password P] [--latency-ms N] [--ptz] [--encrypted] [--audio]
+                    [--main-codec h264|h265|mjpeg] [--main-size 1920x1080] [--main-fps 25] (and --sub-...)
   vigil-sim cameras --count N [--serial-prefix VCAM] [same options as camera, ports are bases]
   vigil-sim lan     --spec <file.json> | --spec-json '<json>'
                     spec: {"sadpPort"?:37020,"wsdPort"?:3702,"multicast"?:true,"devices":[{"class":"camera",...}]}
@@ -57,8 +58,9 @@ export function parseCliArgs(argv: readonly string[]): Result<CliCommand> {
   const [sub, ...rest] = argv;
   if (sub !== 'camera' && sub !== 'cameras') return fail(sub === undefined ? 'missing command' : `unknown command ${sub}`);
   let values: Record<string, string | undefined>;
+  let flags: { ptz?: boolean; encrypted?: boolean; audio?: boolean };
   try {
-    ({ values } = parseArgs({
+    const parsed = parseArgs({
       args: rest,
       strict: true,
       allowPositionals: false,
@@ -77,8 +79,20 @@ export function parseCliArgs(argv: readonly string[]): Result<CliCommand> {
         user: { type: 'string' },
         password: { type: 'string' },
         'latency-ms': { type: 'string' },
+        ptz: { type: 'boolean' },
+        encrypted: { type: 'boolean' },
+        audio: { type: 'boolean' },
+        'main-codec': { type: 'string' },
+        'main-size': { type: 'string' },
+        'main-fps': { type: 'string' },
+        'sub-codec': { type: 'string' },
+        'sub-size': { type: 'string' },
+        'sub-fps': { type: 'string' },
       },
-    }));
+    });
+    const { ptz, encrypted, audio, ...strings } = parsed.values;
+    values = strings;
+    flags = { ptz, encrypted, audio };
   } catch (e) {
     return fail(e instanceof Error ? e.message : String(e));
   }
@@ -107,6 +121,26 @@ export function parseCliArgs(argv: readonly string[]): Result<CliCommand> {
   } else if (values.count !== undefined || values['serial-prefix'] !== undefined) {
     return fail('--count and --serial-prefix are for the cameras command');
   }
+  const streams: NonNullable<IpCameraOptions['streams']> = {};
+  for (const name of ['main', 'sub'] as const) {
+    const codec = values[`${name}-codec`];
+    const size = values[`${name}-size`];
+    const fps = values[`${name}-fps`];
+    const knownCodec = (['h264', 'h265', 'mjpeg'] as const).find((c) => c === codec);
+    if (codec !== undefined && knownCodec === undefined) return fail(`--${name}-codec must be h264, h265 or mjpeg`);
+    const wh = size === undefined ? undefined : /^(\d{2,4})x(\d{2,4})$/.exec(size);
+    if (wh === null || (wh && [wh[1], wh[2]].some((n) => Number(n) < 16 || Number(n) > 8192))) {
+      return fail(`--${name}-size must be WIDTHxHEIGHT from 16 to 8192, e.g. 1920x1080`);
+    }
+    if (fps !== undefined && !(/^\d{1,3}$/.test(fps) && Number(fps) >= 1 && Number(fps) <= 60)) return fail(`--${name}-fps must be 1 to 60`);
+    const stream = {
+      ...(knownCodec === undefined ? {} : { codec: knownCodec }),
+      ...(wh === undefined ? {} : { width: Number(wh[1]), height: Number(wh[2]) }),
+      ...(fps === undefined ? {} : { fps: Number(fps) }),
+      ...(flags.audio ? { audio: true } : {}),
+    };
+    if (Object.keys(stream).length > 0) streams[name] = stream;
+  }
   const defined = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
   return ok({
     kind: 'cameras',
@@ -125,6 +159,9 @@ export function parseCliArgs(argv: readonly string[]): Result<CliCommand> {
       username: values.user,
       password: values.password,
       latencyMs: latency === undefined ? undefined : Number(latency),
+      ptz: flags.ptz,
+      encryption: flags.encrypted,
+      streams: Object.keys(streams).length === 0 ? undefined : streams,
     }),
   });
 }

@@ -1,4 +1,4 @@
-/** ONVIF codecs: SOAP 1.2 envelopes and faults, WS-Security UsernameToken, WS-Discovery, device service, media service. */
+/** ONVIF codecs: SOAP 1.2 envelopes and faults, WS-Security UsernameToken, WS-Discovery, device, media, PTZ and event services. */
 export * from './namespaces.js';
 export {
   MAX_XML_CHARS,
@@ -23,3 +23,5 @@ export * from './username-token.js';
 export * from './discovery.js';
 export * from './device.js';
 export * from './media.js';
+export * from './ptz.js';
+export * from './events.js';

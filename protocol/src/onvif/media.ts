@@ -1,6 +1,7 @@
 import { fail, ok, type Result } from '../result.js';
 import { Ns } from './namespaces.js';
 import { buildEnvelope, parseEnvelope, parseResponse, type SoapEnvelope } from './soap.js';
+import { ptzConfigurationElement, type PtzConfiguration } from './ptz.js';
 import { attr, childNode, childText, children, element, isNode, textElement, type XmlNode } from './xml.js';
 
 /** The path the simulated devices serve the media service on (announced in GetCapabilities and GetServices). */
@@ -293,6 +294,8 @@ export interface MediaProfile {
     height: number;
   };
   videoEncoder: VideoEncoderConfiguration;
+  /** The PTZ configuration of a profile that can steer the camera. */
+  ptz?: PtzConfiguration;
 }
 
 function checkProfile(p: MediaProfile): void {
@@ -326,7 +329,7 @@ function codecElement(e: VideoEncoderConfiguration): string {
   return '';
 }
 
-function profileElement(p: MediaProfile, useCount: number): string {
+function profileElement(p: MediaProfile, useCount: number, ptzUses: number): string {
   const e = p.videoEncoder;
   const v = p.videoSource;
   return element(
@@ -368,6 +371,7 @@ function profileElement(p: MediaProfile, useCount: number): string {
         ],
         { token: e.token },
       ),
+      p.ptz === undefined ? '' : ptzConfigurationElement('tt:PTZConfiguration', p.ptz, ptzUses),
     ],
     { token: p.token, fixed: true },
   );
@@ -378,7 +382,8 @@ export function buildGetProfilesResponse(profiles: readonly MediaProfile[]): str
   profiles.forEach(checkProfile);
   const uses = new Map<string, number>();
   for (const p of profiles) uses.set(p.videoSource.token, (uses.get(p.videoSource.token) ?? 0) + 1);
-  const items = profiles.map((p) => profileElement(p, uses.get(p.videoSource.token) ?? 1));
+  const ptzUses = profiles.filter((p) => p.ptz !== undefined).length;
+  const items = profiles.map((p) => profileElement(p, uses.get(p.videoSource.token) ?? 1, ptzUses));
   return buildEnvelope({ body: element('trt:GetProfilesResponse', items), namespaces: ['trt', 'tt'] });
 }
 

@@ -1,27 +1,38 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { clampLatency, controlProblem, readBody, sendJson } from '../http.js';
 import type { AddressInfo } from 'node:net';
-import { DigestServer } from '@vigil/protocol';
+import { DigestServer, STREAM_ENCRYPTION_HEADER, streamKeyFor } from '@vigil/protocol';
 import { RtspServer } from '../rtsp/index.js';
 import {
   DEVICE_SERVICE_PATH,
   DEVICE_TYPE,
+  EVENTS_SERVICE_PATH,
   FaultCode,
   FaultSubcode,
   MEDIA_SERVICE_PATH,
+  MotionTopic,
   NO_PROFILE_SUBCODE,
+  PTZ_SERVICE_PATH,
+  PULL_POINT_PATH_PREFIX,
+  PtzFaultSubcode,
   StreamType,
   TransportProtocol,
   VideoEncoding,
   NETWORK_VIDEO_TRANSMITTER,
   OnvifScope,
   UsernameTokenVerifier,
+  buildCreatePullPointSubscriptionResponse,
   buildFault,
   buildGetCapabilitiesResponse,
+  buildGetConfigurationsResponse,
+  buildGetEventPropertiesResponse,
+  buildGetNodesResponse,
+  buildGetPresetsResponse,
+  buildGetStatusResponse,
   buildGetDeviceInformationResponse,
   buildGetProfilesResponse,
   buildGetServicesResponse,
@@ -30,17 +41,36 @@ import {
   buildGetSystemDateAndTimeResponse,
   buildGetVideoSourcesResponse,
   buildProbeMatches,
+  buildPtzAck,
+  buildPullMessagesResponse,
+  buildRenewResponse,
+  buildSetPresetResponse,
+  buildSetSynchronizationPointResponse,
+  buildUnsubscribeResponse,
   faultHttpStatus,
+  parseContinuousMoveRequest,
+  parseCreatePullPointSubscriptionRequest,
   parseEnvelope,
   parseGetServicesRequest,
   parseGetSnapshotUriRequest,
   parseGetStreamUriRequest,
+  parsePresetRequest,
   parseProbe,
+  parseProfileTokenRequest,
+  parsePullMessagesRequest,
+  parseRenewRequest,
+  parseSetPresetRequest,
+  parseStopRequest,
   probeMatches,
   scope,
   type MediaProfile,
+  type NotificationMessage,
+  type PtzConfiguration,
   type SoapEnvelope,
+  type TopicDescription,
 } from '@vigil/protocol/onvif';
+import { MAX_PRESETS, PtzHead } from './ptz-head.js';
+import { MAX_SUBSCRIPTIONS, PullPoints } from './pull-points.js';
 
 /** What a camera says about itself (the label on the box and its ONVIF device information). */
 export interface CameraIdentity {
@@ -62,6 +92,8 @@ export interface CameraStream {
   height: number;
   fps: number;
   bitrateKbps: number;
+  /** A G.711 µ-law audio track, as cameras with a microphone send by default. */
+  audio?: boolean;
 }
 export type CameraStreamName = 'main' | 'sub';
 
@@ -107,10 +139,67 @@ export const SNAPSHOT_PATH = '/onvif/snapshot';
 
 /** Operations answered without WS-UsernameToken: ONVIF lets clients learn the clock and the services first. */
 const PRE_AUTH = ['GetSystemDateAndTime', 'GetCapabilities', 'GetServices'] as const;
-const OPERATIONS = [...PRE_AUTH, 'GetDeviceInformation', 'GetVideoSources', 'GetProfiles', 'GetStreamUri', 'GetSnapshotUri'] as const;
+const PTZ_OPERATIONS = ['GetNodes', 'GetConfigurations', 'ContinuousMove', 'Stop', 'GetStatus', 'GetPresets', 'SetPreset', 'GotoPreset', 'RemovePreset'] as const;
+/** Operations on one subscription: only its pull point's address knows which one. */
+const PULL_POINT_OPERATIONS = ['PullMessages', 'Renew', 'Unsubscribe', 'SetSynchronizationPoint'] as const;
+const OPERATIONS = [
+  ...PRE_AUTH,
+  'GetDeviceInformation',
+  'GetVideoSources',
+  'GetProfiles',
+  'GetStreamUri',
+  'GetSnapshotUri',
+  ...PTZ_OPERATIONS,
+  'GetEventProperties',
+  'CreatePullPointSubscription',
+  ...PULL_POINT_OPERATIONS,
+] as const;
 type Operation = (typeof OPERATIONS)[number];
+type PtzOperation = (typeof PTZ_OPERATIONS)[number];
+type PullPointOperation = (typeof PULL_POINT_OPERATIONS)[number];
 const isOperation = (op: string): op is Operation => (OPERATIONS as readonly string[]).includes(op);
 const isPreAuth = (op: Operation): boolean => (PRE_AUTH as readonly string[]).includes(op);
+const isPtzOperation = (op: Operation): op is PtzOperation => (PTZ_OPERATIONS as readonly string[]).includes(op);
+const isPullPointOperation = (op: Operation): op is PullPointOperation => (PULL_POINT_OPERATIONS as readonly string[]).includes(op);
+
+/** The camera's one PTZ node and configuration, shared by both profiles. */
+const PTZ_CONFIGURATION: PtzConfiguration = { token: 'PTZConfig_1', name: 'PTZ', nodeToken: 'PTZNode_1', defaultTimeoutMs: 10_000 };
+const VIDEO_SOURCE_CONFIG = 'VideoSourceConfig_1';
+const MOTION_RULE = 'MyMotionDetectorRule';
+const MAX_PULSE_MS = 3_600_000;
+
+/** The motion topics the camera raises, as GetEventProperties describes them. */
+const MOTION_TOPICS: readonly TopicDescription[] = [
+  {
+    topic: MotionTopic.cellMotion,
+    isProperty: true,
+    source: [
+      { name: 'VideoSourceConfigurationToken', type: 'tt:ReferenceToken' },
+      { name: 'Rule', type: 'xs:string' },
+    ],
+    data: [{ name: 'IsMotion', type: 'xs:boolean' }],
+  },
+  {
+    topic: MotionTopic.motionAlarm,
+    isProperty: true,
+    source: [{ name: 'Source', type: 'tt:ReferenceToken' }],
+    data: [{ name: 'State', type: 'xs:boolean' }],
+  },
+];
+
+function motionProblem(v: unknown): string | undefined {
+  if (typeof v === 'boolean') return undefined;
+  const p = v as { pulseMs?: unknown } | null;
+  const ok =
+    typeof p === 'object' &&
+    p !== null &&
+    Object.keys(p).length === 1 &&
+    Number.isInteger(p.pulseMs) &&
+    (p.pulseMs as number) >= 1 &&
+    (p.pulseMs as number) <= MAX_PULSE_MS;
+  return ok ? undefined : `motion must be a boolean or {pulseMs: 1 to ${MAX_PULSE_MS}}`;
+}
+const booleanProblem = (name: string) => (v: unknown) => (typeof v === 'boolean' ? undefined : `${name} must be a boolean`);
 
 export interface IpCameraOptions extends Partial<CameraIdentity> {
   serial: string;
@@ -133,6 +222,13 @@ export interface IpCameraOptions extends Partial<CameraIdentity> {
   streams?: Partial<Record<CameraStreamName, Partial<CameraStream>>>;
   /** Where the camera's RTSP server listens; 0 (the default) picks a free port. */
   rtspPort?: number;
+  /**
+   * Image and video encryption: streams and snapshots then want `key=streamKeyFor(serial, verificationCode)`
+   * in their URL's query (default off).
+   */
+  encryption?: boolean;
+  /** A pan/tilt/zoom head behind the ONVIF PTZ service (default none). */
+  ptz?: boolean;
 }
 
 export interface IpCameraCounters {
@@ -153,6 +249,11 @@ export interface IpCameraState {
   latencyMs: number;
   running: boolean;
   deviceServiceUrl: string;
+  encryption: boolean;
+  ptz: boolean;
+  motion: boolean;
+  /** Live event subscriptions (pull points). */
+  subscriptions: number;
   counters: IpCameraCounters;
 }
 
@@ -164,6 +265,8 @@ export interface IpCameraEvents {
   probe: [messageId: string, matched: boolean];
   /** A request or datagram was left unanswered because the camera is unreachable. */
   dropped: [kind: 'http' | 'udp'];
+  /** The motion state changed (and its notifications were queued on the pull points). */
+  motion: [active: boolean];
 }
 
 /** The ports a started camera listens on (the shape of one entry of the CLI's ready line). */
@@ -176,6 +279,8 @@ export interface CameraEndpoints {
 }
 
 const SOAP_CONTENT_TYPE = 'application/soap+xml; charset=utf-8';
+/** Every service answers every service operation, as many cameras do; pull points answer only their own. */
+const SOAP_PATHS = [DEVICE_SERVICE_PATH, MEDIA_SERVICE_PATH, PTZ_SERVICE_PATH, EVENTS_SERVICE_PATH];
 
 /** A stable WS-Discovery endpoint reference derived from the serial, so a restarted camera keeps its identity. */
 export function endpointReferenceFor(serial: string): string {
@@ -187,7 +292,9 @@ export function endpointReferenceFor(serial: string): string {
  * A simulated ONVIF IP camera: the device and media services over HTTP (the clock, capabilities and services
  * without authentication; device information, profiles, stream and snapshot URIs behind WS-UsernameToken), a
  * JPEG snapshot behind Digest, unicast WS-Discovery over UDP, and its main and sub streams over RTSP (real H.264,
- * H.265 or MJPEG from ffmpeg, which runs only while someone watches), all on one interface.
+ * H.265 or MJPEG from ffmpeg, which runs only while someone watches), all on one interface. The event service
+ * hands out motion notifications through pull points; with `ptz` it has a PTZ service; with `encryption` its
+ * streams and snapshot want the key derived from its verification code.
  * `setReachable(false)` cuts it off: SOAP requests are held unanswered and datagrams ignored, as behind a dead
  * link. The control endpoints (`/__sim/...`) keep answering so that a test can bring it back.
  */
@@ -220,6 +327,13 @@ export class IpCameraSimulator extends EventEmitter<IpCameraEvents> {
   /** Requests held open while unreachable; destroyed when the link comes back or the camera stops. */
   private readonly held = new Set<IncomingMessage>();
   private readonly counters: IpCameraCounters = { soapRequests: 0, authFailures: 0, probes: 0, probeMatchesSent: 0, dropped: 0 };
+  private readonly streamKey: string;
+  private encryption: boolean;
+  /** Present when the camera has a PTZ head. */
+  private readonly ptz: PtzHead | undefined;
+  private readonly pullPoints: PullPoints;
+  private motion = false;
+  private motionPulse: NodeJS.Timeout | undefined;
 
   constructor(opts: IpCameraOptions) {
     super();
@@ -251,7 +365,20 @@ export class IpCameraSimulator extends EventEmitter<IpCameraEvents> {
     if (!Number.isInteger(rtspPort) || rtspPort < 0 || rtspPort > 65535) throw new RangeError('rtspPort must be 0 to 65535');
     // Building the profiles once checks the stream options now rather than when a client first asks.
     buildGetProfilesResponse(STREAM_NAMES.map((n) => this.profile(n)));
-    this.rtsp = new RtspServer({ host: this.host, port: rtspPort, account: { username: this.username, password: this.password }, realm: this.identity.model });
+    this.streamKey = streamKeyFor(this.identity.serial, this.identity.verificationCode);
+    this.encryption = opts.encryption ?? false;
+    this.ptz = opts.ptz ? new PtzHead(this.clock) : undefined;
+    this.pullPoints = new PullPoints(this.clock, () => this.motionMessages('Initialized'));
+    this.rtsp = new RtspServer({
+      host: this.host,
+      port: rtspPort,
+      account: { username: this.username, password: this.password },
+      realm: this.identity.model,
+      guard: (_path, query) => {
+        const refusal = this.keyRefusal(query);
+        return refusal && { status: 403, headers: { [STREAM_ENCRYPTION_HEADER]: refusal } };
+      },
+    });
     for (const name of STREAM_NAMES) this.rtsp.addStream(streamPath(name), { ...this.streams[name], label: `${this.identity.serial} ${name}` });
     this.digest = new DigestServer({ realm: this.identity.model, users: (u) => (u === this.username ? this.password : undefined) });
   }
@@ -266,6 +393,19 @@ export class IpCameraSimulator extends EventEmitter<IpCameraEvents> {
 
   get mediaServiceUrl(): string {
     return `http://${this.urlHost}:${this.httpPort}${MEDIA_SERVICE_PATH}`;
+  }
+
+  get ptzServiceUrl(): string {
+    return `http://${this.urlHost}:${this.httpPort}${PTZ_SERVICE_PATH}`;
+  }
+
+  get eventsServiceUrl(): string {
+    return `http://${this.urlHost}:${this.httpPort}${EVENTS_SERVICE_PATH}`;
+  }
+
+  /** The key the camera's streams and snapshot want while encryption is on. */
+  get encryptionKey(): string {
+    return this.streamKey;
   }
 
   /** The RTSP URI of a stream, as GetStreamUri answers it. */
@@ -291,8 +431,73 @@ export class IpCameraSimulator extends EventEmitter<IpCameraEvents> {
       latencyMs: this.latency,
       running: this.server !== undefined,
       deviceServiceUrl: this.deviceServiceUrl,
+      encryption: this.encryption,
+      ptz: this.ptz !== undefined,
+      motion: this.motion,
+      subscriptions: this.pullPoints.size,
       counters: { ...this.counters },
     };
+  }
+
+  setEncryption(on: boolean): void {
+    this.encryption = on;
+  }
+
+  /**
+   * Raises or clears motion: on a change, every pull point gets the cell motion detector's IsMotion and the
+   * video source's MotionAlarm State, stamped with the camera's clock. Cancels a pending pulse's end.
+   */
+  setMotion(active: boolean): void {
+    clearTimeout(this.motionPulse);
+    this.motionPulse = undefined;
+    if (active === this.motion) return;
+    this.motion = active;
+    for (const m of this.motionMessages('Changed')) this.pullPoints.publish(m);
+    this.emit('motion', active);
+  }
+
+  /** Motion now, cleared after `ms`. */
+  pulseMotion(ms: number): void {
+    if (!Number.isInteger(ms) || ms < 1 || ms > MAX_PULSE_MS) throw new RangeError(`pulseMs must be 1 to ${MAX_PULSE_MS}`);
+    this.setMotion(true);
+    this.motionPulse = setTimeout(() => {
+      this.motionPulse = undefined;
+      this.setMotion(false);
+    }, ms);
+  }
+
+  private motionMessages(operation: 'Initialized' | 'Changed'): NotificationMessage[] {
+    const utcTime = new Date(this.clock());
+    const value = String(this.motion);
+    return [
+      {
+        topic: MotionTopic.cellMotion,
+        utcTime,
+        propertyOperation: operation,
+        source: [
+          { name: 'VideoSourceConfigurationToken', value: VIDEO_SOURCE_CONFIG },
+          { name: 'Rule', value: MOTION_RULE },
+        ],
+        data: [{ name: 'IsMotion', value }],
+      },
+      {
+        topic: MotionTopic.motionAlarm,
+        utcTime,
+        propertyOperation: operation,
+        source: [{ name: 'Source', value: VIDEO_SOURCE }],
+        data: [{ name: 'State', value }],
+      },
+    ];
+  }
+
+  /** Why a stream or snapshot request is refused under encryption: no key, or not the camera's. */
+  private keyRefusal(query: URLSearchParams): 'key-required' | 'key-wrong' | undefined {
+    if (!this.encryption) return undefined;
+    const key = query.get('key');
+    if (key === null || key === '') return 'key-required';
+    const given = Buffer.from(key);
+    const expected = Buffer.from(this.streamKey);
+    return given.length === expected.length && timingSafeEqual(given, expected) ? undefined : 'key-wrong';
   }
 
   setReachable(reachable: boolean): void {
@@ -349,8 +554,12 @@ export class IpCameraSimulator extends EventEmitter<IpCameraEvents> {
     const udp = this.udp;
     this.server = undefined;
     this.udp = undefined;
+    // First, so that the answers it gives to waiting pulls are not delayed past the stop.
+    this.pullPoints.close();
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    clearTimeout(this.motionPulse);
+    this.motionPulse = undefined;
     for (const p of this.encoders) p.kill('SIGKILL');
     this.releaseHeld();
     const closing: Promise<void>[] = [];
@@ -392,7 +601,8 @@ export class IpCameraSimulator extends EventEmitter<IpCameraEvents> {
     const url = new URL(req.url ?? '/', 'http://camera');
     const route = `${req.method ?? ''} ${url.pathname}`;
     if (route === 'GET /__sim/state') return sendJson(res, 200, this.state);
-    const soapRoute = route === `POST ${DEVICE_SERVICE_PATH}` || route === `POST ${MEDIA_SERVICE_PATH}`;
+    const pullPoint = req.method === 'POST' && url.pathname.startsWith(PULL_POINT_PATH_PREFIX) ? url.pathname.slice(PULL_POINT_PATH_PREFIX.length) : undefined;
+    const soapRoute = pullPoint !== undefined || SOAP_PATHS.some((path) => route === `POST ${path}`);
     if ((soapRoute || route === `GET ${SNAPSHOT_PATH}`) && !this.reachable) return this.hold(req);
     if (route === `GET ${SNAPSHOT_PATH}`) return this.onSnapshot(req, url, res);
     readBody(req, (body) => {
@@ -400,14 +610,18 @@ export class IpCameraSimulator extends EventEmitter<IpCameraEvents> {
       if (route === 'POST /__sim/control') return this.onControl(body, res);
       if (soapRoute) {
         this.counters.soapRequests++;
-        const answer = this.answerSoap(body);
-        this.later(() => {
-          // The link may have gone down while the answer was delayed.
-          if (!this.reachable) return this.hold(req);
-          res.writeHead(answer.status, { 'content-type': SOAP_CONTENT_TYPE });
-          res.end(answer.xml);
-          this.emit('soap', answer.operation, answer.status);
-        });
+        // A PullMessages answers once messages come; a requester that leaves first leaves them queued.
+        const answered = this.answerSoap(body, pullPoint, (cancel) => res.once('close', cancel));
+        void Promise.resolve(answered).then((answer) =>
+          this.later(() => {
+            // The link may have gone down while the answer was delayed.
+            if (!this.reachable) return this.hold(req);
+            if (res.destroyed) return;
+            res.writeHead(answer.status, { 'content-type': SOAP_CONTENT_TYPE });
+            res.end(answer.xml);
+            this.emit('soap', answer.operation, answer.status);
+          }),
+        );
         return;
       }
       sendJson(res, 404, { statusCode: 404, code: 'NOT_FOUND', message: `no route ${route}` });
@@ -421,11 +635,14 @@ export class IpCameraSimulator extends EventEmitter<IpCameraEvents> {
     } catch {
       return sendJson(res, 400, { statusCode: 400, code: 'BAD_JSON', message: 'body is not JSON' });
     }
-    const problem = controlProblem(input, { dropStream: dropStreamProblem });
+    const problem = controlProblem(input, { dropStream: dropStreamProblem, encryption: booleanProblem('encryption'), motion: motionProblem });
     if (problem) return sendJson(res, 400, { statusCode: 400, code: 'BAD_CONTROL', message: problem });
-    const c = input as { reachable?: boolean; latencyMs?: number; dropStream?: StreamDrop };
+    const c = input as { reachable?: boolean; latencyMs?: number; dropStream?: StreamDrop; encryption?: boolean; motion?: boolean | { pulseMs: number } };
     if (c.latencyMs !== undefined) this.setLatency(c.latencyMs);
     if (c.reachable !== undefined) this.setReachable(c.reachable);
+    if (c.encryption !== undefined) this.setEncryption(c.encryption);
+    if (typeof c.motion === 'boolean') this.setMotion(c.motion);
+    else if (c.motion !== undefined) this.pulseMotion(c.motion.pulseMs);
     const drop = c.dropStream;
     const dropped = drop ? this.rtsp.dropStream(streamPath(drop.stream), drop.ms, drop.mode ?? 'disconnect') : Promise.resolve();
     dropped.then(
@@ -434,10 +651,14 @@ export class IpCameraSimulator extends EventEmitter<IpCameraEvents> {
     );
   }
 
-  private answerSoap(body: Buffer): { operation: string; status: number; xml: string } {
+  /**
+   * The answer to a SOAP request at a service path, or at the pull point `pullPoint` (a subscription id).
+   * `abandoned` is told how to withdraw a pull that waits, should its requester go away.
+   */
+  private answerSoap(body: Buffer, pullPoint: string | undefined, abandoned: (cancel: () => void) => void): SoapAnswer | Promise<SoapAnswer> {
     const env = parseEnvelope(body);
     const operation = env.ok ? (env.value.operation ?? '') : '';
-    const fault = (code: FaultCode, subcodes: string[], reason: string) => ({
+    const fault = (code: FaultCode, subcodes: string[], reason: string): SoapAnswer => ({
       operation,
       status: faultHttpStatus(code),
       xml: buildFault({ code, subcodes, reason }),
@@ -450,13 +671,23 @@ export class IpCameraSimulator extends EventEmitter<IpCameraEvents> {
       this.counters.authFailures++;
       return fault(FaultCode.sender, [FaultSubcode.notAuthorized], 'Sender not Authorized');
     }
-    const answer = this.answerOperation(operation, env.value);
-    if (typeof answer === 'string') return { operation, status: 200, xml: answer };
-    return fault(FaultCode.sender, answer.subcodes, answer.reason);
+    let answer: string | OperationFault | Promise<string>;
+    if (isPullPointOperation(operation) && pullPoint !== undefined) answer = this.answerPullPoint(operation, env.value, pullPoint, abandoned);
+    else if (!isPullPointOperation(operation) && pullPoint === undefined) answer = this.answerOperation(operation, env.value);
+    else {
+      const where = pullPoint === undefined ? 'a subscription reference address' : 'a service address, not at a pull point';
+      return fault(FaultCode.receiver, [FaultSubcode.actionNotSupported], `${operation} is answered at ${where}`);
+    }
+    const settle = (a: string | OperationFault): SoapAnswer =>
+      typeof a === 'string' ? { operation, status: 200, xml: a } : fault(a.code ?? FaultCode.sender, a.subcodes, a.reason);
+    return answer instanceof Promise ? answer.then(settle) : settle(answer);
   }
 
-  /** The reply to a known, authorized operation, or the Sender fault its arguments earn. */
-  private answerOperation(operation: Operation, env: SoapEnvelope): string | { subcodes: string[]; reason: string } {
+  /** The reply to a known, authorized operation, or the fault (Sender unless said) its arguments earn. */
+  private answerOperation(operation: Exclude<Operation, PullPointOperation>, env: SoapEnvelope): string | OperationFault {
+    if (isPtzOperation(operation)) {
+      return this.ptz ? this.answerPtz(operation, env, this.ptz) : { code: FaultCode.receiver, subcodes: [FaultSubcode.actionNotSupported], reason: 'this camera has no PTZ' };
+    }
     switch (operation) {
       case 'GetSystemDateAndTime':
         return buildGetSystemDateAndTimeResponse({ now: new Date(this.clock()) });
@@ -471,7 +702,12 @@ export class IpCameraSimulator extends EventEmitter<IpCameraEvents> {
         });
       }
       case 'GetCapabilities':
-        return buildGetCapabilitiesResponse({ device: this.deviceServiceUrl, media: this.mediaServiceUrl });
+        return buildGetCapabilitiesResponse({
+          device: this.deviceServiceUrl,
+          media: this.mediaServiceUrl,
+          events: this.eventsServiceUrl,
+          ...(this.ptz ? { ptz: this.ptzServiceUrl } : {}),
+        });
       case 'GetServices': {
         const req = parseGetServicesRequest(env);
         const version = { major: 2, minor: 60 };
@@ -479,6 +715,8 @@ export class IpCameraSimulator extends EventEmitter<IpCameraEvents> {
           services: [
             { service: 'device', xaddr: this.deviceServiceUrl, version },
             { service: 'media', xaddr: this.mediaServiceUrl, version },
+            { service: 'events', xaddr: this.eventsServiceUrl, version },
+            ...(this.ptz ? [{ service: 'ptz' as const, xaddr: this.ptzServiceUrl, version }] : []),
           ],
           includeCapability: req.ok && req.value.includeCapability,
           maxProfiles: STREAM_NAMES.length,
@@ -507,6 +745,109 @@ export class IpCameraSimulator extends EventEmitter<IpCameraEvents> {
         const stream = this.streamOf(req.value.profileToken);
         return stream ? buildGetSnapshotUriResponse(this.snapshotUri(stream)) : noProfile(req.value.profileToken);
       }
+      case 'GetEventProperties':
+        return buildGetEventPropertiesResponse(MOTION_TOPICS);
+      case 'CreatePullPointSubscription': {
+        const req = parseCreatePullPointSubscriptionRequest(env);
+        if (!req.ok) return { subcodes: [FaultSubcode.invalidArgVal], reason: req.error };
+        const sub = this.pullPoints.create(req.value.initialTerminationTime, req.value.topicFilter);
+        if (!sub) return { code: FaultCode.receiver, subcodes: [FaultSubcode.action], reason: `at most ${MAX_SUBSCRIPTIONS} subscriptions at once` };
+        return buildCreatePullPointSubscriptionResponse({
+          address: this.pullPointUrl(sub.id),
+          currentTime: new Date(this.clock()),
+          terminationTime: new Date(sub.terminationAt),
+        });
+      }
+    }
+  }
+
+  private pullPointUrl(id: string): string {
+    return `http://${this.urlHost}:${this.httpPort}${PULL_POINT_PATH_PREFIX}${id}`;
+  }
+
+  /** The operations of one subscription, at its pull point address. */
+  private answerPullPoint(
+    operation: PullPointOperation,
+    env: SoapEnvelope,
+    id: string,
+    abandoned: (cancel: () => void) => void,
+  ): string | OperationFault | Promise<string> {
+    const sub = this.pullPoints.get(id);
+    if (!sub) return { subcodes: [FaultSubcode.invalidArgVal], reason: `no subscription ${id.slice(0, 64)}: unknown, ended or expired` };
+    const times = () => ({ currentTime: new Date(this.clock()), terminationTime: new Date(sub.terminationAt) });
+    switch (operation) {
+      case 'PullMessages': {
+        const req = parsePullMessagesRequest(env);
+        if (!req.ok) return { subcodes: [FaultSubcode.invalidArgVal], reason: req.error };
+        return new Promise<string>((resolve) => {
+          const cancel = this.pullPoints.pull(sub, req.value.messageLimit, req.value.timeoutMs, (messages) =>
+            resolve(buildPullMessagesResponse({ ...times(), messages, subscriptionAddress: this.pullPointUrl(id) })),
+          );
+          abandoned(cancel);
+        });
+      }
+      case 'Renew': {
+        const req = parseRenewRequest(env);
+        if (!req.ok) return { subcodes: [FaultSubcode.invalidArgVal], reason: req.error };
+        this.pullPoints.renew(sub, req.value.terminationTime);
+        return buildRenewResponse(times());
+      }
+      case 'Unsubscribe':
+        this.pullPoints.remove(sub);
+        return buildUnsubscribeResponse();
+      case 'SetSynchronizationPoint':
+        this.pullPoints.synchronize(sub);
+        return buildSetSynchronizationPointResponse();
+    }
+  }
+
+  /** The PTZ service, on a camera that has a head. */
+  private answerPtz(operation: PtzOperation, env: SoapEnvelope, head: PtzHead): string | OperationFault {
+    switch (operation) {
+      case 'GetNodes':
+        return buildGetNodesResponse([{ token: PTZ_CONFIGURATION.nodeToken, name: PTZ_CONFIGURATION.name, maxPresets: MAX_PRESETS }]);
+      case 'GetConfigurations':
+        return buildGetConfigurationsResponse([{ configuration: PTZ_CONFIGURATION, useCount: STREAM_NAMES.length }]);
+      case 'ContinuousMove': {
+        const req = parseContinuousMoveRequest(env);
+        if (!req.ok) return req.error;
+        if (!this.streamOf(req.value.profileToken)) return noProfile(req.value.profileToken);
+        head.move(req.value.velocity, req.value.timeoutMs ?? PTZ_CONFIGURATION.defaultTimeoutMs);
+        return buildPtzAck('ContinuousMove');
+      }
+      case 'Stop': {
+        const req = parseStopRequest(env);
+        if (!req.ok) return req.error;
+        if (!this.streamOf(req.value.profileToken)) return noProfile(req.value.profileToken);
+        head.stop(req.value.panTilt, req.value.zoom);
+        return buildPtzAck('Stop');
+      }
+      case 'GetStatus':
+      case 'GetPresets': {
+        const req = parseProfileTokenRequest(env, operation);
+        if (!req.ok) return req.error;
+        if (!this.streamOf(req.value.profileToken)) return noProfile(req.value.profileToken);
+        if (operation === 'GetPresets') return buildGetPresetsResponse(head.presets);
+        return buildGetStatusResponse({ position: head.position, ...head.moving, utcTime: new Date(this.clock()) });
+      }
+      case 'SetPreset': {
+        const req = parseSetPresetRequest(env);
+        if (!req.ok) return req.error;
+        if (!this.streamOf(req.value.profileToken)) return noProfile(req.value.profileToken);
+        const set = head.setPreset(req.value.name, req.value.presetToken);
+        if ('token' in set) return buildSetPresetResponse(set.token);
+        if (set.refused === 'noToken') return noPreset(req.value.presetToken ?? '');
+        if (set.refused === 'nameTaken') return { subcodes: [FaultSubcode.invalidArgVal, PtzFaultSubcode.presetExist], reason: `a preset is named ${req.value.name ?? ''}` };
+        return { code: FaultCode.receiver, subcodes: [FaultSubcode.action, PtzFaultSubcode.tooManyPresets], reason: `at most ${MAX_PRESETS} presets` };
+      }
+      case 'GotoPreset':
+      case 'RemovePreset': {
+        const req = parsePresetRequest(env, operation);
+        if (!req.ok) return req.error;
+        if (!this.streamOf(req.value.profileToken)) return noProfile(req.value.profileToken);
+        const done = operation === 'GotoPreset' ? head.gotoPreset(req.value.presetToken) : head.removePreset(req.value.presetToken);
+        return done ? buildPtzAck(operation) : noPreset(req.value.presetToken);
+      }
     }
   }
 
@@ -521,7 +862,7 @@ export class IpCameraSimulator extends EventEmitter<IpCameraEvents> {
     return {
       token: p.token,
       name: p.name,
-      videoSource: { token: 'VideoSourceConfig_1', name: 'VideoSourceConfig', sourceToken: VIDEO_SOURCE, width: main.width, height: main.height },
+      videoSource: { token: VIDEO_SOURCE_CONFIG, name: 'VideoSourceConfig', sourceToken: VIDEO_SOURCE, width: main.width, height: main.height },
       videoEncoder: {
         token: p.encoder,
         name: p.encoder,
@@ -533,6 +874,7 @@ export class IpCameraSimulator extends EventEmitter<IpCameraEvents> {
         // The RTSP sources put a key frame every second; MJPEG frames all are.
         govLength: s.codec === 'mjpeg' ? 1 : s.fps,
       },
+      ...(this.ptz ? { ptz: PTZ_CONFIGURATION } : {}),
     };
   }
 
@@ -547,6 +889,12 @@ export class IpCameraSimulator extends EventEmitter<IpCameraEvents> {
     }
     const stream = this.streamOf(url.searchParams.get('profile') ?? '');
     if (!stream) return sendJson(res, 404, { statusCode: 404, code: 'NO_PROFILE', message: 'unknown profile' });
+    const refusal = this.keyRefusal(url.searchParams);
+    if (refusal) {
+      res.writeHead(403, { [STREAM_ENCRYPTION_HEADER]: refusal, 'content-type': 'text/plain' });
+      res.end(`image and video encryption: ${refusal}`);
+      return;
+    }
     this.snapshot(stream).then(
       (jpeg) =>
         this.later(() => {
@@ -625,6 +973,23 @@ const noProfile = (token: string) => ({
   subcodes: [FaultSubcode.invalidArgVal, NO_PROFILE_SUBCODE],
   reason: `The requested profile token ${token} does not exist`,
 });
+
+const noPreset = (token: string) => ({
+  subcodes: [FaultSubcode.invalidArgVal, PtzFaultSubcode.noToken],
+  reason: `The requested preset token ${token} does not exist`,
+});
+
+interface SoapAnswer {
+  operation: string;
+  status: number;
+  xml: string;
+}
+
+interface OperationFault {
+  code?: FaultCode;
+  subcodes: string[];
+  reason: string;
+}
 
 /** A six-letter code derived from the serial, like the one printed on a device label. */
 export function verificationCodeFor(serial: string): string {
