@@ -26,6 +26,7 @@ import { p2pRoutes } from './p2p/routes.js';
 import { panelRoutes } from './panels/routes.js';
 import { ipDomainRoutes } from './ipdomain/routes.js';
 import { siteRoutes } from './sites/routes.js';
+import { videoRoutes } from './video/routes.js';
 
 export const API_PREFIX = '/api/v1';
 
@@ -90,6 +91,7 @@ export async function buildApp(config: CloudConfig, makeContext: (app: FastifyIn
       await api.register(alarmLogRoutes);
       await api.register(operationLogRoutes);
       await api.register(liveRoutes);
+      await api.register(videoRoutes);
       api.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
     },
     { prefix: API_PREFIX },

@@ -21,6 +21,8 @@ export interface CloudConfig {
   claimLockSec: number;
   jobPollMs: number;
   rpcTimeoutMs: number;
+  /** How long a video window waits for its player to connect (its ticket lives as long) before it is freed. */
+  videoConnectTimeoutMs: number;
   /** How long the server path waits for an ARC receiver's ACK before sending the same frame again. */
   /**
    * Devices added by IP/domain must be on public addresses (mapped on the WAN): the cloud refuses to call into
@@ -118,6 +120,7 @@ export function loadConfig(env: Env = process.env): CloudConfig {
     claimLockSec: int('VIGIL_CLAIM_LOCK_SEC', 900, 1, 86_400),
     jobPollMs: int('VIGIL_JOB_POLL_MS', 1000, 10, 60_000),
     rpcTimeoutMs: int('VIGIL_RPC_TIMEOUT_MS', 10_000, 100, 300_000),
+    videoConnectTimeoutMs: int('VIGIL_VIDEO_CONNECT_TIMEOUT_MS', 15_000, 100, 300_000),
     allowPrivateDeviceAddresses: bool('VIGIL_ALLOW_PRIVATE_DEVICE_ADDRESSES'),
     ipDomainPollSec: int('VIGIL_IP_DOMAIN_POLL_SEC', 60, 1, 3600),
     bodyLimitBytes: int('VIGIL_BODY_LIMIT_BYTES', 64 * 1024, 1024, 16 * 1024 * 1024),

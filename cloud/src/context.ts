@@ -12,6 +12,7 @@ import type { P2pGateway } from './p2p/gateway.js';
 import type { IpDomainMonitor } from './ipdomain/monitor.js';
 import type { Throttle } from './security/throttle.js';
 import type { Vault } from './security/vault.js';
+import type { VideoSessions } from './video/sessions.js';
 
 /** What every domain of the cloud shares, built once at start-up. */
 export interface CloudContext {
@@ -33,4 +34,6 @@ export interface CloudContext {
   alarms: RelayConfigurator;
   /** Encrypts the secrets the cloud must give back later (installers' default device passwords). */
   vault: Vault;
+  /** Open video windows and the edge sessions behind them. */
+  video: VideoSessions;
 }

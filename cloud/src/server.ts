@@ -4,7 +4,7 @@ import { ArcExceptionReporter } from './alarms/exceptions.js';
 import { AlarmForwarder } from './alarms/forwarder.js';
 import { AlarmLog } from './alarms/log.js';
 import { publishPathReports } from './alarms/paths.js';
-import { createBroker, type Broker } from './broker/broker.js';
+import { createBroker, MQTT_WS_PATH, type Broker } from './broker/broker.js';
 import { routePolicies } from './broker/router.js';
 import type { CloudConfig } from './config.js';
 import type { CloudContext } from './context.js';
@@ -21,6 +21,7 @@ import { openVault } from './security/vault.js';
 import { P2pGateway } from './p2p/gateway.js';
 import { IpDomainMonitor } from './ipdomain/monitor.js';
 import { buildApp } from './app.js';
+import { VideoSessions } from './video/sessions.js';
 
 export interface RunningCloud {
   httpPort: number;
@@ -79,6 +80,7 @@ export async function startCloud(config: CloudConfig): Promise<RunningCloud> {
       presence,
       alarms,
       vault,
+      video: new VideoSessions({ db, tunnel, log: app.log, rpcTimeoutMs: config.rpcTimeoutMs, connectTimeoutMs: config.videoConnectTimeoutMs }),
     };
     await presence.resumeAfterRestart();
     await p2p.resumeAfterRestart();
@@ -88,7 +90,11 @@ export async function startCloud(config: CloudConfig): Promise<RunningCloud> {
   });
   const b = broker as unknown as Broker;
   const c = ctx as unknown as CloudContext;
-  b.attachWebSocket(app.server);
+  // WebSocket upgrades: MQTT for edge boxes and devices, the video players and ingests; nothing else.
+  app.server.on('upgrade', (req, socket, head) => {
+    if ((req.url ?? '').split('?')[0] === MQTT_WS_PATH) b.handleUpgrade(req, socket, head);
+    else if (!c.video.handleUpgrade(req, socket, head)) socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+  });
   try {
     await app.listen({ host: config.httpHost, port: config.httpPort });
   } catch (err) {
@@ -101,10 +107,12 @@ export async function startCloud(config: CloudConfig): Promise<RunningCloud> {
   const httpPort = (app.server.address() as AddressInfo).port;
   const scheme = config.tls ? 'https' : 'http';
   const host = config.httpHost === '0.0.0.0' || config.httpHost === '::' ? 'localhost' : config.httpHost;
+  const url = config.publicUrl ?? `${scheme}://${host}:${httpPort}`;
+  c.video.listening(url);
   return {
     httpPort,
     mqttTcpPort,
-    url: config.publicUrl ?? `${scheme}://${host}:${httpPort}`,
+    url,
     ctx: c,
     async close() {
       await c.jobs.stop();
@@ -112,6 +120,7 @@ export async function startCloud(config: CloudConfig): Promise<RunningCloud> {
       c.alarms.close();
       c.tunnel.close();
       c.p2p.close();
+      c.video.closeAll();
       await b.close();
       await app.close();
       await database.close();

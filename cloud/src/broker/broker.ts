@@ -1,5 +1,5 @@
 import { createServer as createTcpServer, type Server as TcpServer } from 'node:net';
-import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Aedes, type AedesPublishPacket, type Client, type PublishPacket, type Subscription } from 'aedes';
 import { WebSocketServer, createWebSocketStream } from 'ws';
@@ -26,8 +26,8 @@ export interface BrokerPolicy {
 
 export interface Broker {
   aedes: Aedes;
-  /** Serves MQTT over WebSocket on `MQTT_WS_PATH` of an HTTP(S) server. */
-  attachWebSocket(server: HttpServer): void;
+  /** Serves MQTT over WebSocket on an upgrade the HTTP(S) server routed here (`MQTT_WS_PATH`). */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   listenTcp(port: number, host: string): Promise<number>;
   publish(topic: string, payload: Uint8Array, opts: { qos: 0 | 1; retain?: boolean }): Promise<void>;
   close(): Promise<void>;
@@ -67,22 +67,14 @@ export async function createBroker(policy: BrokerPolicy, log: { warn(o: object, 
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: 512 * 1024 });
   const tcpServers: TcpServer[] = [];
-  const attached: HttpServer[] = [];
 
   return {
     aedes,
-    attachWebSocket(server) {
-      attached.push(server);
-      server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-        if ((req.url ?? '').split('?')[0] !== MQTT_WS_PATH) {
-          socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
-          return;
-        }
-        wss.handleUpgrade(req, socket, head, (ws) => {
-          const stream = createWebSocketStream(ws);
-          stream.on('error', () => stream.destroy());
-          aedes.handle(stream, req);
-        });
+    handleUpgrade(req, socket, head) {
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        const stream = createWebSocketStream(ws);
+        stream.on('error', () => stream.destroy());
+        aedes.handle(stream, req);
       });
     },
     async listenTcp(port, host) {

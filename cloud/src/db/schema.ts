@@ -168,6 +168,8 @@ export const devices = pgTable(
     accessMode: text('access_mode').notNull().default('p2p'),
     /** Video channels the device brings to its site (counts against a personal site's limit). */
     channels: integer('channels').notNull().default(0),
+    /** The device asked for its verification code to open its video (image and video encryption on). */
+    videoEncrypted: boolean('video_encrypted').notNull().default(false),
     /** What the edge last reported, with the time it saw it. */
     reportedOnline: boolean('reported_online').notNull(),
     reportedAt: ts('reported_at').notNull(),

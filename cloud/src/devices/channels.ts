@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { and, eq, ne, sql } from 'drizzle-orm';
 import Type from 'typebox';
-import { ChannelRefusal, DeviceKind, LanDeviceClass, RpcMethod, type ChannelSource, type ChannelsRefused, type RecorderChannels } from '@vigil/protocol';
+import { ChannelRefusal, DeviceKind, LanDeviceClass, RpcMethod, type ChannelSource, type ChannelsRefused, type RecorderChannels, type RecorderTarget } from '@vigil/protocol';
 import {
   AddChannelsBodySchema,
   AddChannelsReplySchema,
@@ -18,6 +18,8 @@ import {
   type DeviceChannels,
 } from '@vigil/protocol/api';
 import { requireAuth, requirePermission } from '../auth/plugin.js';
+import type { CloudContext } from '../context.js';
+import type { Auth } from '../types.js';
 import { devices } from '../db/schema.js';
 import { AppError } from '../http/errors.js';
 import { readDeviceDefaults } from '../onsite/defaults.js';
@@ -51,6 +53,30 @@ const REFUSAL_STATUS: Record<ChannelRefusal, number> = {
 const refusal = (r: ChannelsRefused) => new AppError(REFUSAL_STATUS[r.code], r.code, r.message);
 
 /**
+ * The connected edge box that sees a site's recorder (and the cameras named) on the LAN, and the target it logs
+ * in to the recorder with: the caller's default device password, which the cloud opens for the one call.
+ */
+export async function recorderTarget(
+  ctx: CloudContext,
+  auth: Auth,
+  device: { serial: string; name: string },
+  site: { id: string; companyId: string },
+  cameraSerials: readonly string[] = [],
+  log?: { warn(o: object, m: string): void },
+) {
+  const sightings = await sightingsOf(ctx.db, site, [device.serial, ...cameraSerials]);
+  const edge = edgeSeeingAll(sightings, [device.serial, ...cameraSerials], ctx.tunnel, 'add');
+  if (!edge.connected) throw new AppError(409, ErrorCode.edgeOffline, `The edge box ${edge.serial} that sees ${device.name} is not connected right now.`);
+  const defaults = await readDeviceDefaults(ctx.db, ctx.vault, auth.accountId, log);
+  if (!defaults) {
+    throw new AppError(409, ErrorCode.noDeviceDefaults, 'No default device password is saved: the edge box logs in to the recorder with it. Save it first (Default Device Password).');
+  }
+  const seen = sightings.byEdge.get(device.serial)!.get(edge.serial)!;
+  const target: RecorderTarget = { serial: device.serial, ip: seen.network.ipv4, httpPort: seen.httpPort, password: defaults.password };
+  return { edgeSerial: edge.serial, sightings, defaults, seen, target };
+}
+
+/**
  * The channels of a site's NVR or DVR (manual §3.1.2, Table 3-4: list, "Add Channel → Manually Select", delete,
  * sort), through the edge box that sees it on the LAN. The edge logs in to the recorder with the installer's
  * default device password, which the cloud opens for the one call. The device's channel count follows what the
@@ -74,22 +100,15 @@ export async function channelRoutes(app: FastifyInstance) {
       const kind = DEVICE_KIND_LABELS[device.kind as DeviceKind] ?? device.kind;
       throw new AppError(409, ChannelErrorCode.notRecorder, `${device.name} is a ${kind.toLowerCase()}, not an NVR or DVR: it has no channels to manage.`);
     }
-    const sightings = await sightingsOf(ctx.db, site, [device.serial, ...cameraSerials]);
-    const edge = edgeSeeingAll(sightings, [device.serial, ...cameraSerials], ctx.tunnel, 'add');
-    if (!edge.connected) throw new AppError(409, ErrorCode.edgeOffline, `The edge box ${edge.serial} that sees ${device.name} is not connected right now.`);
-    const defaults = await readDeviceDefaults(ctx.db, ctx.vault, auth.accountId, request.log);
-    if (!defaults) {
-      throw new AppError(409, ErrorCode.noDeviceDefaults, 'No default device password is saved: the edge box logs in to the recorder with it. Save it first (Default Device Password).');
-    }
-    const seen = sightings.byEdge.get(device.serial)!.get(edge.serial)!;
-    request.oplog.detail = `through edge box ${edge.serial}`;
+    const { edgeSerial, sightings, defaults, seen, target } = await recorderTarget(ctx, auth, device, site, cameraSerials, request.log);
+    request.oplog.detail = `through edge box ${edgeSerial}`;
     return {
       device,
       site,
-      edgeSerial: edge.serial,
+      edgeSerial,
       sightings,
       defaults,
-      target: { serial: device.serial, ip: seen.network.ipv4, httpPort: seen.httpPort, password: defaults.password },
+      target,
       /** A DVR's analog inputs (its discovery answer counts them with its IP channels); 0 for an NVR. */
       analog: (recorder: RecorderChannels) => Math.max(0, seen.channels - recorder.maxChannels),
     };

@@ -1,0 +1,1 @@
+ALTER TABLE "devices" ADD COLUMN "video_encrypted" boolean DEFAULT false NOT NULL;
