@@ -32,6 +32,12 @@ import type {
   UpdateDeviceDefaultsBody,
   UpdateEdgeBody,
   UpdateSiteBody,
+  PtzBody,
+  PtzReply,
+  RecordingsReply,
+  VideoSession,
+  VideoSessionBody,
+  VideoSource,
 } from '@vigil/protocol/api';
 import { PANEL_OPERATION_PATHS } from '@vigil/protocol/api';
 import type { EdgeInfo, PanelOperation } from '@vigil/protocol';
@@ -118,14 +124,17 @@ async function request<T>(method: string, path: string, options: { body?: unknow
       data = undefined;
     }
   }
-  if (!response.ok) {
-    if (isErrorReply(data)) {
-      if (data.code === 'UNAUTHENTICATED' && unauthenticatedHandler) unauthenticatedHandler();
-      throw new ApiError(response.status, data.code, data.message);
-    }
-    throw new ApiError(response.status, 'HTTP_ERROR', `The server answered ${response.status} ${response.statusText}`.trim() + '.');
-  }
+  if (!response.ok) throw refusal(response, data);
   return data as T;
+}
+
+/** The error for a refused request, from its JSON error reply when it has one. */
+function refusal(response: Response, data: unknown): ApiError {
+  if (isErrorReply(data)) {
+    if (data.code === 'UNAUTHENTICATED' && unauthenticatedHandler) unauthenticatedHandler();
+    return new ApiError(response.status, data.code, data.message);
+  }
+  return new ApiError(response.status, 'HTTP_ERROR', `The server answered ${response.status} ${response.statusText}`.trim() + '.');
 }
 
 export interface SiteListQuery {
@@ -222,7 +231,31 @@ export const api = {
     request<DeviceAlarmList>('GET', `/devices/${enc(deviceId)}/alarms`, { query: { ...query } }),
 
   operationLogs: (query: OperationLogQuery) => request<OperationLogList>('GET', '/operation-logs', { query: { ...query } }),
+
+  /** Video: what a site can show, live and playback windows, PTZ and the recorder's recordings. */
+  videoSources: (siteId: string) => request<{ items: VideoSource[] }>('GET', `/sites/${enc(siteId)}/video/sources`),
+  openVideoSession: (deviceId: string, body: VideoSessionBody) => request<VideoSession>('POST', `/devices/${enc(deviceId)}/video/sessions`, { body }),
+  closeVideoSession: (sessionId: string) => request<void>('DELETE', `/video/sessions/${enc(sessionId)}`),
+  ptz: (deviceId: string, body: PtzBody) => request<PtzReply>('POST', `/devices/${enc(deviceId)}/ptz`, { body }),
+  recordings: (deviceId: string, query: { channel: number; from: string; to: string }) =>
+    request<RecordingsReply>('GET', `/devices/${enc(deviceId)}/recordings`, { query: { ...query } }),
+  /** A snapshot of the device's stream now, as a JPEG. */
+  snapshot: async (deviceId: string, query: { stream: string; channel?: number | null; verificationCode?: string }): Promise<Blob> => {
+    let response: Response;
+    try {
+      response = await fetch(url(`/devices/${enc(deviceId)}/snapshot`, query), { credentials: 'same-origin', headers: { Accept: 'image/jpeg, application/json' } });
+    } catch {
+      throw new ApiError(0, 'NETWORK', 'Cannot reach the server. Check your connection and try again.');
+    }
+    if (response.ok) return response.blob();
+    throw refusal(response, await response.json().catch(() => undefined));
+  },
 };
+
+/** The address of a clip download (an ordinary link: the browser saves the MP4 itself). */
+export function clipUrl(deviceId: string, query: { channel?: number | null; from: string; to: string; stream?: string }): string {
+  return url(`/devices/${enc(deviceId)}/clip`, { ...query });
+}
 
 export function errorMessage(error: unknown): string {
   if (error instanceof ApiError) return error.message;

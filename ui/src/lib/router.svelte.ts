@@ -8,6 +8,8 @@ export type Route =
   | { name: 'onsite'; siteId: string }
   | { name: 'device'; siteId: string; deviceId: string }
   | { name: 'arcService'; siteId: string }
+  | { name: 'liveView'; siteId: string }
+  | { name: 'playback'; siteId: string }
   | { name: 'arcSettings' }
   | { name: 'entrustedDevices' }
   | { name: 'alarmInbox' }
@@ -33,6 +35,10 @@ export function matchRoute(path: string): Route {
   if (onsite?.[1]) return { name: 'onsite', siteId: decodeURIComponent(onsite[1]) };
   const arcService = /^\/sites\/([^/]+)\/arc$/.exec(p);
   if (arcService?.[1]) return { name: 'arcService', siteId: decodeURIComponent(arcService[1]) };
+  const liveView = /^\/sites\/([^/]+)\/live$/.exec(p);
+  if (liveView?.[1]) return { name: 'liveView', siteId: decodeURIComponent(liveView[1]) };
+  const playback = /^\/sites\/([^/]+)\/playback$/.exec(p);
+  if (playback?.[1]) return { name: 'playback', siteId: decodeURIComponent(playback[1]) };
   const device = /^\/sites\/([^/]+)\/devices\/([^/]+)$/.exec(p);
   if (device?.[1] && device[2]) return { name: 'device', siteId: decodeURIComponent(device[1]), deviceId: decodeURIComponent(device[2]) };
   return { name: 'notFound' };
