@@ -20,6 +20,7 @@ import { BusHub, BusTopic, WorkerManager, siblingModule, type WorkerSpec } from 
 import type { EdgeConfig } from './config.js';
 import { DeviceRegistry } from './devices.js';
 import { LanReport } from './lan/index.js';
+import { MEDIA_WORKER, MediaControl } from './media/index.js';
 import { announce, type Logger } from './log.js';
 import { NvrChannels, OnsiteJobs, runLanOperation } from './onsite/index.js';
 import { RpcServer } from './rpc.js';
@@ -33,7 +34,7 @@ export const EXIT_REBOOT = 75;
 
 export interface AgentOptions {
   log: Logger;
-  /** Overrides the workers to fork (tests); defaults to the discovery, lan and alarms workers. */
+  /** Overrides the workers to fork (tests); defaults to the discovery, lan, alarms and media workers. */
   workers?: WorkerSpec[];
   /** Overrides the broker URL derived from the cloud URL (tests against a plain TCP broker). */
   mqttUrl?: string;
@@ -99,6 +100,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     const discovery = siblingModule(import.meta.url, 'workers/discovery');
     const lanWorker = siblingModule(import.meta.url, 'workers/lan');
     const alarmsWorker = siblingModule(import.meta.url, 'workers/alarms');
+    const mediaWorker = siblingModule(import.meta.url, 'workers/media');
     const workers = new WorkerManager(
       hub,
       log.child({ part: 'workers' }),
@@ -106,6 +108,7 @@ export class Agent extends EventEmitter<AgentEvents> {
         { name: 'discovery', module: discovery.module, execArgv: discovery.execArgv },
         { name: 'lan', module: lanWorker.module, execArgv: lanWorker.execArgv },
         { name: ALARMS_WORKER, module: alarmsWorker.module, execArgv: alarmsWorker.execArgv },
+        { name: MEDIA_WORKER, module: mediaWorker.module, execArgv: mediaWorker.execArgv },
       ],
     );
     const uplink = new Uplink({
@@ -180,6 +183,13 @@ export class Agent extends EventEmitter<AgentEvents> {
       say,
     });
     alarms.register(rpc);
+    new MediaControl({
+      hub,
+      workers,
+      device: (deviceId) => registry.list().find((d) => d.deviceId === deviceId),
+      account: { username: config.deviceUser, password: config.devicePassword },
+      log: log.child({ part: 'media' }),
+    }).register(rpc);
 
     uplink.on('command', (msg) => {
       rpc.handle(msg).catch((err: unknown) => log.error('command handling failed', { err }));

@@ -28,6 +28,9 @@ import type { Logger } from './log.js';
  *   alarms/delivered      alarms worker -> agent, {eventIds}: they are out of the queue, on disk
  *   alarms/log            alarms worker -> agent, {id, kind, report}: for the alarm log; sent again until acked
  *   alarms/cmd/log-ack    agent -> alarms worker, {id}: the report is in the outbox
+ * Video (see media/):
+ *   media/cmd/request     agent -> media worker, {id, method, params, target}: a media.* RPC with its device resolved
+ *   media/reply           media worker -> agent, {id, result}: the RPC's result (refusals included)
  */
 export const BusTopic = {
   welcomePrefix: 'ctl/welcome/',
@@ -47,6 +50,9 @@ export const BusTopic = {
   alarmsDelivered: 'alarms/delivered',
   alarmsLog: 'alarms/log',
   alarmsLogAck: 'alarms/cmd/log-ack',
+  mediaCommandPrefix: 'media/cmd/',
+  mediaRequest: 'media/cmd/request',
+  mediaReply: 'media/reply',
 } as const;
 
 export interface WorkerInfo {

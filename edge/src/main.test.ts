@@ -53,6 +53,7 @@ describe('vigil-edge supervisor', () => {
       ['discovery', true],
       ['lan', true],
       ['alarms', true],
+      ['media', true],
     ]);
 
     const id = 'reboot-request-1';
