@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 /**
- * `npm run bench`: the tunnel's scale targets and the alarm path's, each measured as a ratio against a baseline
+ * `npm run bench`: the tunnel's scale targets, the alarm path's and live video's, each measured as a ratio against a baseline
  * taken in the same run. Prints a table per benchmark and, last, one JSON line with every figure.
  *
  * Environment: BENCH_EDGES (1000), BENCH_CONCURRENCY (50), BENCH_HEARTBEAT_SEC (10), BENCH_PUBLISHERS (20),
  * BENCH_MESSAGES (2000), BENCH_WINDOW (16), BENCH_ROUNDS (3), BENCH_ALARMS (200), BENCH_FAILOVER_ROUNDS (3),
- * BENCH_SUSTAIN_SEC (10), BENCH_ALARM_WINDOW (1), BENCH_ONLY (throughput | fleet | alarms),
+ * BENCH_SUSTAIN_SEC (10), BENCH_ALARM_WINDOW (1), BENCH_VIDEO_STREAMS (2), BENCH_VIDEO_SEC (15),
+ * BENCH_FIRST_FRAME_ROUNDS (5), BENCH_ONLY (throughput | fleet | alarms | video),
  * BENCH_CLOUD_NODE_ARGS (extra node flags for the cloud process, such as --cpu-prof).
  */
 import { execFileSync } from 'node:child_process';
@@ -14,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { alarmJson, runAlarmBench } from './alarms.js';
+import { runVideoBench, videoJson } from './video.js';
 import { startCloud } from './cloud.js';
 import { runFleet, type FleetResult } from './fleet.js';
 import { startMosquitto } from './mosquitto.js';
@@ -49,9 +51,14 @@ const config = {
     sustainSec: envInt('BENCH_SUSTAIN_SEC', 10, 1),
     window: envInt('BENCH_ALARM_WINDOW', 1, 1),
   },
+  video: {
+    streams: envInt('BENCH_VIDEO_STREAMS', 2, 1),
+    measureSec: envInt('BENCH_VIDEO_SEC', 15, 1),
+    firstFrameRounds: envInt('BENCH_FIRST_FRAME_ROUNDS', 5, 1),
+  },
   only: process.env.BENCH_ONLY ?? '',
 };
-if (!['', 'throughput', 'fleet', 'alarms'].includes(config.only)) throw new Error(`BENCH_ONLY=${config.only}: expected throughput, fleet or alarms`);
+if (!['', 'throughput', 'fleet', 'alarms', 'video'].includes(config.only)) throw new Error(`BENCH_ONLY=${config.only}: expected throughput, fleet, alarms or video`);
 const runs = (name: string) => config.only === '' || config.only === name;
 
 /** Each edge costs one socket here and one in the cloud; both processes inherit this limit. */
@@ -147,6 +154,7 @@ async function main(): Promise<number> {
     const t = runs('throughput') ? await throughput(logDir) : null;
     const f = runs('fleet') ? await fleet(logDir) : null;
     const a = runs('alarms') ? await runAlarmBench(logDir, config.alarms) : null;
+    const v = runs('video') ? await runVideoBench(logDir, config.video) : null;
     const seconds = (performance.now() - started) / 1000;
     const json = {
       bench: 'vigil-tunnel',
@@ -197,6 +205,7 @@ async function main(): Promise<number> {
         pass: f.projectedOverLimit < 1,
       },
       alarms: a && alarmJson(a, config.alarms),
+      video: v && videoJson(v, config.video),
     };
     process.stdout.write(`bench finished in ${fmt(seconds, 1)} s\n`);
     process.stdout.write(`${JSON.stringify(json)}\n`);
