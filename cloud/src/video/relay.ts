@@ -36,7 +36,8 @@ function toBuffer(data: RawData): Buffer {
 
 /**
  * One session of the edge box (one `media.open`, one ingest socket) and what it feeds. A sink that joins late
- * gets the last `start` message and init segment first, then the fragments that follow.
+ * gets the last `start` message and init segment first, then (live fMP4) the latest fragment, which starts at a
+ * key frame, and the fragments that follow.
  */
 export class EdgeStream {
   readonly id = randomUUID();
@@ -46,7 +47,10 @@ export class EdgeStream {
   private ingest: WebSocket | null = null;
   private startText: string | null = null;
   private init: Buffer | null = null;
+  /** The latest fMP4 fragment of a live stream: a viewer who joins starts with it rather than waiting for the next key frame. */
+  private lastFragment: Buffer | null = null;
   private awaitingInit = false;
+  private fmp4 = false;
   private readonly sinks = new Set<StreamSink>();
 
   constructor(
@@ -79,6 +83,8 @@ export class EdgeStream {
         if (this.awaitingInit) {
           this.init = bytes;
           this.awaitingInit = false;
+        } else if (this.fmp4 && this.shareKey !== null) {
+          this.lastFragment = bytes;
         }
         for (const sink of this.sinks) sink.binary(bytes, kind);
         return;
@@ -94,7 +100,9 @@ export class EdgeStream {
         // A (re)start: a new init segment follows for fMP4, and players reset.
         this.startText = text;
         this.init = null;
-        this.awaitingInit = message.format === 'fmp4';
+        this.lastFragment = null;
+        this.fmp4 = message.format === 'fmp4';
+        this.awaitingInit = this.fmp4;
       } else if (message.type === 'error') {
         failure = { ok: false, code: message.code, message: message.message };
       } else if (message.type === 'end') {
@@ -117,6 +125,7 @@ export class EdgeStream {
     this.sinks.add(sink);
     if (this.startText) sink.text(this.startText);
     if (this.init) sink.binary(this.init, 'init');
+    if (this.init && this.lastFragment) sink.binary(this.lastFragment, 'fragment');
   }
 
   removeSink(sink: StreamSink): void {
