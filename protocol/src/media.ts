@@ -119,7 +119,17 @@ export type MediaRefused = Static<typeof Refused>;
 
 /** The box checked the source (login, stream, encryption) and will connect the ingest; `start` is what it will send first. */
 export const MediaOpenResultSchema = Type.Union([
-  Type.Object({ ok: Type.Literal(true), start: MediaStartSchema, /** Another session of the box already pulls this stream. */ shared: Type.Boolean() }, { additionalProperties: false }),
+  Type.Object(
+    {
+      ok: Type.Literal(true),
+      start: MediaStartSchema,
+      /** Another session of the box already pulls this stream. */
+      shared: Type.Boolean(),
+      /** The device answers PTZ commands (a camera with an ONVIF PTZ service). */
+      ptz: Type.Optional(Type.Boolean()),
+    },
+    { additionalProperties: false },
+  ),
   Refused,
 ]);
 export type MediaOpenResult = Static<typeof MediaOpenResultSchema>;

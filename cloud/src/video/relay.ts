@@ -43,6 +43,8 @@ export class EdgeStream {
   readonly id = randomUUID();
   readonly token = randomBytes(32).toString('base64url');
   start: MediaStart | null = null;
+  /** The device answers PTZ commands (the box says so when it opens the stream). */
+  ptz = false;
   ended: StreamEnd | null = null;
   private ingest: WebSocket | null = null;
   private startText: string | null = null;

@@ -126,6 +126,7 @@ export async function videoRoutes(app: FastifyInstance) {
     channel: w.channel,
     stream: w.stream,
     start: w.start!,
+    ptz: w.edge?.ptz ?? false,
     openedAt: w.openedAt.toISOString(),
   });
 

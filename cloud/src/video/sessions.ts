@@ -217,6 +217,7 @@ export class VideoSessions {
         throw new EdgeRefusal(result.code, result.message);
       }
       stream.start = result.start;
+      stream.ptz = result.ptz ?? false;
     } catch (err) {
       // A box that answered late may still have opened it.
       stream.close({ ok: false, message: 'The edge box did not open the video.' });

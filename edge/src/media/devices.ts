@@ -69,6 +69,8 @@ export interface VideoDevice {
   streamUrl(stream: MediaStreamName, mode: MediaMode, verificationCode?: string): Promise<string>;
   snapshot(stream: MediaStreamName, verificationCode?: string): Promise<Buffer>;
   ptz(action: PtzAction): Promise<PtzOutcome>;
+  /** Whether `ptz` can move it. */
+  hasPtz(): Promise<boolean>;
   recordings(from: number, to: number): Promise<{ segments: RecordingSegment[]; truncated: boolean }>;
 }
 
@@ -232,6 +234,10 @@ export class OnvifCamera implements VideoDevice {
     return fetchJpeg(withStreamKey(await this.uri(stream, 'snapshot'), this.target.serial, verificationCode), this.account);
   }
 
+  async hasPtz(): Promise<boolean> {
+    return Boolean((await this.connect()).cam.uri?.ptz);
+  }
+
   async ptz(action: PtzAction): Promise<PtzOutcome> {
     const { session, token } = await this.profileToken('main');
     const cam = session.cam;
@@ -336,6 +342,10 @@ export class IsapiRecorderChannel implements VideoDevice {
     const track = trackIdFor(this.target.channel, stream);
     const url = `http://${this.target.ip}:${this.target.httpPort}/ISAPI/Streaming/channels/${track}/picture`;
     return fetchJpeg(withStreamKey(url, this.target.serial, verificationCode), this.account);
+  }
+
+  hasPtz(): Promise<boolean> {
+    return Promise.resolve(false);
   }
 
   ptz(): Promise<PtzOutcome> {

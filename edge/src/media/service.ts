@@ -45,8 +45,11 @@ export class MediaService {
       if (!target) throw new MediaError(MediaRefusal.deviceNotFound, 'no device named');
       const device = this.devices.for(target as DeviceTarget);
       switch (req.method) {
-        case RpcMethod.mediaOpen:
-          return await this.sessions.open(decode(decoders.open, req.params), device);
+        case RpcMethod.mediaOpen: {
+          const opened = await this.sessions.open(decode(decoders.open, req.params), device);
+          // The camera's services were read to open it: whether it has PTZ costs nothing more.
+          return opened.ok ? { ...opened, ptz: await device.hasPtz().catch(() => false) } : opened;
+        }
         case RpcMethod.mediaSnapshot: {
           const p = decode(decoders.snapshot, req.params);
           const jpeg = await device.snapshot(p.stream, p.verificationCode);

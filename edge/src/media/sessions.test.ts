@@ -129,6 +129,7 @@ describe('media sessions against a simulated camera and real ffmpeg', () => {
       streamUrl: () => Promise.resolve(url),
       snapshot: (s) => camera.snapshot(s),
       ptz: (a) => camera.ptz(a),
+      hasPtz: () => camera.hasPtz(),
       recordings: () => camera.recordings(),
     };
     const { ingest, sessions } = await setup();

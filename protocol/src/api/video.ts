@@ -71,6 +71,8 @@ export const VideoSessionSchema = Type.Object({
   /** Path of the player's WebSocket, with its one-use ticket. */
   url: Type.String(),
   start: MediaStartSchema,
+  /** The device answers PTZ commands, as the box found when it opened the stream. */
+  ptz: Type.Boolean(),
   openedAt: IsoTime,
 });
 export type VideoSession = Static<typeof VideoSessionSchema>;

@@ -15,9 +15,9 @@ export interface SimCamera extends CameraEndpoint {
 
 /** Small pictures keep the simulators' encoders light on a 2-core machine. */
 const SMALL = ['--main-size', '640x360', '--sub-size', '320x180'] as const;
-/** What each simulated camera of the site is: the plain H.264 one with G.711 audio, an H.265 one, an encrypted one. */
+/** What each simulated camera of the site is: an H.264 PTZ camera with G.711 audio, an H.265 one, an encrypted one. */
 export const CAMERAS = {
-  front: { serial: 'VIDCAM0001', args: [...SMALL, '--audio'] },
+  front: { serial: 'VIDCAM0001', args: [...SMALL, '--audio', '--ptz'] },
   h265: { serial: 'VIDCAM0002', args: [...SMALL, '--main-codec', 'h265', '--sub-codec', 'h265'] },
   locked: { serial: 'VIDCAM0003', args: [...SMALL, '--encrypted'] },
 } as const;

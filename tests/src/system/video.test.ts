@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '@vigil/cloud/testing';
-import { LIVE_VIEW_WINDOW_LIMIT, PLAYBACK_WINDOW_LIMIT, type RecordingsReply, type VideoSession, type VideoSource } from '@vigil/protocol/api';
+import { LIVE_VIEW_WINDOW_LIMIT, PLAYBACK_WINDOW_LIMIT, type PtzReply, type RecordingsReply, type VideoSession, type VideoSource } from '@vigil/protocol/api';
 import type { Locator } from 'playwright-core';
 import { launchChromium, signIn, type ChromiumSession } from '../browser/chromium.js';
 import { eventually } from '../harness/process.js';
@@ -73,6 +73,7 @@ describe('video through the edge box and the cloud', () => {
     expect(first.status, JSON.stringify(first.body)).toBe(201);
     expect(first.body.start).toMatchObject({ format: 'fmp4', sourceCodec: 'h264', transcoded: false, audio: 'aac' });
     expect(first.body.start.mime).toMatch(/^video\/mp4; codecs="avc1\.[0-9a-fA-F]{6},mp4a\.40\.2"$/);
+    expect(first.body.ptz).toBe(true);
     const a = await watch(first.body);
     await a.receives(3, 'the init segment and two fragments');
     expect(a.starts[0]?.format).toBe('fmp4');
@@ -95,9 +96,38 @@ describe('video through the edge box and the cloud', () => {
     const session = await open(site.client, site.cameras.h265.deviceId, { mode: 'live', stream: 'sub' });
     expect(session.status, JSON.stringify(session.body)).toBe(201);
     expect(session.body.start).toMatchObject({ format: 'mpegts', sourceCodec: 'h265', transcoded: true });
+    expect(session.body.ptz).toBe(false);
     const player = await watch(session.body);
     await player.receives(3, 'MPEG-TS chunks');
     await player.close();
+  });
+
+  it('moves a PTZ camera, saves and lists a preset, and takes a snapshot', async () => {
+    const { front, h265 } = site.cameras;
+    type Ptz = PtzReply & Refusal;
+    const ptz = (deviceId: string, action: Record<string, unknown>) => site.client.post<Ptz>(`/devices/${deviceId}/ptz`, { action });
+    expect((await ptz(front.deviceId, { type: 'move', pan: 1, tilt: 0, zoom: 0 })).status).toBe(200);
+    const moved = await eventually(
+      () => ptz(front.deviceId, { type: 'stop' }),
+      (r) => r.status === 200 && (r.body.position?.pan ?? 0) > 0,
+      'the camera to have panned',
+      10_000,
+    );
+    expect(moved.body.position!.tilt).toBe(0);
+    const saved = await ptz(front.deviceId, { type: 'setPreset', name: 'Gate' });
+    expect(saved.status).toBe(200);
+    expect(saved.body.presets.map((p) => p.name)).toContain('Gate');
+    const gate = saved.body.presets.find((p) => p.name === 'Gate')!;
+    expect((await ptz(front.deviceId, { type: 'gotoPreset', preset: gate.token })).status).toBe(200);
+    const none = await ptz(h265.deviceId, { type: 'presets' });
+    expect(none.status).toBe(409);
+    expect(none.body.code).toBe('MEDIA_PTZ_UNSUPPORTED');
+
+    const snapshot = await fetch(`${site.cloudUrl}/api/v1/devices/${front.deviceId}/snapshot?stream=sub`, { headers: { cookie: site.client.cookie! } });
+    expect(snapshot.status).toBe(200);
+    expect(snapshot.headers.get('content-type')).toBe('image/jpeg');
+    const jpeg = Buffer.from(await snapshot.arrayBuffer());
+    expect(jpeg.subarray(0, 2).toString('hex')).toBe('ffd8');
   });
 
   it('refuses the 17th live-view window and the 5th playback window', async () => {
@@ -252,6 +282,8 @@ describe('video in the portal (Chromium)', () => {
     await live.waitFor({ timeout: 60_000 });
     expect(await live.getAttribute('data-format')).toBe('fmp4');
     await expectPlaying(live, true);
+    // The box found PTZ on the camera: the pad is offered.
+    await page.getByTestId('ptz-pad').waitFor();
 
     // Playback a few minutes back, through the "Play from" field (the browser runs in UTC, like the NVR).
     const at = new Date(Date.now() - 5 * 60_000);

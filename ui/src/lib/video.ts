@@ -402,6 +402,8 @@ export interface VideoWindow {
   from?: string;
   /** Bumped to open the window again (new stream, time or verification code). */
   generation: number;
+  /** The box found PTZ on the device when it opened the window. */
+  ptz?: boolean;
 }
 
 /** The drag format of a source taken from the list onto a window. */
