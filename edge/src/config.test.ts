@@ -56,6 +56,15 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('reads the media settings', () => {
+    expect(loadConfig(good)).toMatchObject({ ffmpegPath: 'ffmpeg', mediaMaxStreams: 32 });
+    expect(loadConfig({ ...good, VIGIL_FFMPEG: '/opt/ffmpeg/bin/ffmpeg', VIGIL_EDGE_MEDIA_MAX_STREAMS: '4' })).toMatchObject({
+      ffmpegPath: '/opt/ffmpeg/bin/ffmpeg',
+      mediaMaxStreams: 4,
+    });
+    expect(() => loadConfig({ ...good, VIGIL_EDGE_MEDIA_MAX_STREAMS: '0' })).toThrow(/VIGIL_EDGE_MEDIA_MAX_STREAMS/);
+  });
+
   it('accepts an empty probe target list', () => {
     expect(loadConfig({ ...good, VIGIL_EDGE_PROBE_TARGETS: '' }).probeTargets).toEqual([]);
   });

@@ -35,6 +35,9 @@ export interface EdgeConfig {
   alarmListen: ListenAddress | null;
   /** The key sealing the box's secrets at rest (64 hex digits); null: the key file in the data dir. */
   secretKey: string | null;
+  /** The ffmpeg the media worker runs, and how many at most (each live stream, playback or clip is one). */
+  ffmpegPath: string;
+  mediaMaxStreams: number;
   logLevel: LogLevel;
 }
 
@@ -150,6 +153,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): EdgeConfig {
     problems.push('VIGIL_EDGE_SECRET_KEY: empty or 64 hex digits (32 bytes)');
   }
 
+  const ffmpegPath = env.VIGIL_FFMPEG || 'ffmpeg';
+  const mediaMaxStreams = parseInt(env, 'VIGIL_EDGE_MEDIA_MAX_STREAMS', 32, 1, 256, problems);
+
   const rawLevel = env.VIGIL_LOG_LEVEL || 'info';
   const logLevel = rawLevel in LogLevel ? (rawLevel as LogLevel) : 'info';
   if (!(rawLevel in LogLevel)) {
@@ -173,6 +179,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): EdgeConfig {
     lanIntervalMs,
     alarmListen,
     secretKey: secretKey === '' ? null : secretKey,
+    ffmpegPath,
+    mediaMaxStreams,
     logLevel,
   };
 }

@@ -82,7 +82,8 @@ async function main(): Promise<void> {
   const cams = await startProcess({
     name: 'cameras',
     entry: ENTRY.sim,
-    args: ['cameras', '--count', '3', '--serial-prefix', 'DEMOCAM', '--password', DEMO.cameraPassword],
+    // PTZ heads and a microphone, so live view shows the PTZ pad and carries sound.
+    args: ['cameras', '--count', '3', '--serial-prefix', 'DEMOCAM', '--password', DEMO.cameraPassword, '--ptz', '--audio'],
     logDir,
     ready: (l) => l.ready === true,
   });
@@ -137,8 +138,9 @@ async function main(): Promise<void> {
 Vigil is running.
   Portal:    ${url}
   Sign in:   ${DEMO.email} / ${DEMO.password}
-  Edge box:  ${DEMO.edgeSerial} (verification code ${DEMO.edgeCode}) at "${DEMO.site}", with 3 simulated cameras;
-             its On-site page lists 5 more devices on the LAN waiting to be activated
+  Edge box:  ${DEMO.edgeSerial} (verification code ${DEMO.edgeCode}) at "${DEMO.site}", with 3 simulated cameras
+             (the site's Live view tab plays them through the box); its On-site page lists 5 more devices on
+             the LAN waiting to be activated (the NVR among them has recordings for the Playback tab once added)
   Logs:      ${logDir}
 Press Ctrl+C to stop.${port === 0 ? `\n(Port ${wanted} was taken, so the portal uses port ${new URL(url).port}.)` : ''}`);
 }

@@ -3,8 +3,6 @@ import { EventEmitter } from 'node:events';
 import type { MediaFormat } from '@vigil/protocol';
 import type { StreamDescription } from './sdp.js';
 
-/** The system ffmpeg unless VIGIL_FFMPEG names another. */
-export const ffmpegPath = (): string => process.env.VIGIL_FFMPEG || 'ffmpeg';
 
 /** How long ffmpeg gets to leave after `q` (it tears the RTSP session down) before it is killed. */
 const QUIT_GRACE_MS = 3_000;
@@ -62,9 +60,10 @@ export class FfmpegProcess extends EventEmitter<FfmpegEvents> {
   private exited = false;
   private killTimer: NodeJS.Timeout | null = null;
 
-  constructor(args: string[]) {
+  /** `command`: the system ffmpeg by default (VIGIL_FFMPEG names another). */
+  constructor(args: string[], command = 'ffmpeg') {
     super();
-    this.child = spawn(ffmpegPath(), args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stdout.on('data', (d: Buffer) => this.emit('data', d));
     this.child.stderr.on('data', (d: Buffer) => {
       this.stderr = (this.stderr + d.toString('utf8')).slice(-STDERR_KEEP);

@@ -26,6 +26,7 @@ export interface PipelineOptions {
   mode: PipelineMode;
   description: StreamDescription;
   startsAt?: string;
+  ffmpegPath?: string;
   log: Logger;
 }
 
@@ -168,7 +169,7 @@ export class MediaPipeline extends EventEmitter<{ closed: [] }> {
     this.startMessage = null;
     this.tsRest = Buffer.alloc(0);
     this.gotBytes = false;
-    const f = new FfmpegProcess(pipelineArgs({ url: this.opts.url, format: this.format, audio: this.opts.description.audio }));
+    const f = new FfmpegProcess(pipelineArgs({ url: this.opts.url, format: this.format, audio: this.opts.description.audio }), this.opts.ffmpegPath);
     this.ffmpeg = f;
     this.arm(FIRST_BYTES_MS);
     f.on('data', (chunk) => {

@@ -33,8 +33,12 @@ export class MediaService {
   readonly sessions: MediaSessions;
   private readonly devices = new VideoDevices();
 
-  constructor(private readonly opts: { log: Logger; maxPipelines?: number }) {
-    this.sessions = new MediaSessions({ log: opts.log, ...(opts.maxPipelines === undefined ? {} : { maxPipelines: opts.maxPipelines }) });
+  constructor(private readonly opts: { log: Logger; maxPipelines?: number; ffmpegPath?: string }) {
+    this.sessions = new MediaSessions({
+      log: opts.log,
+      ...(opts.maxPipelines === undefined ? {} : { maxPipelines: opts.maxPipelines }),
+      ...(opts.ffmpegPath === undefined ? {} : { ffmpegPath: opts.ffmpegPath }),
+    });
   }
 
   /** The result for the agent; refusals are results too, never thrown. */

@@ -23,6 +23,7 @@ export interface MediaSessionsOptions {
   log: Logger;
   /** ffmpeg processes the box runs at most. */
   maxPipelines?: number;
+  ffmpegPath?: string;
 }
 
 /** One cloud session: its ingest socket and the pipeline feeding it. */
@@ -158,6 +159,7 @@ export class MediaSessions {
           mode: params.mode.kind,
           description,
           ...(startsAt ? { startsAt } : {}),
+          ...(this.opts.ffmpegPath ? { ffmpegPath: this.opts.ffmpegPath } : {}),
           log: this.opts.log.child({ stream: liveKey.split('|').slice(1).join('|'), mode: params.mode.kind }),
         });
         pipeline = created;

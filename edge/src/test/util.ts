@@ -30,6 +30,8 @@ export function testConfig(dataDir: string, over: Partial<EdgeConfig> = {}): Edg
     lanIntervalMs: 300,
     alarmListen: null,
     secretKey: null,
+    ffmpegPath: 'ffmpeg',
+    mediaMaxStreams: 32,
     logLevel: 'warn',
     ...over,
   };

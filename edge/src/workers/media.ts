@@ -4,16 +4,6 @@ import { ConfigError, EXIT_CONFIG, loadConfig } from '../config.js';
 import { createLogger } from '../log.js';
 import { MediaService, type MediaRequest } from '../media/index.js';
 
-/** ffmpeg processes the box runs at most (VIGIL_EDGE_MEDIA_MAX_STREAMS, 1 to 256). */
-function maxStreams(env: NodeJS.ProcessEnv): number {
-  const raw = env.VIGIL_EDGE_MEDIA_MAX_STREAMS ?? '';
-  if (raw === '') return 32;
-  if (!/^[0-9]+$/.test(raw) || Number(raw) < 1 || Number(raw) > 256) {
-    throw new ConfigError([`VIGIL_EDGE_MEDIA_MAX_STREAMS: expected an integer from 1 to 256, got ${JSON.stringify(raw)}`]);
-  }
-  return Number(raw);
-}
-
 /**
  * The media worker: opens video sessions (ffmpeg pulling RTSP, pushing to the cloud's ingest), takes snapshots,
  * moves PTZ cameras and searches recordings, on the agent's requests over the bus. Its ffmpeg children never
@@ -23,7 +13,7 @@ function maxStreams(env: NodeJS.ProcessEnv): number {
 async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.logLevel, { proc: 'media', pid: process.pid });
-  const service = new MediaService({ log, maxPipelines: maxStreams(process.env) });
+  const service = new MediaService({ log, maxPipelines: config.mediaMaxStreams, ffmpegPath: config.ffmpegPath });
   process.on('exit', () => service.sessions.killAll());
   const bus = await BusClient.connect({ ...busOptionsFromEnv(), subscriptions: [BusTopic.mediaCommandPrefix] });
   log.info('media worker ready');

@@ -222,6 +222,8 @@ export interface IpCameraOptions extends Partial<CameraIdentity> {
   streams?: Partial<Record<CameraStreamName, Partial<CameraStream>>>;
   /** Where the camera's RTSP server listens; 0 (the default) picks a free port. */
   rtspPort?: number;
+  /** RTSP sessions the camera takes at once (default 10); more are refused with 453, as real cameras do. */
+  maxRtspSessions?: number;
   /**
    * Image and video encryption: streams and snapshots then want `key=streamKeyFor(serial, verificationCode)`
    * in their URL's query (default off).
@@ -255,6 +257,8 @@ export interface IpCameraState {
   /** Live event subscriptions (pull points). */
   subscriptions: number;
   counters: IpCameraCounters;
+  /** Its RTSP sessions open now, and those clients ended properly (TEARDOWN) or were refused for want of room. */
+  rtsp: { sessions: number; teardowns: number; sessionsRefused: number };
 }
 
 /** What a camera reports as it works, for tests to wait on instead of sleeping. */
@@ -374,6 +378,7 @@ export class IpCameraSimulator extends EventEmitter<IpCameraEvents> {
       port: rtspPort,
       account: { username: this.username, password: this.password },
       realm: this.identity.model,
+      maxSessions: opts.maxRtspSessions ?? 10,
       guard: (_path, query) => {
         const refusal = this.keyRefusal(query);
         return refusal && { status: 403, headers: { [STREAM_ENCRYPTION_HEADER]: refusal } };
@@ -436,6 +441,7 @@ export class IpCameraSimulator extends EventEmitter<IpCameraEvents> {
       motion: this.motion,
       subscriptions: this.pullPoints.size,
       counters: { ...this.counters },
+      rtsp: { sessions: this.rtsp.sessionCount, teardowns: this.rtsp.counters.teardowns, sessionsRefused: this.rtsp.counters.sessionsRefused },
     };
   }
 

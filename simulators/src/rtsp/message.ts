@@ -67,6 +67,7 @@ const REASONS: Record<number, string> = {
   404: 'Not Found',
   405: 'Method Not Allowed',
   451: 'Parameter Not Understood',
+  453: 'Not Enough Bandwidth',
   454: 'Session Not Found',
   455: 'Method Not Valid in This State',
   459: 'Aggregate Operation Not Allowed',

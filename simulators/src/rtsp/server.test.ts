@@ -129,3 +129,35 @@ describe.concurrent('RTSP server with ffmpeg test streams', () => {
     expect(server.counters.badRequests).toBeGreaterThanOrEqual(2);
   });
 });
+
+describe('RTSP server with a session limit', () => {
+  const server = new RtspServer({ account, basicAuth: true, idleStopMs: 500, maxSessions: 1 });
+  const clients: RawRtspClient[] = [];
+  beforeAll(async () => {
+    server.addStream('/mjpeg', { codec: 'mjpeg', width: 160, height: 120, fps: 5 });
+    await server.start();
+  });
+  afterAll(async () => {
+    for (const c of clients) c.close();
+    await server.stop();
+  });
+
+  it('refuses a session beyond the limit with 453, and takes one again once a client ended its own with TEARDOWN', async () => {
+    const auth = { Authorization: `Basic ${Buffer.from(`${account.username}:${account.password}`).toString('base64')}` };
+    const track = `${server.url('/mjpeg')}/trackID=0`;
+    const [a, b] = [new RawRtspClient(server.port), new RawRtspClient(server.port)];
+    clients.push(a, b);
+    const first = await a.request('SETUP', track, 1, { ...auth, Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1' });
+    expect(first.status).toBe(200);
+    expect(server.sessionCount).toBe(1);
+    const refused = await b.request('SETUP', track, 1, { ...auth, Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1' });
+    expect(refused.status).toBe(453);
+    expect(server.counters.sessionsRefused).toBe(1);
+
+    const session = first.headers.get('session')!.split(';')[0]!;
+    expect((await a.request('TEARDOWN', server.url('/mjpeg'), 2, { ...auth, Session: session })).status).toBe(200);
+    expect(server.counters.teardowns).toBe(1);
+    expect(server.sessionCount).toBe(0);
+    expect((await b.request('SETUP', track, 2, { ...auth, Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1' })).status).toBe(200);
+  });
+});

@@ -46,6 +46,11 @@ export interface RtspServerOptions {
   /** Dynamic streams (e.g. playbacks) running at once; more are refused with 453 (default 16). */
   maxDynamicStreams?: number;
   /**
+   * Sessions open at once, as a camera takes a handful of clients: a SETUP beyond them is refused with 453, so a
+   * client that leaves sessions open (no TEARDOWN, connection kept) locks the next one out. Default: no limit.
+   */
+  maxSessions?: number;
+  /**
    * Asked after authentication before DESCRIBE and before a SETUP that opens a session, with the stream's path
    * and the request URL's query (e.g. a stream that wants a key): a refusal is answered as it is.
    */
@@ -69,6 +74,10 @@ export interface RtspCounters {
   authFailures: number;
   /** RTP/RTCP packets not sent to a client whose connection was backed up. */
   droppedPackets: number;
+  /** Sessions a client ended with TEARDOWN (rather than by dropping the connection or letting them time out). */
+  teardowns: number;
+  /** SETUPs refused because the device had as many sessions as it takes. */
+  sessionsRefused: number;
 }
 
 type TrackTransport = { kind: 'tcp'; channels: [number, number] } | { kind: 'udp'; address: string; ports: [number, number] };
@@ -95,7 +104,7 @@ const METHODS = ['OPTIONS', 'DESCRIBE', 'SETUP', 'PLAY', 'PAUSE', 'TEARDOWN', 'G
 const TRACK_SUFFIX = /\/trackID=(\d{1,3})$/;
 
 export class RtspServer {
-  readonly counters: RtspCounters = { requests: 0, badRequests: 0, authFailures: 0, droppedPackets: 0 };
+  readonly counters: RtspCounters = { requests: 0, badRequests: 0, authFailures: 0, droppedPackets: 0, teardowns: 0, sessionsRefused: 0 };
   private readonly streamsByPath = new Map<string, StreamSource>();
   private readonly dynamicResolvers = new Map<string, DynamicResolver>();
   /** Sources made for one DESCRIBE each; they go once their session ends. */
@@ -126,6 +135,11 @@ export class RtspServer {
 
   get port(): number {
     return this.listenPort;
+  }
+
+  /** Sessions open now, on every stream. */
+  get sessionCount(): number {
+    return this.sessionsById.size;
   }
 
   /** Adds a stream at `path` (e.g. `/Streaming/Channels/101`). Throws on a bad spec or a taken path. */
@@ -350,6 +364,7 @@ export class RtspServer {
         if (session.stream !== stream) return { status: 459 };
         if (track !== undefined && session.tracks.size > 1) return { status: 459 };
         if (request.method === 'TEARDOWN') {
+          this.counters.teardowns++;
           this.endSession(session);
           return { status: 200 };
         }
@@ -372,6 +387,9 @@ export class RtspServer {
     if (existing) {
       if (existing.stream !== stream) return { status: 459 };
       if (existing.playing) return { status: 455 };
+    } else if (this.opts.maxSessions !== undefined && this.sessionsById.size >= this.opts.maxSessions) {
+      this.counters.sessionsRefused++;
+      return { status: 453 };
     }
     if (stream.down) return { status: 503 };
     let transport: TrackTransport;
