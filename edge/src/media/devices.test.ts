@@ -1,40 +1,20 @@
-import { DeviceHost, IpCameraSimulator, type SimDevice } from '@vigil/simulators';
+import { DeviceHost, type SimDevice } from '@vigil/simulators';
 import { afterEach, describe, expect, it } from 'vitest';
-import { quietLog } from '../test/util.js';
-import { IsapiRecorderChannel, OnvifCamera, type RecorderTarget } from './devices.js';
-import { MediaSessions } from './sessions.js';
-import { binaries, boxTypes, TestIngest, texts } from './test/ingest.js';
+import { IsapiRecorderChannel, type RecorderTarget } from './devices.js';
+import { cameraOf, ingestAndSessions, SMALL, startCamera } from './test/cameras.js';
+import { binaries, boxTypes, texts } from './test/ingest.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-const SMALL = { width: 320, height: 180, fps: 10, bitrateKbps: 128 };
 const CODE = 'ABCDEF';
-
-async function startCamera(opts: Partial<ConstructorParameters<typeof IpCameraSimulator>[0]> = {}): Promise<IpCameraSimulator> {
-  const cam = new IpCameraSimulator({ serial: `CAM${Math.floor(Math.random() * 1e6)}`, verificationCode: CODE, streams: { main: SMALL, sub: SMALL }, ...opts });
-  await cam.start();
-  cleanups.push(() => cam.stop());
-  return cam;
-}
-
-const cameraOf = (cam: IpCameraSimulator): OnvifCamera =>
-  new OnvifCamera({ kind: 'camera', deviceKey: 'k', host: cam.host, port: cam.endpoints.http, serial: cam.identity.serial, username: 'admin', password: 'admin12345' });
-
-async function setup() {
-  const ingest = await TestIngest.start();
-  cleanups.push(() => ingest.close());
-  const sessions = new MediaSessions({ log: quietLog });
-  cleanups.push(() => sessions.closeAll());
-  return { ingest, sessions };
-}
 
 describe('an encrypted camera', () => {
   it('needs the verification code for its stream and snapshot, and refuses a wrong one', async () => {
-    const cam = await startCamera({ encryption: true });
-    const { ingest, sessions } = await setup();
+    const cam = await startCamera(cleanups, { encryption: true, verificationCode: CODE });
+    const { ingest, sessions } = await ingestAndSessions(cleanups);
     const device = cameraOf(cam);
     const source = { kind: 'camera' as const, deviceKey: 'k' };
     expect(await sessions.open(ingest.params({ source }), device)).toMatchObject({ ok: false, code: 'VERIFICATION_CODE_REQUIRED' });
@@ -52,7 +32,7 @@ describe('an encrypted camera', () => {
 describe('PTZ through ONVIF', () => {
   it('moves, stops, saves and recalls presets, and re-reads the camera clock after it jumped', async () => {
     let offsetMs = 0;
-    const cam = await startCamera({ ptz: true, clock: () => Date.now() + offsetMs });
+    const cam = await startCamera(cleanups, { ptz: true, clock: () => Date.now() + offsetMs });
     const device = cameraOf(cam);
     expect(await device.ptz({ type: 'presets' })).toMatchObject({ presets: [] });
     const moved = await device.ptz({ type: 'move', pan: 1, tilt: 0, zoom: 0 });
@@ -72,7 +52,7 @@ describe('PTZ through ONVIF', () => {
   }, 30_000);
 
   it('refuses PTZ on a camera without a head', async () => {
-    const cam = await startCamera();
+    const cam = await startCamera(cleanups);
     await expect(cameraOf(cam).ptz({ type: 'presets' })).rejects.toMatchObject({ code: 'MEDIA_PTZ_UNSUPPORTED' });
   }, 30_000);
 });
@@ -105,7 +85,7 @@ describe('a recorder channel over ISAPI and RTSP', () => {
 
   it('streams live, lists recordings with their gap, and plays a clip to its end', async () => {
     const dvr = await startDvr();
-    const { ingest, sessions } = await setup();
+    const { ingest, sessions } = await ingestAndSessions(cleanups);
     const device = new IsapiRecorderChannel(targetOf(dvr));
     const source = { kind: 'recorder' as const, recorder: { serial: dvr.serial, ip: '127.0.0.1', httpPort: dvr.endpoints.httpPort, password: PW }, channel: 1 };
 
@@ -138,7 +118,7 @@ describe('a recorder channel over ISAPI and RTSP', () => {
 
   it('wants the verification code of an encrypted recorder', async () => {
     const dvr = await startDvr(true);
-    const { ingest, sessions } = await setup();
+    const { ingest, sessions } = await ingestAndSessions(cleanups);
     const device = new IsapiRecorderChannel(targetOf(dvr));
     const source = { kind: 'recorder' as const, recorder: { serial: dvr.serial, ip: '127.0.0.1', httpPort: dvr.endpoints.httpPort, password: PW }, channel: 1 };
     expect(await sessions.open(ingest.params({ source }), device)).toMatchObject({ ok: false, code: 'VERIFICATION_CODE_REQUIRED' });

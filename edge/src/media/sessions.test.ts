@@ -1,8 +1,8 @@
-import { IpCameraSimulator } from '@vigil/simulators';
 import { afterEach, describe, expect, it } from 'vitest';
 import { quietLog } from '../test/util.js';
 import { OnvifCamera, type VideoDevice } from './devices.js';
 import { MediaSessions } from './sessions.js';
+import { cameraOf, ingestAndSessions, SMALL, startCamera } from './test/cameras.js';
 import { alive, binaries, boxTypes, INGEST_TOKEN, TestIngest, texts } from './test/ingest.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -10,30 +10,10 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-const SMALL = { width: 320, height: 180, fps: 10, bitrateKbps: 128 };
-
-async function startCamera(streams: ConstructorParameters<typeof IpCameraSimulator>[0]['streams'] = {}): Promise<IpCameraSimulator> {
-  const cam = new IpCameraSimulator({ serial: `CAM${Math.floor(Math.random() * 1e6)}`, streams: { main: { ...SMALL, ...streams.main }, sub: { ...SMALL, ...streams.sub } } });
-  await cam.start();
-  cleanups.push(() => cam.stop());
-  return cam;
-}
-
-const cameraOf = (cam: IpCameraSimulator, password = 'admin12345'): OnvifCamera =>
-  new OnvifCamera({ kind: 'camera', deviceKey: 'k', host: cam.host, port: cam.endpoints.http, serial: cam.identity.serial, username: 'admin', password });
-
-async function setup() {
-  const ingest = await TestIngest.start();
-  cleanups.push(() => ingest.close());
-  const sessions = new MediaSessions({ log: quietLog });
-  cleanups.push(() => sessions.closeAll());
-  return { ingest, sessions };
-}
-
 describe('media sessions against a simulated camera and real ffmpeg', () => {
   it('sends fMP4 (init, then fragments) with the right mime, shares one ffmpeg, and stops it with the last session', async () => {
-    const cam = await startCamera();
-    const { ingest, sessions } = await setup();
+    const cam = await startCamera(cleanups);
+    const { ingest, sessions } = await ingestAndSessions(cleanups);
     const device = cameraOf(cam);
     const a = ingest.params({ source: { kind: 'camera', deviceKey: 'k' } });
     const opened = await sessions.open(a, device);
@@ -77,8 +57,8 @@ describe('media sessions against a simulated camera and real ffmpeg', () => {
   }, 60_000);
 
   it('reports a dropped stream as stalled, then starts again with a new init segment', async () => {
-    const cam = await startCamera();
-    const { ingest, sessions } = await setup();
+    const cam = await startCamera(cleanups);
+    const { ingest, sessions } = await ingestAndSessions(cleanups);
     const p = ingest.params({ source: { kind: 'camera', deviceKey: 'k' } });
     expect(await sessions.open(p, cameraOf(cam))).toMatchObject({ ok: true });
     await ingest.waitFor('a fragment', () => binaries(ingest.connections.get(p.sessionId)).length >= 2);
@@ -102,8 +82,8 @@ describe('media sessions against a simulated camera and real ffmpeg', () => {
   }, 60_000);
 
   it('transcodes an H.265 stream to MPEG-1 in MPEG-TS', async () => {
-    const cam = await startCamera({ sub: { codec: 'h265' } });
-    const { ingest, sessions } = await setup();
+    const cam = await startCamera(cleanups, { streams: { sub: { codec: 'h265' } } });
+    const { ingest, sessions } = await ingestAndSessions(cleanups);
     const p = ingest.params({ source: { kind: 'camera', deviceKey: 'k' }, stream: 'sub' });
     expect(await sessions.open(p, cameraOf(cam))).toMatchObject({ ok: true, start: { format: 'mpegts', mime: 'video/mp2t', sourceCodec: 'h265', transcoded: true } });
     const c = await ingest.waitFor('MPEG-TS bytes', () => {
@@ -118,7 +98,7 @@ describe('media sessions against a simulated camera and real ffmpeg', () => {
   }, 60_000);
 
   it('turns G.711 audio into AAC in the init segment', async () => {
-    const cam = await startCamera();
+    const cam = await startCamera(cleanups);
     cam.rtsp.addStream('/Streaming/Channels/201', { ...SMALL, audio: true });
     const url = `rtsp://${cam.host}:${cam.endpoints.rtsp}/Streaming/Channels/201`;
     // The camera's ONVIF profiles name only its two video streams: this device points at the audio one directly.
@@ -132,7 +112,7 @@ describe('media sessions against a simulated camera and real ffmpeg', () => {
       hasPtz: () => camera.hasPtz(),
       recordings: () => camera.recordings(),
     };
-    const { ingest, sessions } = await setup();
+    const { ingest, sessions } = await ingestAndSessions(cleanups);
     const p = ingest.params({ source: { kind: 'camera', deviceKey: 'k' } });
     expect(await sessions.open(p, device)).toMatchObject({ ok: true, start: { format: 'fmp4', audio: 'aac' } });
     const c = await ingest.waitFor('init and a fragment', () => {
@@ -144,8 +124,8 @@ describe('media sessions against a simulated camera and real ffmpeg', () => {
   }, 60_000);
 
   it('refuses a wrong password with MEDIA_LOGIN_FAILED and an unreachable camera with MEDIA_DEVICE_UNREACHABLE', async () => {
-    const cam = await startCamera();
-    const { ingest, sessions } = await setup();
+    const cam = await startCamera(cleanups);
+    const { ingest, sessions } = await ingestAndSessions(cleanups);
     const p = ingest.params({ source: { kind: 'camera', deviceKey: 'k' } });
     expect(await sessions.open(p, cameraOf(cam, 'wrong-password'))).toMatchObject({ ok: false, code: 'MEDIA_LOGIN_FAILED' });
     const gone = new OnvifCamera({ kind: 'camera', deviceKey: 'k', host: '127.0.0.1', port: 1, serial: 'X', username: 'admin', password: 'x' });
@@ -155,7 +135,7 @@ describe('media sessions against a simulated camera and real ffmpeg', () => {
   }, 30_000);
 
   it('refuses a stream beyond the box limit with MEDIA_BOX_BUSY, and ends a session whose ingest never connects', async () => {
-    const cam = await startCamera();
+    const cam = await startCamera(cleanups);
     const ingest = await TestIngest.start();
     cleanups.push(() => ingest.close());
     const sessions = new MediaSessions({ log: quietLog, maxPipelines: 1 });
@@ -175,7 +155,7 @@ describe('media sessions against a simulated camera and real ffmpeg', () => {
   }, 60_000);
 
   it('takes a JPEG snapshot', async () => {
-    const cam = await startCamera();
+    const cam = await startCamera(cleanups);
     const jpeg = await cameraOf(cam).snapshot('sub');
     expect(jpeg.subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]));
     await expect(cameraOf(cam, 'nope').snapshot('sub')).rejects.toMatchObject({ code: 'MEDIA_LOGIN_FAILED' });
