@@ -6,9 +6,8 @@ import {
   buildContinuousMove,
   buildGetConfigurationsResponse,
   buildGetNodesResponse,
-  buildGetPresets,
   buildGetPresetsResponse,
-  buildGetStatus,
+  buildProfileTokenRequest,
   buildGetStatusResponse,
   buildPresetRequest,
   buildPtzAck,
@@ -40,9 +39,9 @@ describe('PTZ requests', () => {
     expect(parseContinuousMoveRequest(buildContinuousMove({ profileToken: 'P', velocity: { zoom: -1 } }))).toEqual({ ok: true, value: { profileToken: 'P', velocity: { zoom: -1 } } });
     expect(parseStopRequest(buildStop({ profileToken: 'P' }))).toEqual({ ok: true, value: { profileToken: 'P', panTilt: true, zoom: true } });
     expect(parseStopRequest(buildStop({ profileToken: 'P', zoom: false }))).toEqual({ ok: true, value: { profileToken: 'P', panTilt: true, zoom: false } });
-    expect(parseProfileTokenRequest(buildGetStatus('P'), 'GetStatus')).toEqual({ ok: true, value: { profileToken: 'P' } });
-    expect(parseProfileTokenRequest(buildGetPresets('P'), 'GetPresets')).toEqual({ ok: true, value: { profileToken: 'P' } });
-    expect(parseProfileTokenRequest(buildGetPresets('P'), 'GetStatus').ok).toBe(false);
+    expect(parseProfileTokenRequest(buildProfileTokenRequest('GetStatus', 'P'), 'GetStatus')).toEqual({ ok: true, value: { profileToken: 'P' } });
+    expect(parseProfileTokenRequest(buildProfileTokenRequest('GetPresets', 'P'), 'GetPresets')).toEqual({ ok: true, value: { profileToken: 'P' } });
+    expect(parseProfileTokenRequest(buildProfileTokenRequest('GetPresets', 'P'), 'GetStatus').ok).toBe(false);
     expect(parseSetPresetRequest(buildSetPreset({ profileToken: 'P', name: 'Gate & yard' }))).toEqual({ ok: true, value: { profileToken: 'P', name: 'Gate & yard' } });
     expect(parseSetPresetRequest(buildSetPreset({ profileToken: 'P', presetToken: '3' }))).toEqual({ ok: true, value: { profileToken: 'P', presetToken: '3' } });
     for (const op of ['GotoPreset', 'RemovePreset'] as const) {

@@ -214,15 +214,11 @@ export function parseStopRequest(input: SoapEnvelope | string | Uint8Array): Ptz
   return accepted({ profileToken: token.value, panTilt: flag('PanTilt'), zoom: flag('Zoom') });
 }
 
-/** `GetStatus` and `GetPresets` carry only the profile token. */
-export const buildGetStatus = (profileToken: string, securityHeader?: string): string => {
+/** A PTZ request that carries only the profile token (GetStatus, GetPresets). */
+export function buildProfileTokenRequest(operation: 'GetStatus' | 'GetPresets', profileToken: string, securityHeader?: string): string {
   checkToken('profileToken', profileToken);
-  return request('GetStatus', textElement('tptz:ProfileToken', profileToken), securityHeader);
-};
-export const buildGetPresets = (profileToken: string, securityHeader?: string): string => {
-  checkToken('profileToken', profileToken);
-  return request('GetPresets', textElement('tptz:ProfileToken', profileToken), securityHeader);
-};
+  return request(operation, textElement('tptz:ProfileToken', profileToken), securityHeader);
+}
 
 /** Reads the profile token of a PTZ request that has nothing else (GetStatus, GetPresets). */
 export function parseProfileTokenRequest(input: SoapEnvelope | string | Uint8Array, operation: 'GetStatus' | 'GetPresets'): PtzParse<{ profileToken: string }> {

@@ -5,7 +5,7 @@ import {
   PtzFaultSubcode,
   buildContinuousMove,
   buildGetCapabilities,
-  buildGetStatus,
+  buildProfileTokenRequest,
   buildPresetRequest,
   faultHas,
   parseEnvelope,
@@ -144,7 +144,7 @@ describe('IpCameraSimulator PTZ over raw SOAP', () => {
     const caps = parseGetCapabilitiesResponse(await (await soap(fixed, fixed.deviceServiceUrl, buildGetCapabilities())).text());
     expect(caps.ok && caps.value.ptz).toBeUndefined();
     expect(caps.ok && caps.value.events).toBe(fixed.eventsServiceUrl);
-    const off = await soap(fixed, fixed.ptzServiceUrl, buildGetStatus('Profile_1', auth()));
+    const off = await soap(fixed, fixed.ptzServiceUrl, buildProfileTokenRequest('GetStatus', 'Profile_1', auth()));
     expect(off.status).toBe(500);
     const offFault = await faultOf(off);
     expect(offFault && faultHas(offFault, FaultSubcode.actionNotSupported)).toBe(true);
@@ -155,14 +155,14 @@ describe('IpCameraSimulator PTZ over raw SOAP', () => {
     const fast = await soap(cam, cam.ptzServiceUrl, buildContinuousMove({ profileToken: 'Profile_1', velocity: { pan: 2, tilt: 0 } }, auth()));
     expect(fast.status).toBe(400);
     expect((await faultOf(fast))?.subcodes).toEqual([FaultSubcode.invalidArgVal, PtzFaultSubcode.invalidVelocity]);
-    const nowhere = await soap(cam, cam.ptzServiceUrl, buildGetStatus('Profile_9', auth()));
+    const nowhere = await soap(cam, cam.ptzServiceUrl, buildProfileTokenRequest('GetStatus', 'Profile_9', auth()));
     expect(await nowhere.text()).toContain('Profile_9 does not exist');
     const anon = await soap(cam, cam.ptzServiceUrl, buildContinuousMove({ profileToken: 'Profile_1', velocity: { zoom: 1 } }));
     expect(anon.status).toBe(400);
     const anonFault = await faultOf(anon);
     expect(anonFault && faultHas(anonFault, FaultSubcode.notAuthorized)).toBe(true);
 
-    const status = parseGetStatusResponse(await (await soap(cam, cam.ptzServiceUrl, buildGetStatus('Profile_2', auth()))).text());
+    const status = parseGetStatusResponse(await (await soap(cam, cam.ptzServiceUrl, buildProfileTokenRequest('GetStatus', 'Profile_2', auth()))).text());
     expect(status.ok && status.value).toMatchObject({ position: { pan: 0, tilt: 0, zoom: 0 }, panTilt: 'IDLE', zoom: 'IDLE' });
   });
 });
