@@ -271,8 +271,11 @@ export class RtspServer {
     socket.on('error', () => socket.destroy());
     socket.on('close', () => {
       this.connections.delete(connection);
-      // Cameras end a client's sessions with its connection; nothing is left open by a vanished viewer.
-      for (const s of connection.sessions) this.endSession(s);
+      // Requests read before the close are answered first (a client's TEARDOWN just before it hangs up); then,
+      // as cameras do, the connection's remaining sessions end with it: nothing is left open by a vanished viewer.
+      connection.queue = connection.queue.then(() => {
+        for (const s of connection.sessions) this.endSession(s);
+      });
     });
   }
 
