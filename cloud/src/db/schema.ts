@@ -170,6 +170,8 @@ export const devices = pgTable(
     channels: integer('channels').notNull().default(0),
     /** The device asked for its verification code to open its video (image and video encryption on). */
     videoEncrypted: boolean('video_encrypted').notNull().default(false),
+    /** The box found PTZ on the device when it last opened its video. */
+    videoPtz: boolean('video_ptz').notNull().default(false),
     /** What the edge last reported, with the time it saw it. */
     reportedOnline: boolean('reported_online').notNull(),
     reportedAt: ts('reported_at').notNull(),

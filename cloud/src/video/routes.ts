@@ -45,7 +45,7 @@ const ClipQuery = Type.Object({ channel: Type.Optional(Channel), from: IsoTime, 
 
 const RECORDERS: ReadonlySet<string> = new Set([DeviceKind.nvr, DeviceKind.dvr]);
 const WITH_VIDEO: ReadonlySet<string> = new Set([DeviceKind.camera, ...RECORDERS]);
-/** Speed domes and PTZ cameras carry "2DE"/"2DF"/"2DY" in their model (DS-2DE4425IW-DE). */
+/** Speed domes and PTZ cameras carry "2DE"/"2DF"/"2DY" in their model (DS-2DE4425IW-DE): the guess before the box has said. */
 const PTZ_MODEL = /^DS-2D[EFY]/i;
 
 /** How each refusal of the edge box leaves the API. */
@@ -113,9 +113,13 @@ export async function videoRoutes(app: FastifyInstance) {
     return new AppError(REFUSAL_STATUS[code] ?? 502, code, message);
   }
 
-  /** A device that opened without its code has encryption off now. */
-  async function openedWithout(device: { id: string; videoEncrypted: boolean }, code: string | null | undefined) {
-    if (device.videoEncrypted && !code) await ctx.db.update(devices).set({ videoEncrypted: false }).where(eq(devices.id, device.id));
+  /**
+   * What opening the video taught about the device: without a code, its encryption is off; the box's answer says
+   * whether it has PTZ (so the sources list offers the pad before a window is open).
+   */
+  async function opened(device: { id: string; videoEncrypted: boolean; videoPtz: boolean }, code: string | null | undefined, ptz: boolean) {
+    const change = { ...(device.videoEncrypted && !code ? { videoEncrypted: false } : {}), ...(device.videoPtz !== ptz ? { videoPtz: ptz } : {}) };
+    if (Object.keys(change).length > 0) await ctx.db.update(devices).set(change).where(eq(devices.id, device.id));
   }
 
   const view = (w: VideoWindow): Omit<VideoSession, 'url'> => ({
@@ -158,7 +162,7 @@ export async function videoRoutes(app: FastifyInstance) {
         if (err instanceof EdgeRefusal) throw await refused(v.device.id, err.code, err.message);
         throw err;
       }
-      await openedWithout(v.device, code);
+      await opened(v.device, code, window.edge?.ptz ?? false);
       request.oplog.detail = [request.oplog.detail, `${stream} stream`, live ? '' : `from ${body.from}`].filter(Boolean).join(', ');
       const session: VideoSession = { ...view(window), url: `/api/v1/video/sessions/${window.id}/stream?ticket=${ticket}` };
       return reply.status(201).send(session);
@@ -194,7 +198,7 @@ export async function videoRoutes(app: FastifyInstance) {
       for (const d of rows) {
         const common = { deviceId: d.id, deviceName: d.name, kind: d.kind, online: d.status === 'online', encrypted: d.videoEncrypted };
         if (!RECORDERS.has(d.kind)) {
-          items.push({ ...common, channel: null, label: d.name, playback: false, ptz: PTZ_MODEL.test(d.model) });
+          items.push({ ...common, channel: null, label: d.name, playback: false, ptz: d.videoPtz || PTZ_MODEL.test(d.model) });
           continue;
         }
         for (let channel = 1; channel <= d.channels; channel++) items.push({ ...common, channel, label: `${d.name} — channel ${channel}`, playback: true, ptz: false });
@@ -213,7 +217,7 @@ export async function videoRoutes(app: FastifyInstance) {
       ctx.config.rpcTimeoutMs,
     );
     if (!result.ok) throw await refused(v.device.id, result.code, result.message);
-    await openedWithout(v.device, q.verificationCode);
+    await opened(v.device, q.verificationCode, v.device.videoPtz);
     return reply.type('image/jpeg').header('cache-control', 'no-store').header('x-captured-at', result.at).send(Buffer.from(result.jpegBase64, 'base64'));
   });
 

@@ -109,6 +109,10 @@ describe('video through the edge box and the cloud', () => {
 
   it('moves a PTZ camera, saves and lists a preset, and takes a snapshot', async () => {
     const { front, h265 } = site.cameras;
+    // Both were opened before: the box's answer is remembered, so the site's sources offer the pad up front.
+    const sources = (await site.client.get<{ items: VideoSource[] }>(`/sites/${site.siteId}/video/sources`)).body.items;
+    expect(sources.find((s) => s.deviceId === front.deviceId)?.ptz).toBe(true);
+    expect(sources.find((s) => s.deviceId === h265.deviceId)?.ptz).toBe(false);
     type Ptz = PtzReply & Refusal;
     const ptz = (deviceId: string, action: Record<string, unknown>) => site.client.post<Ptz>(`/devices/${deviceId}/ptz`, { action });
     expect((await ptz(front.deviceId, { type: 'move', pan: 1, tilt: 0, zoom: 0 })).status).toBe(200);

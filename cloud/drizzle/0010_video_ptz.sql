@@ -1,0 +1,1 @@
+ALTER TABLE "devices" ADD COLUMN "video_ptz" boolean DEFAULT false NOT NULL;
