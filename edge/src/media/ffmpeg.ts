@@ -25,16 +25,20 @@ export interface PipelineArgs {
 export function pipelineArgs(p: PipelineArgs): string[] {
   const args = ['-hide_banner', '-loglevel', 'error', '-rtsp_transport', 'tcp', '-timeout', '10000000', '-i', p.url, '-map', '0:v:0'];
   if (p.format === 'fmp4') {
-    args.push('-c:v', 'copy');
-    if (p.audio === 'aac') args.push('-map', '0:a:0', '-c:a', 'copy');
-    else if (p.audio === 'pcmu' || p.audio === 'pcma') args.push('-map', '0:a:0', '-c:a', 'aac', '-b:a', '32k', '-ar', '16000', '-ac', '1');
-    else args.push('-an');
+    args.push('-c:v', 'copy', ...audioCopyArgs(p.audio));
     args.push('-f', 'mp4', '-movflags', 'frag_keyframe+empty_moov+default_base_moof', 'pipe:1');
   } else {
     // MPEG-1 allows only the standard frame rates; a sequence header every second lets a new viewer start.
     args.push('-an', '-c:v', 'mpeg1video', '-b:v', '1000k', '-bf', '0', '-r', '25', '-g', '25', '-f', 'mpegts', 'pipe:1');
   }
   return args;
+}
+
+/** AAC copied, G.711 made AAC, any other audio left out so that it never costs the video. */
+export function audioCopyArgs(audio: StreamDescription['audio']): string[] {
+  if (audio === 'aac') return ['-map', '0:a:0', '-c:a', 'copy'];
+  if (audio === 'pcmu' || audio === 'pcma') return ['-map', '0:a:0', '-c:a', 'aac', '-b:a', '32k', '-ar', '16000', '-ac', '1'];
+  return ['-an'];
 }
 
 /** Puts the device account into an RTSP URL for ffmpeg. */
