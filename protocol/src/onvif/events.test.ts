@@ -20,10 +20,10 @@ import {
   parseRenewRequest,
   parseRenewResponse,
   parseXsDuration,
-  requestOperation,
   topicMatches,
   type NotificationMessage,
 } from './events.js';
+import { requestOperation } from './soap.js';
 
 const at = new Date('2026-12-02T10:00:00.250Z');
 const pullPoint = 'http://10.0.0.5:80/onvif/pullpoint/ab12';

@@ -1,5 +1,5 @@
 import { fail, ok, type Result } from '../result.js';
-import { buildEnvelope, parseEnvelope, parseResponse, type SoapEnvelope } from './soap.js';
+import { buildEnvelope, parseResponse, requestOperation, type SoapEnvelope } from './soap.js';
 import { attr, child, childNode, childText, children, element, isNode, textElement, textOf, type XmlNode } from './xml.js';
 
 /** The path the simulated devices serve the event service on (announced in GetCapabilities and GetServices). */
@@ -109,20 +109,6 @@ function parseDateTime(text: string | undefined): Date | undefined {
 }
 
 // ------------------------------------------------------------------------------------------------ shared pieces
-
-/** The operation element of a request, from an envelope already parsed or from raw XML. */
-export function requestOperation(input: SoapEnvelope | string | Uint8Array, operation: string): Result<XmlNode> {
-  let env: SoapEnvelope;
-  if (typeof input === 'string' || input instanceof Uint8Array) {
-    const parsed = parseEnvelope(input);
-    if (!parsed.ok) return parsed;
-    env = parsed.value;
-  } else {
-    env = input;
-  }
-  const node = childNode(env.body, operation);
-  return node ? ok(node) : fail(`expected ${operation} in the SOAP Body, found ${env.operation ?? 'nothing'}`);
-}
 
 const NS_DECL = {
   'xmlns:wsnt': EventNs.wsnt,

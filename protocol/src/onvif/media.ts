@@ -1,6 +1,6 @@
 import { fail, ok, type Result } from '../result.js';
 import { Ns } from './namespaces.js';
-import { buildEnvelope, parseEnvelope, parseResponse, type SoapEnvelope } from './soap.js';
+import { buildEnvelope, parseResponse, requestOperation, type SoapEnvelope } from './soap.js';
 import { ptzConfigurationElement, type PtzConfiguration } from './ptz.js';
 import { attr, childNode, childText, children, element, isNode, textElement, type XmlNode } from './xml.js';
 
@@ -109,20 +109,6 @@ export function buildGetSnapshotUri(profileToken: string, securityHeader?: strin
   return buildRequest('trt', 'GetSnapshotUri', textElement('trt:ProfileToken', profileToken), securityHeader);
 }
 
-/** The operation element of a request, from an envelope already parsed or from raw XML. */
-function operationNode(input: SoapEnvelope | string | Uint8Array, operation: string): Result<XmlNode> {
-  let env: SoapEnvelope;
-  if (typeof input === 'string' || input instanceof Uint8Array) {
-    const parsed = parseEnvelope(input);
-    if (!parsed.ok) return parsed;
-    env = parsed.value;
-  } else {
-    env = input;
-  }
-  const node = childNode(env.body, operation);
-  return node ? ok(node) : fail(`expected ${operation} in the SOAP Body, found ${env.operation ?? 'nothing'}`);
-}
-
 function tokenOf(node: XmlNode, name: string): Result<string> {
   const t = childText(node, name)?.trim();
   if (!t) return fail(`${name} is missing`);
@@ -135,7 +121,7 @@ function tokenOf(node: XmlNode, name: string): Result<string> {
  * over RTSP (what clients mean when they leave it out); values outside the ONVIF enumerations are refused.
  */
 export function parseGetStreamUriRequest(input: SoapEnvelope | string | Uint8Array): Result<StreamUriRequest> {
-  const node = operationNode(input, 'GetStreamUri');
+  const node = requestOperation(input, 'GetStreamUri');
   if (!node.ok) return node;
   const token = tokenOf(node.value, 'ProfileToken');
   if (!token.ok) return token;
@@ -149,7 +135,7 @@ export function parseGetStreamUriRequest(input: SoapEnvelope | string | Uint8Arr
 
 /** Reads the profile token of a GetSnapshotUri request. */
 export function parseGetSnapshotUriRequest(input: SoapEnvelope | string | Uint8Array): Result<{ profileToken: string }> {
-  const node = operationNode(input, 'GetSnapshotUri');
+  const node = requestOperation(input, 'GetSnapshotUri');
   if (!node.ok) return node;
   const token = tokenOf(node.value, 'ProfileToken');
   return token.ok ? ok({ profileToken: token.value }) : token;
@@ -157,7 +143,7 @@ export function parseGetSnapshotUriRequest(input: SoapEnvelope | string | Uint8A
 
 /** Reads IncludeCapability of a GetServices request (false when absent or not a boolean). */
 export function parseGetServicesRequest(input: SoapEnvelope | string | Uint8Array): Result<{ includeCapability: boolean }> {
-  const node = operationNode(input, 'GetServices');
+  const node = requestOperation(input, 'GetServices');
   if (!node.ok) return node;
   const v = childText(node.value, 'IncludeCapability')?.trim();
   return ok({ includeCapability: v === 'true' || v === '1' });

@@ -1,6 +1,6 @@
 import { fail, ok, type Result } from '../result.js';
-import { formatXsDuration, parseXsDuration, requestOperation } from './events.js';
-import { buildEnvelope, parseResponse, type SoapEnvelope } from './soap.js';
+import { formatXsDuration, parseXsDuration } from './events.js';
+import { buildEnvelope, parseResponse, requestOperation, type SoapEnvelope } from './soap.js';
 import { attr, childNode, childText, children, element, isNode, textElement, type XmlNode } from './xml.js';
 
 /** The path the simulated devices serve the PTZ service on (announced in GetCapabilities and GetServices). */

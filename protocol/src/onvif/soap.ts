@@ -133,3 +133,17 @@ export function parseResponse(input: string | Uint8Array, response: string): Res
   if (!node) return fail(`expected ${response} in the SOAP Body, found ${env.value.operation ?? 'nothing'}`);
   return ok(node);
 }
+
+/** The operation element of a request, from an envelope already parsed or from raw XML. */
+export function requestOperation(input: SoapEnvelope | string | Uint8Array, operation: string): Result<XmlNode> {
+  let env: SoapEnvelope;
+  if (typeof input === 'string' || input instanceof Uint8Array) {
+    const parsed = parseEnvelope(input);
+    if (!parsed.ok) return parsed;
+    env = parsed.value;
+  } else {
+    env = input;
+  }
+  const node = childNode(env.body, operation);
+  return node ? ok(node) : fail(`expected ${operation} in the SOAP Body, found ${env.operation ?? 'nothing'}`);
+}
