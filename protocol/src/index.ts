@@ -17,4 +17,5 @@ export * from './channels.js';
 export * from './panels.js';
 export * from './alarms.js';
 export * from './media.js';
+export * from './clips.js';
 export * from './stream-key.js';

@@ -27,6 +27,13 @@ import {
   MediaSnapshotParamsSchema,
   MediaSnapshotResultSchema,
 } from './media.js';
+import {
+  ClipsBandwidthTestParamsSchema,
+  ClipsBandwidthTestResultSchema,
+  ClipsConfigureParamsSchema,
+  ClipsConfigureResultSchema,
+  ClipsStatusResultSchema,
+} from './clips.js';
 
 /** The commands the cloud can send an edge, with their parameters and results. */
 export const RpcMethod = {
@@ -50,6 +57,10 @@ export const RpcMethod = {
   mediaSnapshot: 'media.snapshot',
   mediaPtz: 'media.ptz',
   mediaRecordings: 'media.recordings',
+  /** Event clips of the channels with cloud storage, and the uplink bandwidth test (see clips.ts). */
+  clipsConfigure: 'clips.configure',
+  clipsStatus: 'clips.status',
+  clipsBandwidthTest: 'clips.bandwidthTest',
 } as const;
 export type RpcMethod = (typeof RpcMethod)[keyof typeof RpcMethod];
 
@@ -105,6 +116,9 @@ export const RpcSchemas = {
   [RpcMethod.mediaSnapshot]: { params: MediaSnapshotParamsSchema, result: MediaSnapshotResultSchema },
   [RpcMethod.mediaPtz]: { params: MediaPtzParamsSchema, result: MediaPtzResultSchema },
   [RpcMethod.mediaRecordings]: { params: MediaRecordingsParamsSchema, result: MediaRecordingsResultSchema },
+  [RpcMethod.clipsConfigure]: { params: ClipsConfigureParamsSchema, result: ClipsConfigureResultSchema },
+  [RpcMethod.clipsStatus]: { params: NoParams, result: ClipsStatusResultSchema },
+  [RpcMethod.clipsBandwidthTest]: { params: ClipsBandwidthTestParamsSchema, result: ClipsBandwidthTestResultSchema },
 } as const satisfies Record<RpcMethod, { params: TSchema; result: TSchema }>;
 
 export type RpcParams<M extends RpcMethod> = Static<(typeof RpcSchemas)[M]['params']>;

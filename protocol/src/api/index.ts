@@ -14,4 +14,5 @@ export * from './alarm-relay.js';
 export * from './panels.js';
 export * from './alarms.js';
 export * from './video.js';
+export * from './cloud-storage.js';
 export type * from './live.js';
