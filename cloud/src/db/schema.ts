@@ -8,6 +8,7 @@ import {
   jsonb,
   pgTable,
   primaryKey,
+  real,
   text,
   timestamp,
   uniqueIndex,
@@ -493,5 +494,138 @@ export const alarmEvents = pgTable(
     uniqueIndex('alarm_events_edge_event_key').on(t.edgeSerial, t.eventId),
     index('alarm_events_device_idx').on(t.deviceId, t.receivedAt),
     index('alarm_events_arc_idx').on(t.arcCompanyId, t.receivedAt),
+  ],
+);
+
+// ------------------------------------------------------------------------------------------------ cloud storage
+
+/** Cloud Storage packages a company holds (§5.3.2): each covers `channels` channels for a term once activated. */
+export const storagePackages = pgTable(
+  'storage_packages',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    companyId: uuid('company_id')
+      .notNull()
+      .references(() => companies.id, { onDelete: 'cascade' }),
+    retentionDays: integer('retention_days').notNull(),
+    /** 'monthly' or 'annual': how long a channel's service lasts after activation. */
+    term: text('term').notNull(),
+    /** 'event' or 'continuous'. */
+    mode: text('mode').notNull(),
+    /** 'purchased' or 'granted'. */
+    origin: text('origin').notNull(),
+    channels: integer('channels').notNull(),
+    createdBy: uuid('created_by').references(() => accounts.id, { onDelete: 'set null' }),
+    createdAt: createdAt(),
+  },
+  (t) => [index('storage_packages_company_idx').on(t.companyId)],
+);
+
+/** A device's cloud storage as a whole: how the box logs in to an NVR/DVR, and the last uplink test. */
+export const cloudStorageDevices = pgTable('cloud_storage_devices', {
+  deviceId: uuid('device_id')
+    .primaryKey()
+    .references(() => devices.id, { onDelete: 'cascade' }),
+  /** NVR/DVR: `{username, password}` sealed by the vault. */
+  loginSealed: text('login_sealed'),
+  /** The last uplink bandwidth test (BandwidthTest of the API). */
+  bandwidthTest: jsonb('bandwidth_test'),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+});
+
+/** One channel's cloud storage settings and service (§3.2.1 steps 4–7, §5.3.4). */
+export const cloudStorageChannels = pgTable(
+  'cloud_storage_channels',
+  {
+    deviceId: uuid('device_id')
+      .notNull()
+      .references(() => devices.id, { onDelete: 'cascade' }),
+    channel: integer('channel').notNull(),
+    enabled: boolean('enabled').notNull().default(false),
+    stream: text('stream').notNull().default('sub'),
+    /** `{motion: {enabled, notifySurveillanceCenter}, intrusion?, lineCrossing?}`. */
+    triggers: jsonb('triggers').notNull(),
+    /** `{periods}` in the site's time zone; null: all the time. */
+    schedule: jsonb('schedule'),
+    preSeconds: integer('pre_seconds').notNull(),
+    postSeconds: integer('post_seconds').notNull(),
+    /** The service: the package it came from, its retention then, and its term. */
+    packageId: uuid('package_id').references(() => storagePackages.id, { onDelete: 'set null' }),
+    retentionDays: integer('retention_days'),
+    activatedAt: ts('activated_at'),
+    expiresAt: ts('expires_at'),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.deviceId, t.channel] }), index('cloud_storage_channels_package_idx').on(t.packageId)],
+);
+
+/**
+ * Clips uploaded by edge boxes, from the first POST (parts partly uploaded) to their deletion by retention.
+ * The id is the box's, so an upload sent again finds its row. Times are the box's clock.
+ */
+export const clips = pgTable(
+  'clips',
+  {
+    id: uuid('id').primaryKey(),
+    edgeSerial: text('edge_serial').notNull(),
+    companyId: uuid('company_id').notNull(),
+    siteId: uuid('site_id').notNull(),
+    deviceId: uuid('device_id')
+      .notNull()
+      .references(() => devices.id, { onDelete: 'cascade' }),
+    channel: integer('channel').notNull(),
+    eventTypes: text('event_types').array().notNull(),
+    /** `[{type, at}]` as the box sent them. */
+    events: jsonb('events').notNull(),
+    eventAt: ts('event_at').notNull(),
+    startAt: ts('start_at').notNull(),
+    endAt: ts('end_at').notNull(),
+    durationSeconds: real('duration_seconds').notNull(),
+    partial: boolean('partial').notNull(),
+    videoBytes: bigint('video_bytes', { mode: 'number' }).notNull(),
+    videoSha256: text('video_sha256').notNull(),
+    videoOffset: bigint('video_offset', { mode: 'number' }).notNull().default(0),
+    thumbnailBytes: integer('thumbnail_bytes').notNull(),
+    thumbnailSha256: text('thumbnail_sha256').notNull(),
+    thumbnailOffset: integer('thumbnail_offset').notNull().default(0),
+    /** Both parts whole and verified: listed, played, counted. */
+    complete: boolean('complete').notNull().default(false),
+    retentionDays: integer('retention_days').notNull(),
+    /** eventAt + retention: the retention job deletes the clip then. */
+    expiresAt: ts('expires_at').notNull(),
+    createdAt: createdAt(),
+    completedAt: ts('completed_at'),
+  },
+  (t) => [
+    index('clips_site_event_idx').on(t.siteId, t.eventAt),
+    index('clips_device_event_idx').on(t.deviceId, t.channel, t.eventAt),
+    index('clips_expires_idx').on(t.expiresAt),
+  ],
+);
+
+/** Events whose clip a box gave up (`clip.dropped`), shown in the timeline beside the clips. */
+export const clipDrops = pgTable(
+  'clip_drops',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    edgeSerial: text('edge_serial').notNull(),
+    companyId: uuid('company_id').notNull(),
+    siteId: uuid('site_id').notNull(),
+    deviceId: uuid('device_id')
+      .notNull()
+      .references(() => devices.id, { onDelete: 'cascade' }),
+    channel: integer('channel').notNull(),
+    eventTypes: text('event_types').array().notNull(),
+    eventAt: ts('event_at').notNull(),
+    reason: text('reason').notNull(),
+    message: text('message').notNull(),
+    bytes: bigint('bytes', { mode: 'number' }).notNull(),
+    droppedAt: ts('dropped_at').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    // A report sent again changes nothing.
+    uniqueIndex('clip_drops_report_key').on(t.edgeSerial, t.deviceId, t.channel, t.eventAt, t.reason),
+    index('clip_drops_site_idx').on(t.siteId, t.eventAt),
   ],
 );
