@@ -1,4 +1,4 @@
-import Type, { type Static } from 'typebox';
+import Type, { type Static, type TLiteral } from 'typebox';
 import { MediaSourceSchema, MediaStreamNameSchema } from './media.js';
 
 /**
@@ -44,7 +44,8 @@ export const CLIP_MAX_LENGTH_SECONDS = 60;
 export const CLIP_MAX_VIDEO_BYTES = 256 * 1024 * 1024;
 export const CLIP_MAX_THUMBNAIL_BYTES = 2 * 1024 * 1024;
 
-const literals = <T extends string>(values: readonly T[]) => values.map((v) => Type.Literal(v));
+// Typed as one-element tuples: Static<> of a union over a plain array is `never` in typebox 1.x.
+const literals = <T extends string>(values: readonly T[]) => values.map((v) => Type.Literal(v)) as unknown as [TLiteral<T>];
 export const ClipEventTypeSchema = Type.Union(literals(CLIP_EVENT_TYPES));
 const Epoch = Type.Integer({ minimum: 0, description: 'milliseconds since the Unix epoch' });
 const Sha256 = Type.String({ pattern: '^[0-9a-f]{64}$' });

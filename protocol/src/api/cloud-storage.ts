@@ -1,4 +1,4 @@
-import Type, { type Static, type TSchema } from 'typebox';
+import Type, { type Static, type TLiteral, type TSchema } from 'typebox';
 import {
   ArmingScheduleSchema,
   CLIP_MAX_POST_SECONDS,
@@ -60,7 +60,9 @@ export const CloudStorageErrorCode = {
 } as const;
 export type CloudStorageErrorCode = (typeof CloudStorageErrorCode)[keyof typeof CloudStorageErrorCode];
 
-const RetentionDays = Type.Union(RETENTION_DAYS.map((d) => Type.Literal(d)));
+// Typed as one-element tuples: Static<> of a union over a plain array is `never` in typebox 1.x.
+const literals = <T extends string | number>(values: readonly T[]) => values.map((v) => Type.Literal(v)) as unknown as [TLiteral<T>];
+const RetentionDays = Type.Union(literals(RETENTION_DAYS));
 const Channel = Type.Integer({ minimum: 1, maximum: 9999 });
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 
@@ -110,7 +112,8 @@ export const ChannelSettingsBodySchema = Type.Object(
       { additionalProperties: false },
     ),
     /** Null: armed all the time. The schedule's time zone is the site's. */
-    schedule: Nullable(Type.Omit(ArmingScheduleSchema, ['timeZone'])),
+    // Omit drops `additionalProperties`: given again, so a stray field (a time zone) is refused.
+    schedule: Nullable(Type.Omit(ArmingScheduleSchema, ['timeZone'], { additionalProperties: false })),
     preSeconds: Type.Integer({ minimum: 0, maximum: CLIP_MAX_PRE_SECONDS }),
     postSeconds: Type.Integer({ minimum: 1, maximum: CLIP_MAX_POST_SECONDS }),
   },
@@ -211,7 +214,7 @@ export const ClipDropSchema = Type.Object({
   channel: Channel,
   eventTypes: Type.Array(ClipEventTypeSchema),
   eventAt: IsoDateSchema,
-  reason: Type.Union(Object.values(ClipDropReason).map((r) => Type.Literal(r))),
+  reason: Type.Union(literals(Object.values(ClipDropReason))),
   message: Type.String(),
   droppedAt: IsoDateSchema,
 });

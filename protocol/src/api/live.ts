@@ -21,4 +21,6 @@ export type LiveEvent =
   /** An edge box's route for a panel's alarms to its ARC failed, or answers again (`alarm.path` event). */
   | { type: 'alarm.path'; siteId: string; serial: string; report: AlarmPathReport }
   /** A panel's event reached the alarm log, or its delivery to the ARC did; sent to the installer and to the ARC it was forwarded to. */
-  | { type: 'alarm.event'; deviceId: string };
+  | { type: 'alarm.event'; deviceId: string }
+  /** A clip of the site reached Cloud Storage, or its edge box reported one it gave up (event timeline). */
+  | { type: 'clip.new'; siteId: string; deviceId: string };
