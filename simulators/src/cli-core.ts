@@ -15,12 +15,15 @@ export const USAGE = `usage:
   vigil-sim camera  [--serial S] [--model M] [--manufacturer M] [--firmware F] [--name N]
                     [--host 127.0.0.1] [--http-port 0] [--discovery-port 0] [--rtsp-port 0]
                     [--user admin] [--password P] [--latency-ms N] [--ptz] [--encrypted] [--audio]
+                    [--solar] (a DS-2XS solar camera: motion events only, no intrusion or line crossing)
                     [--main-codec h264|h265|mjpeg] [--main-size 1920x1080] [--main-fps 25] (and --sub-...)
   vigil-sim cameras --count N [--serial-prefix VCAM] [same options as camera, ports are bases]
   vigil-sim lan     --spec <file.json> | --spec-json '<json>'
                     spec: {"sadpPort"?:37020,"wsdPort"?:3702,"multicast"?:true,"devices":[{"class":"camera",...}]}
                     switch VLANs: "poePorts"?:8,"uplinkPorts"?:2,"aggregation"?:[[9,10]],"maxVlansPerBatch"?:8
                     Hik-Connect: "platformUrl"?:"http://host:port","hikConnect"?:true; AX HOME panel: "flags":{"axHome":true}
+                    NVR/DVR alert stream: "alertHeartbeatMs"?:10000; events fired with POST /__sim/control
+                    {"event":{"channel":1,"type":"motion|intrusion|lineCrossing","active"?:true|false}}
   vigil-sim receiver [--host 127.0.0.1] [--tcp-port 0] [--udp-port 0] [--http-port 0]
                     [--account ACCT[:KEYHEX]]... [--delay-ms N] [--dedup-window-ms N] [--silent]
   vigil-sim panels  --spec <file.json> | --spec-json '<json>'
@@ -58,7 +61,7 @@ export function parseCliArgs(argv: readonly string[]): Result<CliCommand> {
   const [sub, ...rest] = argv;
   if (sub !== 'camera' && sub !== 'cameras') return fail(sub === undefined ? 'missing command' : `unknown command ${sub}`);
   let values: Record<string, string | undefined>;
-  let flags: { ptz?: boolean; encrypted?: boolean; audio?: boolean };
+  let flags: { ptz?: boolean; encrypted?: boolean; audio?: boolean; solar?: boolean };
   try {
     const parsed = parseArgs({
       args: rest,
@@ -82,6 +85,7 @@ export function parseCliArgs(argv: readonly string[]): Result<CliCommand> {
         ptz: { type: 'boolean' },
         encrypted: { type: 'boolean' },
         audio: { type: 'boolean' },
+        solar: { type: 'boolean' },
         'main-codec': { type: 'string' },
         'main-size': { type: 'string' },
         'main-fps': { type: 'string' },
@@ -90,9 +94,9 @@ export function parseCliArgs(argv: readonly string[]): Result<CliCommand> {
         'sub-fps': { type: 'string' },
       },
     });
-    const { ptz, encrypted, audio, ...strings } = parsed.values;
+    const { ptz, encrypted, audio, solar, ...strings } = parsed.values;
     values = strings;
-    flags = { ptz, encrypted, audio };
+    flags = { ptz, encrypted, audio, solar };
   } catch (e) {
     return fail(e instanceof Error ? e.message : String(e));
   }
@@ -112,6 +116,7 @@ export function parseCliArgs(argv: readonly string[]): Result<CliCommand> {
   }
   const latency = values['latency-ms'];
   if (latency !== undefined && !INT.test(latency)) return fail('--latency-ms must be a non-negative integer');
+  if (flags.solar && values.model !== undefined && !values.model.startsWith('DS-2XS')) return fail('--solar needs a solar model (DS-2XS...) or none');
   let count = 1;
   if (sub === 'cameras') {
     const c = values.count;
@@ -161,6 +166,7 @@ export function parseCliArgs(argv: readonly string[]): Result<CliCommand> {
       latencyMs: latency === undefined ? undefined : Number(latency),
       ptz: flags.ptz,
       encryption: flags.encrypted,
+      solar: flags.solar,
       streams: Object.keys(streams).length === 0 ? undefined : streams,
     }),
   });

@@ -20,6 +20,13 @@ describe('parseCliArgs', () => {
     });
   });
 
+  it('reads --solar, with no model or a solar one', () => {
+    const r = parseCliArgs(['camera', '--solar']);
+    expect(r.ok && r.value.camera.solar).toBe(true);
+    expect(parseCliArgs(['camera', '--solar', '--model', 'DS-2XS6A25G0-I/CH20S40']).ok).toBe(true);
+    expect(parseCliArgs(['camera', '--solar', '--model', 'DS-2CD2143G2-I']).ok).toBe(false);
+  });
+
   it('reads the cameras command', () => {
     const r = parseCliArgs(['cameras', '--count', '3', '--serial-prefix', 'LAB', '--rtsp-port', '8554']);
     expect(r.ok && r.value).toMatchObject({ count: 3, serialPrefix: 'LAB', camera: { rtspPort: 8554 } });

@@ -1,7 +1,9 @@
 export {
+  CameraFeatureError,
   DEFAULT_CAMERA_STREAMS,
   IpCameraSimulator,
   SNAPSHOT_PATH,
+  SOLAR_CAMERA_MODEL,
   endpointReferenceFor,
   verificationCodeFor,
   type CameraEndpoints,

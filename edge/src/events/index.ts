@@ -1,2 +1,9 @@
 export { CameraEventSubscriber, type CameraEventSubscriberEvents, type CameraEventSubscriberOptions, type CameraEventSubscriberStatus } from './pullpoint.js';
-export { MOTION_TOPICS, MotionState, readMotion, type MotionEvent } from './motion.js';
+export { DETECTION_TOPICS, DetectionState, readDetection, type Detection, type DetectionEvent } from './detections.js';
+export {
+  RecorderEventSubscriber,
+  type RecorderDetectionEvent,
+  type RecorderEventSubscriberEvents,
+  type RecorderEventSubscriberOptions,
+  type RecorderEventSubscriberStatus,
+} from './isapi-alerts.js';

@@ -1,6 +1,6 @@
 import { IpCameraSimulator, type IpCameraOptions } from '@vigil/simulators';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { MotionEvent } from './motion.js';
+import type { DetectionEvent } from './detections.js';
 import { CameraEventSubscriber, type CameraEventSubscriberOptions } from './pullpoint.js';
 
 const PASSWORD = 'Secret-1';
@@ -30,19 +30,23 @@ const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** A started subscriber on a camera, with what it reported. */
 function subscribe(cam: IpCameraSimulator, opts: Partial<CameraEventSubscriberOptions> = {}) {
   const subscriber = new CameraEventSubscriber({ deviceServiceUrl: cam.deviceServiceUrl, account: { username: 'admin', password: PASSWORD }, ...opts });
-  const motions: (MotionEvent & { receivedAt: number })[] = [];
+  const detections: (DetectionEvent & { receivedAt: number })[] = [];
+  const motions: (DetectionEvent & { receivedAt: number })[] = [];
   const subscriptions: string[] = [];
   const failures: string[] = [];
-  subscriber.on('motion', (e) => motions.push({ ...e, receivedAt: Date.now() }));
+  subscriber.on('detection', (e) => {
+    detections.push({ ...e, receivedAt: Date.now() });
+    if (e.type === 'motion') motions.push({ ...e, receivedAt: Date.now() });
+  });
   subscriber.on('subscribed', (s) => subscriptions.push(s.address));
   subscriber.on('failure', (err) => failures.push(err.message));
   subscriber.start();
   cleanups.push(() => subscriber.stop());
-  return { subscriber, motions, subscriptions, failures };
+  return { subscriber, detections, motions, subscriptions, failures };
 }
 
 /** Pulses motion and waits for its start and end; returns the box clock just before the pulse. */
-async function pulse(cam: IpCameraSimulator, motions: MotionEvent[], ms: number): Promise<number> {
+async function pulse(cam: IpCameraSimulator, motions: DetectionEvent[], ms: number): Promise<number> {
   const seen = motions.length;
   const before = Date.now();
   cam.pulseMotion(ms);
@@ -61,15 +65,60 @@ describe('CameraEventSubscriber', () => {
     // Both motion topics report each change: still one event per change.
     await pause(500);
     expect(motions.map((m) => m.active)).toEqual([true, false]);
-    const [start, end] = motions as [MotionEvent & { receivedAt: number }, MotionEvent & { receivedAt: number }];
-    expect(start).toMatchObject({ kind: 'motion', source: 'VideoSourceConfig_1', rule: 'MyMotionDetectorRule' });
+    const [start, end] = motions as [DetectionEvent & { receivedAt: number }, DetectionEvent & { receivedAt: number }];
+    expect(start).toMatchObject({ type: 'motion', source: 'VideoSourceConfig_1', rule: 'MyMotionDetectorRule' });
     expect(start.initial).toBeUndefined();
     expect(start.at).toBeGreaterThanOrEqual(before - 200);
     expect(start.at).toBeLessThanOrEqual(start.receivedAt + 200);
     expect(end.at - start.at).toBeGreaterThanOrEqual(1300);
     expect(end.at).toBeLessThanOrEqual(end.receivedAt + 200);
-    expect(Date.parse(start.cameraAt)).toBeGreaterThanOrEqual(before - 200);
+    expect(start.cameraAt).toBeGreaterThanOrEqual(before - 200);
     expect(failures).toEqual([]);
+  });
+
+  it('reports intrusion as it starts and ends and each line crossing as a pulse, beside motion', async () => {
+    const cam = await camera();
+    const { subscriber, detections, subscriptions, failures } = subscribe(cam);
+    await until('a subscription', () => subscriptions.length === 1);
+
+    const before = Date.now();
+    cam.setIntrusion(true);
+    await until('the intrusion', () => detections.length === 1);
+    expect(subscriber.status).toMatchObject({ intrusion: true, motion: false });
+    cam.crossLine();
+    cam.setMotion(true);
+    cam.crossLine();
+    cam.setIntrusion(false);
+    await until('the rest', () => detections.length === 5);
+    await pause(500);
+    expect(detections.map((d) => [d.type, d.active])).toEqual([
+      ['intrusion', true],
+      ['lineCrossing', true],
+      ['motion', true],
+      ['lineCrossing', true],
+      ['intrusion', false],
+    ]);
+    expect(detections[0]).toMatchObject({ source: 'VideoSourceConfig_1', rule: 'MyFieldDetectorRule' });
+    expect(detections[1]).toMatchObject({ rule: 'MyLineDetectorRule' });
+    for (const d of detections) {
+      expect(d.at).toBeGreaterThanOrEqual(before - 200);
+      expect(d.at).toBeLessThanOrEqual(d.receivedAt + 200);
+      expect(d.initial).toBeUndefined();
+    }
+    expect(subscriber.status).toMatchObject({ intrusion: false, motion: true });
+    expect(failures).toEqual([]);
+  });
+
+  it('gets only motion from a solar camera, through the same subscription', async () => {
+    const cam = await camera({ solar: true });
+    const { detections, subscriptions } = subscribe(cam);
+    await until('a subscription', () => subscriptions.length === 1);
+    expect(() => cam.setIntrusion(true)).toThrow();
+    await pulse(cam, detections, 300);
+    expect(detections.map((d) => [d.type, d.active])).toEqual([
+      ['motion', true],
+      ['motion', false],
+    ]);
   });
 
   it('does not take the state at subscription time for a motion, but reports motion already going on once, as initial', async () => {
@@ -99,10 +148,10 @@ describe('CameraEventSubscriber', () => {
     expect(Math.abs(subscriber.status.clockOffsetMs - HOUR_MS)).toBeLessThan(2_000);
 
     const before = await pulse(cam, motions, 1000);
-    const [start, end] = motions as [MotionEvent & { receivedAt: number }, MotionEvent & { receivedAt: number }];
+    const [start, end] = motions as [DetectionEvent & { receivedAt: number }, DetectionEvent & { receivedAt: number }];
     expect(start.at).toBeGreaterThanOrEqual(before - 500);
     expect(end.at).toBeLessThanOrEqual(end.receivedAt + 500);
-    expect(Date.parse(start.cameraAt) - start.at).toBeGreaterThan(HOUR_MS - 2_000);
+    expect(start.cameraAt - start.at).toBeGreaterThan(HOUR_MS - 2_000);
   });
 
   it('renews its subscription so that events flow past the first termination time', async () => {

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ClipEventType } from '@vigil/protocol';
 import {
   Ns,
   buildCreatePullPointSubscription,
@@ -17,7 +18,7 @@ import {
   type SubscriptionTimes,
 } from '@vigil/protocol/onvif';
 import type { DeviceAccount } from '../media/devices.js';
-import { MOTION_TOPICS, MotionState, type MotionEvent } from './motion.js';
+import { DETECTION_TOPICS, DetectionState, type DetectionEvent } from './detections.js';
 import { OnvifCallError, OnvifSession } from './onvif-session.js';
 
 export interface CameraEventSubscriberOptions {
@@ -38,8 +39,9 @@ export interface CameraEventSubscriberOptions {
 }
 
 export interface CameraEventSubscriberEvents {
-  motion: [event: MotionEvent];
-  /** A subscription was made; `filtered` is false when the camera refused the motion topic filter. */
+  /** Motion or intrusion starting or ending, or a line crossed. */
+  detection: [event: DetectionEvent];
+  /** A subscription was made; `filtered` is false when the camera refused the detection topic filter. */
   subscribed: [info: { address: string; terminationTime: Date; filtered: boolean }];
   /** Something failed; the subscriber tries again after `retryInMs`. */
   failure: [error: Error, retryInMs: number];
@@ -51,7 +53,9 @@ export interface CameraEventSubscriberStatus {
   subscription: string | undefined;
   /** The camera's clock minus the box's, in ms, as last measured. */
   clockOffsetMs: number;
+  /** Motion going on, and an object inside an intrusion field, as last reported. */
   motion: boolean;
+  intrusion: boolean;
   /** Failures since the last subscription was made. */
   failures: number;
 }
@@ -66,8 +70,8 @@ function positive(name: string, value: number | undefined, fallback: number, max
 }
 
 /**
- * Motion events of one ONVIF camera through a PullPoint subscription: finds the event service, subscribes
- * (to the motion topics when the camera takes a filter), long-polls PullMessages, renews halfway through the
+ * Detections of one ONVIF camera (motion, intrusion, line crossing) through a PullPoint subscription: finds the
+ * event service, subscribes (to the detection topics when the camera takes a filter), long-polls PullMessages, renews halfway through the
  * subscription's life, and after any failure (camera restarted, unreachable, clock moved) measures the clock
  * again and subscribes anew with a doubling wait. `stop()` unsubscribes.
  */
@@ -79,7 +83,7 @@ export class CameraEventSubscriber extends EventEmitter<CameraEventSubscriberEve
   private readonly requestTimeoutMs: number;
   private readonly retryInitialMs: number;
   private readonly retryMaxMs: number;
-  private readonly motion = new MotionState();
+  private readonly detections = new DetectionState();
   private running: AbortController | undefined;
   private loop: Promise<void> | undefined;
   private subscription: string | undefined;
@@ -113,7 +117,8 @@ export class CameraEventSubscriber extends EventEmitter<CameraEventSubscriberEve
       running: this.running !== undefined,
       subscription: this.subscription,
       clockOffsetMs: Math.round(this.session.clockOffsetMs),
-      motion: this.motion.current,
+      motion: this.detections.isActive(ClipEventType.motion),
+      intrusion: this.detections.isActive(ClipEventType.intrusion),
       failures: this.failures,
     };
   }
@@ -200,9 +205,9 @@ export class CameraEventSubscriber extends EventEmitter<CameraEventSubscriberEve
         const pulled = parsePullMessagesResponse(answer);
         if (!pulled.ok) throw new OnvifCallError('badAnswer', `PullMessages: ${pulled.error}`);
         for (const message of pulled.value.messages) {
-          if (!topicMatches(MOTION_TOPICS, message.topic)) continue;
-          const event = this.motion.take(message, this.session.clockOffsetMs);
-          if (event) this.emit('motion', event);
+          if (!topicMatches(DETECTION_TOPICS, message.topic)) continue;
+          const event = this.detections.take(message, this.session.clockOffsetMs);
+          if (event) this.emit('detection', event);
         }
       }
     } catch (err) {
@@ -246,7 +251,7 @@ export class CameraEventSubscriber extends EventEmitter<CameraEventSubscriberEve
     };
     if (this.filterRefused) return { ...(await create(undefined)), filtered: false };
     try {
-      return { ...(await create(MOTION_TOPICS)), filtered: true };
+      return { ...(await create(DETECTION_TOPICS)), filtered: true };
     } catch (err) {
       if (!(err instanceof OnvifCallError) || err.failure !== 'fault') throw err;
     }

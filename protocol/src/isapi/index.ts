@@ -6,3 +6,4 @@ export * from './vlan.js';
 export * from './panel.js';
 export * from './content-search.js';
 export * from './admin-access.js';
+export * from './alert-stream.js';

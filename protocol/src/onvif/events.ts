@@ -31,6 +31,16 @@ export const MotionTopic = {
   motionAlarm: 'tns1:VideoSource/MotionAlarm',
 } as const;
 
+/**
+ * Video analytics rules of a camera (ONVIF Analytics Service, rule engine topics): intrusion is a property of a
+ * field detector rule (data `IsInside`, true while an object is inside the field); line crossing is a plain
+ * event of a line detector rule, one message per crossing (data `ObjectId`).
+ */
+export const AnalyticsTopic = {
+  fieldDetector: 'tns1:RuleEngine/FieldDetector/ObjectsInside',
+  lineDetector: 'tns1:RuleEngine/LineDetector/Crossed',
+} as const;
+
 export type PropertyOperation = 'Initialized' | 'Changed' | 'Deleted';
 const PROPERTY_OPERATIONS: readonly string[] = ['Initialized', 'Changed', 'Deleted'];
 

@@ -2,9 +2,11 @@ import { once } from 'node:events';
 import onvif from 'onvif';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  AnalyticsTopic,
   FaultSubcode,
   MotionTopic,
   buildCreatePullPointSubscription,
+  buildGetDeviceInformation,
   buildGetEventProperties,
   buildGetServices,
   buildPullMessages,
@@ -14,13 +16,14 @@ import {
   parseCreatePullPointSubscriptionResponse,
   parseEnvelope,
   parseFault,
+  parseGetDeviceInformationResponse,
   parseGetEventPropertiesResponse,
   parsePullMessagesResponse,
   parseRenewResponse,
   usernameTokenHeader,
   type NotificationMessage,
 } from '@vigil/protocol/onvif';
-import { IpCameraSimulator } from './ip-camera.js';
+import { CameraFeatureError, IpCameraSimulator, SOLAR_CAMERA_MODEL } from './ip-camera.js';
 
 const started: IpCameraSimulator[] = [];
 const clients: { removeAllListeners(name: string): void }[] = [];
@@ -132,12 +135,12 @@ describe('IpCameraSimulator events with the onvif npm client', () => {
 });
 
 describe('IpCameraSimulator events over raw SOAP', () => {
-  it('advertises the event service and describes its motion topics', async () => {
+  it('advertises the event service and describes its motion and analytics topics', async () => {
     const cam = await camera();
     const services = await (await soap(cam.deviceServiceUrl, buildGetServices(false))).text();
     expect(services).toContain('<tds:XAddr>http://127.0.0.1:' + cam.state.http + '/onvif/events_service</tds:XAddr>');
     const props = parseGetEventPropertiesResponse(await (await soap(cam.eventsServiceUrl, buildGetEventProperties(auth(Date.now())))).text());
-    expect(props.ok && props.value).toEqual([MotionTopic.cellMotion, MotionTopic.motionAlarm]);
+    expect(props.ok && props.value).toEqual([MotionTopic.cellMotion, AnalyticsTopic.fieldDetector, AnalyticsTopic.lineDetector, MotionTopic.motionAlarm]);
     const anon = await soap(cam.eventsServiceUrl, buildCreatePullPointSubscription());
     const fault = await faultOf(anon);
     expect(fault && faultHas(fault, FaultSubcode.notAuthorized)).toBe(true);
@@ -163,10 +166,11 @@ describe('IpCameraSimulator events over raw SOAP', () => {
       if (!parsed.ok) throw new Error(parsed.error);
       return parsed.value;
     };
-    // Only the rule engine's topic passes the filter.
+    // Only the rule engine's topics pass the filter.
     const initial = await pull(0);
     expect(initial.messages.map((m) => [m.topic, m.propertyOperation, m.data])).toEqual([
       [MotionTopic.cellMotion, 'Initialized', [{ name: 'IsMotion', value: 'false' }]],
+      [AnalyticsTopic.fieldDetector, 'Initialized', [{ name: 'IsInside', value: 'false' }]],
     ]);
 
     // A pull with nothing to hand out waits for the next message and answers at once with it.
@@ -235,5 +239,97 @@ describe('IpCameraSimulator events over raw SOAP', () => {
     expect(cam.state.motion).toBe(false);
     expect((await control({ motion: true })).status).toBe(200);
     expect(cam.state.motion).toBe(true);
+  });
+});
+
+describe('IpCameraSimulator intrusion and line crossing', () => {
+  /** A subscription to every topic, and a way to take what it queued. */
+  async function subscription(cam: IpCameraSimulator) {
+    const created = parseCreatePullPointSubscriptionResponse(await (await soap(cam.eventsServiceUrl, buildCreatePullPointSubscription({}, auth(Date.now())))).text());
+    if (!created.ok) throw new Error(created.error);
+    const address = created.value.address;
+    return async (timeoutMs = 0): Promise<NotificationMessage[]> => {
+      const res = await soap(address, buildPullMessages({ to: address, timeoutMs, messageLimit: 100 }, auth(Date.now())));
+      const parsed = parsePullMessagesResponse(await res.text());
+      if (!parsed.ok) throw new Error(parsed.error);
+      return parsed.value.messages;
+    };
+  }
+  const control = (cam: IpCameraSimulator, input: unknown) =>
+    fetch(`http://127.0.0.1:${cam.state.http}/__sim/control`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(input) });
+  const brief = (messages: NotificationMessage[]) => messages.map((m) => [m.topic, m.propertyOperation, m.data[0]?.name, m.data[0]?.value]);
+
+  it('raises and clears intrusion and pulses line crossings through the control API', async () => {
+    const cam = await camera();
+    const pull = await subscription(cam);
+    expect(brief(await pull())).toEqual([
+      [MotionTopic.cellMotion, 'Initialized', 'IsMotion', 'false'],
+      [MotionTopic.motionAlarm, 'Initialized', 'State', 'false'],
+      [AnalyticsTopic.fieldDetector, 'Initialized', 'IsInside', 'false'],
+    ]);
+
+    const on = await control(cam, { intrusion: true });
+    expect(on.status).toBe(200);
+    expect(((await on.json()) as { intrusion: boolean }).intrusion).toBe(true);
+    // The same state again is no change: nothing is queued for it.
+    expect((await control(cam, { intrusion: true })).status).toBe(200);
+    const raised = await pull();
+    expect(brief(raised)).toEqual([[AnalyticsTopic.fieldDetector, 'Changed', 'IsInside', 'true']]);
+    expect(raised[0]!.source).toEqual([
+      { name: 'VideoSourceConfigurationToken', value: 'VideoSourceConfig_1' },
+      { name: 'VideoAnalyticsConfigurationToken', value: 'VideoAnalyticsConfig_1' },
+      { name: 'Rule', value: 'MyFieldDetectorRule' },
+    ]);
+    expect((await control(cam, { intrusion: false })).status).toBe(200);
+    expect(brief(await pull())).toEqual([[AnalyticsTopic.fieldDetector, 'Changed', 'IsInside', 'false']]);
+
+    // A crossing is one message with no property operation, each with its own object id.
+    const before = Date.now();
+    expect((await control(cam, { lineCrossing: true })).status).toBe(200);
+    expect((await control(cam, { lineCrossing: true })).status).toBe(200);
+    const crossings = await pull();
+    expect(brief(crossings)).toEqual([
+      [AnalyticsTopic.lineDetector, undefined, 'ObjectId', '1'],
+      [AnalyticsTopic.lineDetector, undefined, 'ObjectId', '2'],
+    ]);
+    expect(crossings[0]!.source.find((i) => i.name === 'Rule')?.value).toBe('MyLineDetectorRule');
+    expect(crossings[0]!.utcTime.getTime()).toBeGreaterThanOrEqual(before - 1);
+    expect(cam.state).toMatchObject({ solar: false, intrusion: false, lineCrossings: 2 });
+
+    for (const bad of [{ intrusion: 'yes' }, { lineCrossing: false }, { lineCrossing: 1 }]) expect((await control(cam, bad)).status).toBe(400);
+    expect(await pull()).toEqual([]);
+  });
+
+  it('makes a solar camera with motion detection only', async () => {
+    const cam = await camera({ serial: 'SOLAR0001', solar: true });
+    expect(cam.identity.model).toBe(SOLAR_CAMERA_MODEL);
+    expect(cam.identity.model.startsWith('DS-2XS')).toBe(true);
+    const props = parseGetEventPropertiesResponse(await (await soap(cam.eventsServiceUrl, buildGetEventProperties(auth(Date.now())))).text());
+    expect(props.ok && props.value).toEqual([MotionTopic.cellMotion, MotionTopic.motionAlarm]);
+    const info = parseGetDeviceInformationResponse(await (await soap(cam.deviceServiceUrl, buildGetDeviceInformation(auth(Date.now())))).text());
+    expect(info.ok && info.value.model).toBe(SOLAR_CAMERA_MODEL);
+
+    const pull = await subscription(cam);
+    expect(brief(await pull())).toEqual([
+      [MotionTopic.cellMotion, 'Initialized', 'IsMotion', 'false'],
+      [MotionTopic.motionAlarm, 'Initialized', 'State', 'false'],
+    ]);
+    for (const refused of [{ intrusion: true }, { lineCrossing: true }, { motion: true, intrusion: true }]) {
+      const res = await control(cam, refused);
+      expect(res.status).toBe(409);
+      expect(((await res.json()) as { code: string }).code).toBe('NOT_SUPPORTED');
+    }
+    // A refused control changed nothing, motion included.
+    expect(cam.state).toMatchObject({ solar: true, motion: false, intrusion: false, lineCrossings: 0 });
+    expect(() => cam.setIntrusion(true)).toThrow(CameraFeatureError);
+    expect(() => cam.crossLine()).toThrow(CameraFeatureError);
+    expect(await pull()).toEqual([]);
+
+    expect((await control(cam, { motion: true })).status).toBe(200);
+    expect(brief(await pull())).toEqual([
+      [MotionTopic.cellMotion, 'Changed', 'IsMotion', 'true'],
+      [MotionTopic.motionAlarm, 'Changed', 'State', 'true'],
+    ]);
+    expect(() => new IpCameraSimulator({ serial: 'SOLAR0002', solar: true, model: 'DS-2CD2143G2-I' })).toThrow(RangeError);
   });
 });

@@ -14,6 +14,7 @@ import {
   FaultCode,
   FaultSubcode,
   MEDIA_SERVICE_PATH,
+  AnalyticsTopic,
   MotionTopic,
   NO_PROFILE_SUBCODE,
   PTZ_SERVICE_PATH,
@@ -166,7 +167,13 @@ const isPullPointOperation = (op: Operation): op is PullPointOperation => (PULL_
 const PTZ_CONFIGURATION: PtzConfiguration = { token: 'PTZConfig_1', name: 'PTZ', nodeToken: 'PTZNode_1', defaultTimeoutMs: 10_000 };
 const VIDEO_SOURCE_CONFIG = 'VideoSourceConfig_1';
 const MOTION_RULE = 'MyMotionDetectorRule';
+const VIDEO_ANALYTICS_CONFIG = 'VideoAnalyticsConfig_1';
+const FIELD_RULE = 'MyFieldDetectorRule';
+const LINE_RULE = 'MyLineDetectorRule';
 const MAX_PULSE_MS = 3_600_000;
+/** What a solar camera presents itself as, unless told another solar model (their names start with DS-2XS). */
+export const SOLAR_CAMERA_MODEL = 'DS-2XS6A46G1-IZS/C36S80';
+const SOLAR_MODEL_PREFIX = 'DS-2XS';
 
 /** The motion topics the camera raises, as GetEventProperties describes them. */
 const MOTION_TOPICS: readonly TopicDescription[] = [
@@ -186,6 +193,33 @@ const MOTION_TOPICS: readonly TopicDescription[] = [
     data: [{ name: 'State', type: 'xs:boolean' }],
   },
 ];
+
+/** The analytics rules' topics, which a solar camera (motion detection only) does not have. */
+const ANALYTICS_TOPICS: readonly TopicDescription[] = [
+  {
+    topic: AnalyticsTopic.fieldDetector,
+    isProperty: true,
+    source: [
+      { name: 'VideoSourceConfigurationToken', type: 'tt:ReferenceToken' },
+      { name: 'VideoAnalyticsConfigurationToken', type: 'tt:ReferenceToken' },
+      { name: 'Rule', type: 'xs:string' },
+    ],
+    data: [{ name: 'IsInside', type: 'xs:boolean' }],
+  },
+  {
+    topic: AnalyticsTopic.lineDetector,
+    isProperty: false,
+    source: [
+      { name: 'VideoSourceConfigurationToken', type: 'tt:ReferenceToken' },
+      { name: 'VideoAnalyticsConfigurationToken', type: 'tt:ReferenceToken' },
+      { name: 'Rule', type: 'xs:string' },
+    ],
+    data: [{ name: 'ObjectId', type: 'xs:integer' }],
+  },
+];
+
+/** What a camera refuses because it lacks the feature (the control API answers 409). */
+export class CameraFeatureError extends Error {}
 
 function motionProblem(v: unknown): string | undefined {
   if (typeof v === 'boolean') return undefined;
@@ -231,6 +265,11 @@ export interface IpCameraOptions extends Partial<CameraIdentity> {
   encryption?: boolean;
   /** A pan/tilt/zoom head behind the ONVIF PTZ service (default none). */
   ptz?: boolean;
+  /**
+   * A solar camera (model SOLAR_CAMERA_MODEL unless another DS-2XS one is given): motion detection only, no
+   * intrusion or line crossing rules (default off).
+   */
+  solar?: boolean;
 }
 
 export interface IpCameraCounters {
@@ -253,7 +292,12 @@ export interface IpCameraState {
   deviceServiceUrl: string;
   encryption: boolean;
   ptz: boolean;
+  solar: boolean;
   motion: boolean;
+  /** An object inside the intrusion field. */
+  intrusion: boolean;
+  /** Line crossings raised since start. */
+  lineCrossings: number;
   /** Live event subscriptions (pull points). */
   subscriptions: number;
   counters: IpCameraCounters;
@@ -271,6 +315,10 @@ export interface IpCameraEvents {
   dropped: [kind: 'http' | 'udp'];
   /** The motion state changed (and its notifications were queued on the pull points). */
   motion: [active: boolean];
+  /** The intrusion state changed (likewise). */
+  intrusion: [active: boolean];
+  /** A line crossing was raised (likewise). */
+  lineCrossing: [objectId: number];
 }
 
 /** The ports a started camera listens on (the shape of one entry of the CLI's ready line). */
@@ -297,8 +345,9 @@ export function endpointReferenceFor(serial: string): string {
  * without authentication; device information, profiles, stream and snapshot URIs behind WS-UsernameToken), a
  * JPEG snapshot behind Digest, unicast WS-Discovery over UDP, and its main and sub streams over RTSP (real H.264,
  * H.265 or MJPEG from ffmpeg, which runs only while someone watches), all on one interface. The event service
- * hands out motion notifications through pull points; with `ptz` it has a PTZ service; with `encryption` its
- * streams and snapshot want the key derived from its verification code.
+ * hands out motion, intrusion and line crossing notifications through pull points (motion only on a `solar`
+ * camera); with `ptz` it has a PTZ service; with `encryption` its streams and snapshot want the key derived from
+ * its verification code.
  * `setReachable(false)` cuts it off: SOAP requests are held unanswered and datagrams ignored, as behind a dead
  * link. The control endpoints (`/__sim/...`) keep answering so that a test can bring it back.
  */
@@ -338,12 +387,19 @@ export class IpCameraSimulator extends EventEmitter<IpCameraEvents> {
   private readonly pullPoints: PullPoints;
   private motion = false;
   private motionPulse: NodeJS.Timeout | undefined;
+  private readonly solar: boolean;
+  private intrusion = false;
+  private lineCrossings = 0;
 
   constructor(opts: IpCameraOptions) {
     super();
+    this.solar = opts.solar ?? false;
+    if (this.solar && opts.model !== undefined && !opts.model.startsWith(SOLAR_MODEL_PREFIX)) {
+      throw new RangeError(`a solar camera's model starts with ${SOLAR_MODEL_PREFIX}: ${opts.model}`);
+    }
     this.identity = {
       manufacturer: opts.manufacturer ?? 'Vigil Sim',
-      model: opts.model ?? 'VC-2000',
+      model: opts.model ?? (this.solar ? SOLAR_CAMERA_MODEL : 'VC-2000'),
       serial: opts.serial,
       firmware: opts.firmware ?? 'V1.0.0 build 20261101',
       hardwareId: opts.hardwareId ?? '1.0',
@@ -372,7 +428,7 @@ export class IpCameraSimulator extends EventEmitter<IpCameraEvents> {
     this.streamKey = streamKeyFor(this.identity.serial, this.identity.verificationCode);
     this.encryption = opts.encryption ?? false;
     this.ptz = opts.ptz ? new PtzHead(this.clock) : undefined;
-    this.pullPoints = new PullPoints(this.clock, () => this.motionMessages('Initialized'));
+    this.pullPoints = new PullPoints(this.clock, () => [...this.motionMessages('Initialized'), ...this.intrusionMessages('Initialized')]);
     this.rtsp = new RtspServer({
       host: this.host,
       port: rtspPort,
@@ -438,7 +494,10 @@ export class IpCameraSimulator extends EventEmitter<IpCameraEvents> {
       deviceServiceUrl: this.deviceServiceUrl,
       encryption: this.encryption,
       ptz: this.ptz !== undefined,
+      solar: this.solar,
       motion: this.motion,
+      intrusion: this.intrusion,
+      lineCrossings: this.lineCrossings,
       subscriptions: this.pullPoints.size,
       counters: { ...this.counters },
       rtsp: { sessions: this.rtsp.sessionCount, teardowns: this.rtsp.counters.teardowns, sessionsRefused: this.rtsp.counters.sessionsRefused },
@@ -470,6 +529,52 @@ export class IpCameraSimulator extends EventEmitter<IpCameraEvents> {
       this.motionPulse = undefined;
       this.setMotion(false);
     }, ms);
+  }
+
+  /**
+   * An object enters (true) or leaves (false) the intrusion field: on a change, every pull point gets the field
+   * detector's IsInside. Throws CameraFeatureError on a solar camera.
+   */
+  setIntrusion(active: boolean): void {
+    if (this.solar) throw new CameraFeatureError('a solar camera detects motion only: it has no intrusion detection');
+    if (active === this.intrusion) return;
+    this.intrusion = active;
+    for (const m of this.intrusionMessages('Changed')) this.pullPoints.publish(m);
+    this.emit('intrusion', active);
+  }
+
+  /** An object crosses the line: one line detector notification. Throws CameraFeatureError on a solar camera. */
+  crossLine(): void {
+    if (this.solar) throw new CameraFeatureError('a solar camera detects motion only: it has no line crossing detection');
+    const objectId = ++this.lineCrossings;
+    this.pullPoints.publish({
+      topic: AnalyticsTopic.lineDetector,
+      utcTime: new Date(this.clock()),
+      source: this.analyticsSource(LINE_RULE),
+      data: [{ name: 'ObjectId', value: String(objectId) }],
+    });
+    this.emit('lineCrossing', objectId);
+  }
+
+  private analyticsSource(rule: string): NotificationMessage['source'] {
+    return [
+      { name: 'VideoSourceConfigurationToken', value: VIDEO_SOURCE_CONFIG },
+      { name: 'VideoAnalyticsConfigurationToken', value: VIDEO_ANALYTICS_CONFIG },
+      { name: 'Rule', value: rule },
+    ];
+  }
+
+  private intrusionMessages(operation: 'Initialized' | 'Changed'): NotificationMessage[] {
+    if (this.solar) return [];
+    return [
+      {
+        topic: AnalyticsTopic.fieldDetector,
+        utcTime: new Date(this.clock()),
+        propertyOperation: operation,
+        source: this.analyticsSource(FIELD_RULE),
+        data: [{ name: 'IsInside', value: String(this.intrusion) }],
+      },
+    ];
   }
 
   private motionMessages(operation: 'Initialized' | 'Changed'): NotificationMessage[] {
@@ -641,14 +746,34 @@ export class IpCameraSimulator extends EventEmitter<IpCameraEvents> {
     } catch {
       return sendJson(res, 400, { statusCode: 400, code: 'BAD_JSON', message: 'body is not JSON' });
     }
-    const problem = controlProblem(input, { dropStream: dropStreamProblem, encryption: booleanProblem('encryption'), motion: motionProblem });
+    const problem = controlProblem(input, {
+      dropStream: dropStreamProblem,
+      encryption: booleanProblem('encryption'),
+      motion: motionProblem,
+      intrusion: booleanProblem('intrusion'),
+      lineCrossing: (v) => (v === true ? undefined : 'lineCrossing must be true'),
+    });
     if (problem) return sendJson(res, 400, { statusCode: 400, code: 'BAD_CONTROL', message: problem });
-    const c = input as { reachable?: boolean; latencyMs?: number; dropStream?: StreamDrop; encryption?: boolean; motion?: boolean | { pulseMs: number } };
+    const c = input as {
+      reachable?: boolean;
+      latencyMs?: number;
+      dropStream?: StreamDrop;
+      encryption?: boolean;
+      motion?: boolean | { pulseMs: number };
+      intrusion?: boolean;
+      lineCrossing?: true;
+    };
+    // Checked before anything changes, so that a refused control changes nothing.
+    if (this.solar && (c.intrusion !== undefined || c.lineCrossing !== undefined)) {
+      return sendJson(res, 409, { statusCode: 409, code: 'NOT_SUPPORTED', message: 'a solar camera detects motion only' });
+    }
     if (c.latencyMs !== undefined) this.setLatency(c.latencyMs);
     if (c.reachable !== undefined) this.setReachable(c.reachable);
     if (c.encryption !== undefined) this.setEncryption(c.encryption);
     if (typeof c.motion === 'boolean') this.setMotion(c.motion);
     else if (c.motion !== undefined) this.pulseMotion(c.motion.pulseMs);
+    if (c.intrusion !== undefined) this.setIntrusion(c.intrusion);
+    if (c.lineCrossing) this.crossLine();
     const drop = c.dropStream;
     const dropped = drop ? this.rtsp.dropStream(streamPath(drop.stream), drop.ms, drop.mode ?? 'disconnect') : Promise.resolve();
     dropped.then(
@@ -752,7 +877,7 @@ export class IpCameraSimulator extends EventEmitter<IpCameraEvents> {
         return stream ? buildGetSnapshotUriResponse(this.snapshotUri(stream)) : noProfile(req.value.profileToken);
       }
       case 'GetEventProperties':
-        return buildGetEventPropertiesResponse(MOTION_TOPICS);
+        return buildGetEventPropertiesResponse(this.solar ? MOTION_TOPICS : [...MOTION_TOPICS, ...ANALYTICS_TOPICS]);
       case 'CreatePullPointSubscription': {
         const req = parseCreatePullPointSubscriptionRequest(env);
         if (!req.ok) return { subcodes: [FaultSubcode.invalidArgVal], reason: req.error };

@@ -1,5 +1,6 @@
 import { LanDeviceClass, SADP_MULTICAST_GROUP, SADP_PORT, fail, ok, type Result } from '@vigil/protocol';
 import { WSD_PORT } from '@vigil/protocol/onvif';
+import { alertHeartbeatProblem } from '../recorder/alerts.js';
 import { recordingOptionsProblem } from '../recorder/recordings.js';
 import { platformMqttUrl } from './platform-client.js';
 import { SimDevice, type SimDeviceEndpoints, type SimDeviceOptions } from './sim-device.js';
@@ -107,6 +108,7 @@ const FIELD_TYPES: Record<string, 'string' | 'ip' | 'port' | 'int' | 'boolean' |
   recordingHours: 'int',
   recordingGaps: 'array',
   channelStreams: 'object',
+  alertHeartbeatMs: 'int',
 };
 
 function fieldProblem(kind: string, v: unknown): string | undefined {
@@ -154,6 +156,7 @@ export function parseLanSpec(input: unknown): Result<LanSpec> {
     if (d.activated === true && d.password === undefined) return fail(`${where}: an activated device needs a password`);
     const recording = recordingOptionsProblem({ hours: d.recordingHours as number | undefined, gaps: d.recordingGaps as never });
     if (recording) return fail(`${where}.${recording}`);
+    if (d.alertHeartbeatMs !== undefined && alertHeartbeatProblem(d.alertHeartbeatMs)) return fail(`${where}.${alertHeartbeatProblem(d.alertHeartbeatMs)}`);
     if (Array.isArray(d.aggregation) && !d.aggregation.every((g) => Array.isArray(g) && g.every((p) => Number.isInteger(p)))) {
       return fail(`${where}.aggregation must be lists of port numbers, e.g. [[9,10]]`);
     }

@@ -9,6 +9,7 @@ import type {
   SadpCapability} from '@vigil/protocol';
 import {
   ADMIN_ACCESSES_PATH,
+  ALERT_STREAM_PATH,
   AccessProtocol,
   CONTENT_SEARCH_PATH,
   DigestClient,
@@ -83,6 +84,7 @@ import {
   scope,
 } from '@vigil/protocol/onvif';
 import { endpointReferenceFor } from '../camera/ip-camera.js';
+import { RecorderAlerts, alertInputProblem, type RecorderAlertInput } from '../recorder/alerts.js';
 import type { RecordingGap } from '../recorder/recordings.js';
 import { RecorderVideo } from '../recorder/video.js';
 import type { RtspStreamInfo, RtspStreamSpec } from '../rtsp/index.js';
@@ -198,6 +200,8 @@ export interface SimDeviceOptions {
   recordingGaps?: RecordingGap[];
   /** NVR/DVR: the channels' main and sub stream (default 1280x720 and 640x360 H.264). */
   channelStreams?: { main?: RtspStreamSpec; sub?: RtspStreamSpec };
+  /** NVR/DVR: how often the alert stream's heartbeat (videoloss inactive) is written (default 10 s). */
+  alertHeartbeatMs?: number;
 }
 
 /** One entry of the CLI's ready line. */
@@ -355,6 +359,8 @@ export class SimDevice extends EventEmitter<SimDeviceEvents> {
   private server: Server | undefined;
   /** NVR/DVR: live channel streams, recordings and playback. */
   private readonly video: RecorderVideo | undefined;
+  /** NVR/DVR: the alert streams and the events fired on them. */
+  private readonly alerts: RecorderAlerts | undefined;
   private hubs: SimHubs | undefined;
   private ownHubs = false;
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -404,6 +410,17 @@ export class SimDevice extends EventEmitter<SimDeviceEvents> {
           recording: { ...(opts.recordingHours === undefined ? {} : { hours: opts.recordingHours }), ...(opts.recordingGaps ? { gaps: opts.recordingGaps } : {}) },
           ...(opts.channelStreams ? { streams: opts.channelStreams } : {}),
           streamKey: () => (this.opts.encryption ? streamKeyFor(this.serial, this.verificationCode ?? '') : undefined),
+        })
+      : undefined;
+    this.alerts = this.isRecorder
+      ? new RecorderAlerts({
+          ipAddress: () => this.ip,
+          portNo: () => this.httpPort,
+          now: () => this.now(),
+          zoneOffsetMinutes: () => zoneOffsetMinutes(this.settings.timeZone),
+          channels: () => this.videoChannels(),
+          sending: () => this.up,
+          ...(opts.alertHeartbeatMs === undefined ? {} : { heartbeatMs: opts.alertHeartbeatMs }),
         })
       : undefined;
   }
@@ -496,6 +513,8 @@ export class SimDevice extends EventEmitter<SimDeviceEvents> {
       poePorts: this.poePorts,
       accessPoints: this.opts.accessPoints ?? [],
       vlan: this.settings.vlans?.config ?? null,
+      alertStreams: this.alerts?.openStreams ?? 0,
+      activeEvents: this.alerts?.active ?? [],
       counters: { ...this.counters },
     };
   }
@@ -674,6 +693,7 @@ export class SimDevice extends EventEmitter<SimDeviceEvents> {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     this.releaseHeld();
+    this.alerts?.close();
     await this.leavePlatform();
     await this.video?.stop();
     if (hubs) {
@@ -743,6 +763,7 @@ export class SimDevice extends EventEmitter<SimDeviceEvents> {
 
   private reboot(): void {
     this.counters.reboots++;
+    this.alerts?.close();
     const ms = this.opts.rebootMs ?? 0;
     if (ms > 0) {
       this.rebooting = true;
@@ -880,6 +901,7 @@ export class SimDevice extends EventEmitter<SimDeviceEvents> {
     const method = req.method ?? 'GET';
     if (url.pathname === '/__sim/state' && method === 'GET') return sendJson(res, 200, this.state);
     if (url.pathname !== '/__sim/control' && !this.up) return this.hold(req);
+    if (url.pathname === ALERT_STREAM_PATH && method === 'GET' && this.alerts) return this.openAlertStream(req, res, this.alerts);
     readBody(req, (body) => {
       if (url.pathname === '/__sim/control' && method === 'POST') return this.onControl(body, res);
       this.counters.http++;
@@ -898,6 +920,21 @@ export class SimDevice extends EventEmitter<SimDeviceEvents> {
         }),
       );
     });
+  }
+
+  /** The alert stream, behind Digest like the rest of ISAPI; it stays open, so it does not go through answer(). */
+  private openAlertStream(req: IncomingMessage, res: ServerResponse, alerts: RecorderAlerts): void {
+    this.counters.http++;
+    const verdict = this.digest.verify(req.headers.authorization, 'GET', req.url);
+    if (!verdict.ok) {
+      this.counters.authFailures++;
+      const refusal = this.status(401, ALERT_STREAM_PATH, IsapiStatusCode.invalidOperation, IsapiSubStatus.unauthorized);
+      res.writeHead(401, { 'content-type': refusal.contentType, 'www-authenticate': verdict.challenge });
+      res.end(refusal.body);
+      return;
+    }
+    alerts.open(res);
+    this.emit('request', 'GET', ALERT_STREAM_PATH, 200);
   }
 
   /** An ISAPI request over the platform connection: what the HTTP server answers, after the same latency. */
@@ -930,12 +967,19 @@ export class SimDevice extends EventEmitter<SimDeviceEvents> {
       latestFirmware?: string;
       hddData?: { id: number; hasData: boolean };
       platformUrl?: string | null;
+      event?: RecorderAlertInput;
     };
+    // Checked before anything changes, so that a refused control changes nothing.
+    if (c.event !== undefined) {
+      const eventProblem = this.alerts ? this.alerts.problem(c.event) : 'only an NVR or DVR fires alert stream events';
+      if (eventProblem) return sendJson(res, 400, { statusCode: 400, code: 'BAD_CONTROL', message: eventProblem });
+    }
     if (c.latencyMs !== undefined) this.setLatency(c.latencyMs);
     if (c.reachable !== undefined) this.setReachable(c.reachable);
     if (c.latestFirmware !== undefined) this.setLatestFirmware(c.latestFirmware);
     if (c.hddData !== undefined) this.setHddData(c.hddData.id, c.hddData.hasData);
     if (c.platformUrl !== undefined) this.setPlatformUrl(c.platformUrl);
+    if (c.event !== undefined) this.alerts?.fire(c.event);
     sendJson(res, 200, this.state);
   }
 
@@ -1305,5 +1349,6 @@ const DEVICE_CONTROL = {
     return typeof h === 'object' && h !== null && typeof h.id === 'number' && typeof h.hasData === 'boolean' ? undefined : 'hddData must be {id, hasData}';
   },
   platformUrl: (v: unknown) => (v === null || (typeof v === 'string' && platformMqttUrl(v) !== null) ? undefined : 'platformUrl must be an http(s) URL or null'),
+  event: alertInputProblem,
 };
 
