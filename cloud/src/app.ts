@@ -10,6 +10,9 @@ import { alarmLogRoutes } from './alarms/routes.js';
 import { arcRoutes } from './arc/routes.js';
 import { authRoutes } from './auth/routes.js';
 import { companyRoutes } from './companies/routes.js';
+import { cloudStorageRoutes } from './cloud-storage/routes.js';
+import { clipRoutes } from './clips/routes.js';
+import { edgeClipRoutes } from './clips/edge-routes.js';
 import { channelRoutes } from './devices/channels.js';
 import { deviceRoutes } from './devices/routes.js';
 import { edgeRoutes } from './edges/routes.js';
@@ -92,6 +95,9 @@ export async function buildApp(config: CloudConfig, makeContext: (app: FastifyIn
       await api.register(operationLogRoutes);
       await api.register(liveRoutes);
       await api.register(videoRoutes);
+      await api.register(edgeClipRoutes);
+      await api.register(clipRoutes);
+      await api.register(cloudStorageRoutes);
       api.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
     },
     { prefix: API_PREFIX },

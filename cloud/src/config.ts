@@ -31,6 +31,12 @@ export interface CloudConfig {
   allowPrivateDeviceAddresses: boolean;
   /** How often the cloud checks that each IP/domain device answers. */
   ipDomainPollSec: number;
+  /** The most of its uplink an edge box's clip uploads may take (kbps); null: no limit. */
+  clipUploadLimitKbps: number | null;
+  /** Where finished clips are kept: an S3-compatible bucket, or null for the folder `{dataDir}/clips`. */
+  clipS3: ClipS3Config | null;
+  /** How often retention deletes expired clips and abandoned uploads. */
+  clipRetentionIntervalMs: number;
   bodyLimitBytes: number;
   logLevel: string;
   /**
@@ -38,6 +44,15 @@ export interface CloudConfig {
    * generated once into `{dataDir}/secret.key` is used.
    */
   secretKey: Buffer | null;
+}
+
+/** An S3-compatible object store, addressed path-style (`{endpoint}/{bucket}/{key}`). */
+export interface ClipS3Config {
+  endpoint: string;
+  bucket: string;
+  accessKey: string;
+  secretKey: string;
+  region: string;
 }
 
 export class ConfigError extends Error {
@@ -104,6 +119,8 @@ export function loadConfig(env: Env = process.env): CloudConfig {
     else problems.push('VIGIL_SECRET_KEY: expected 64 hexadecimal characters (32 bytes)');
   }
 
+  const clipS3 = clipS3Config(env, problems);
+
   const config: CloudConfig = {
     httpHost: env.VIGIL_HTTP_HOST || '127.0.0.1',
     httpPort: int('VIGIL_HTTP_PORT', 8080, 0, 65535),
@@ -123,12 +140,31 @@ export function loadConfig(env: Env = process.env): CloudConfig {
     videoConnectTimeoutMs: int('VIGIL_VIDEO_CONNECT_TIMEOUT_MS', 15_000, 100, 300_000),
     allowPrivateDeviceAddresses: bool('VIGIL_ALLOW_PRIVATE_DEVICE_ADDRESSES'),
     ipDomainPollSec: int('VIGIL_IP_DOMAIN_POLL_SEC', 60, 1, 3600),
+    clipUploadLimitKbps: optionalInt('VIGIL_CLIP_UPLOAD_LIMIT_KBPS', 64, 1_000_000),
+    clipS3,
+    clipRetentionIntervalMs: int('VIGIL_CLIP_RETENTION_INTERVAL_MS', 10 * 60 * 1000, 100, 24 * 60 * 60 * 1000),
     bodyLimitBytes: int('VIGIL_BODY_LIMIT_BYTES', 64 * 1024, 1024, 16 * 1024 * 1024),
     logLevel,
     secretKey,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/** The clip bucket: every VIGIL_CLIP_S3_* key (the region has a default) or none of them. */
+function clipS3Config(env: Env, problems: string[]): ClipS3Config | null {
+  const keys = ['VIGIL_CLIP_S3_ENDPOINT', 'VIGIL_CLIP_S3_BUCKET', 'VIGIL_CLIP_S3_ACCESS_KEY', 'VIGIL_CLIP_S3_SECRET_KEY'] as const;
+  const given = keys.filter((k) => env[k]);
+  if (given.length === 0 && !env.VIGIL_CLIP_S3_REGION) return null;
+  if (given.length < keys.length) {
+    problems.push(`${keys.filter((k) => !env[k]).join(', ')}: the clip bucket needs all of ${keys.join(', ')}, or none (clips on local disk)`);
+    return null;
+  }
+  const endpoint = env.VIGIL_CLIP_S3_ENDPOINT!.replace(/\/+$/, '');
+  if (!/^https?:\/\/[^/]+/.test(endpoint)) problems.push('VIGIL_CLIP_S3_ENDPOINT: expected an http(s):// URL');
+  const bucket = env.VIGIL_CLIP_S3_BUCKET!;
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) problems.push(`VIGIL_CLIP_S3_BUCKET=${JSON.stringify(bucket)}: expected a bucket name (3 to 63 lower-case letters, digits, dots, hyphens)`);
+  return { endpoint, bucket, accessKey: env.VIGIL_CLIP_S3_ACCESS_KEY!, secretKey: env.VIGIL_CLIP_S3_SECRET_KEY!, region: env.VIGIL_CLIP_S3_REGION || 'us-east-1' };
 }
 
 /** The portal's built files, when the ui package has been built. */

@@ -1,5 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { RelayConfigurator } from './alarms/configurator.js';
+import type { ClipsConfigurator } from './cloud-storage/configurator.js';
+import type { ClipUploads } from './clips/uploads.js';
 import type { CloudConfig } from './config.js';
 import type { Db } from './db/client.js';
 import type { Presence } from './edges/presence.js';
@@ -36,4 +38,8 @@ export interface CloudContext {
   vault: Vault;
   /** Open video windows and the edge sessions behind them. */
   video: VideoSessions;
+  /** Clip uploads from the edge boxes, and the store that keeps the finished clips. */
+  clips: ClipUploads;
+  /** Keeps the edge boxes' clip recording configured from the channels' cloud storage. */
+  clipsConfigurator: ClipsConfigurator;
 }

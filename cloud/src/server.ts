@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { RelayConfigurator } from './alarms/configurator.js';
 import { ArcExceptionReporter } from './alarms/exceptions.js';
 import { AlarmForwarder } from './alarms/forwarder.js';
@@ -6,6 +7,11 @@ import { AlarmLog } from './alarms/log.js';
 import { publishPathReports } from './alarms/paths.js';
 import { createBroker, MQTT_WS_PATH, type Broker } from './broker/broker.js';
 import { routePolicies } from './broker/router.js';
+import { ClipsConfigurator } from './cloud-storage/configurator.js';
+import { ClipDropLog } from './clips/drops.js';
+import { scheduleClipRetention } from './clips/retention.js';
+import { openClipStore } from './clips/store.js';
+import { ClipUploads } from './clips/uploads.js';
 import type { CloudConfig } from './config.js';
 import type { CloudContext } from './context.js';
 import { openDatabase } from './db/client.js';
@@ -56,6 +62,9 @@ export async function startCloud(config: CloudConfig): Promise<RunningCloud> {
     p2p.attach(broker);
     publishPathReports(tunnel, hub, app.log);
     new AlarmLog(db, hub, app.log, tunnel);
+    new ClipDropLog(db, hub, app.log, tunnel);
+    // Uploads in progress are always on local disk, wherever finished clips are kept.
+    const clips = new ClipUploads(db, openClipStore(config), join(config.dataDir, 'clips', 'partial'), hub, app.log);
     new AlarmForwarder(db, vault, tunnel, jobs, { rpcTimeoutMs: config.rpcTimeoutMs }, app.log);
     const claim = new Throttle(db, config.claimMaxFailures, config.claimLockSec);
     const alarms = new RelayConfigurator(db, vault, tunnel, config.rpcTimeoutMs, app.log);
@@ -80,12 +89,15 @@ export async function startCloud(config: CloudConfig): Promise<RunningCloud> {
       presence,
       alarms,
       vault,
+      clips,
       video: new VideoSessions({ db, tunnel, log: app.log, rpcTimeoutMs: config.rpcTimeoutMs, connectTimeoutMs: config.videoConnectTimeoutMs }),
+      clipsConfigurator: new ClipsConfigurator(db, vault, tunnel, jobs, { rpcTimeoutMs: config.rpcTimeoutMs, uploadLimitKbps: config.clipUploadLimitKbps }, app.log),
     };
     await presence.resumeAfterRestart();
     await p2p.resumeAfterRestart();
     await ctx.ipDomain.schedule();
     await scheduleHousekeeping(db, jobs);
+    await scheduleClipRetention(db, jobs, clips, config.clipRetentionIntervalMs);
     return ctx;
   });
   const b = broker as unknown as Broker;
@@ -109,6 +121,7 @@ export async function startCloud(config: CloudConfig): Promise<RunningCloud> {
   const host = config.httpHost === '0.0.0.0' || config.httpHost === '::' ? 'localhost' : config.httpHost;
   const url = config.publicUrl ?? `${scheme}://${host}:${httpPort}`;
   c.video.listening(url);
+  c.clipsConfigurator.listening(url);
   return {
     httpPort,
     mqttTcpPort,
@@ -118,6 +131,7 @@ export async function startCloud(config: CloudConfig): Promise<RunningCloud> {
       await c.jobs.stop();
       await c.ipDomain.stop();
       c.alarms.close();
+      c.clipsConfigurator.close();
       c.tunnel.close();
       c.p2p.close();
       c.video.closeAll();

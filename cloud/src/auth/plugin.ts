@@ -72,7 +72,8 @@ export function installAuth(app: FastifyInstance): void {
   });
 }
 
-async function writeOplog(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply, action: string) {
+/** Writes one line of the operation log now, for a route that logs only some of its calls. */
+export async function writeOplog(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply, action: string) {
   const who = request.auth ?? request.oplog.actor;
   if (!who) return; // nobody to attribute it to (an unknown email failing to sign in)
   const ok = reply.statusCode < 400;
