@@ -100,7 +100,7 @@ function isErrorReply(value: unknown): value is ErrorReply {
   return typeof value === 'object' && value !== null && typeof (value as ErrorReply).code === 'string' && typeof (value as ErrorReply).message === 'string';
 }
 
-async function request<T>(method: string, path: string, options: { body?: unknown; query?: Query } = {}): Promise<T> {
+export async function request<T>(method: string, path: string, options: { body?: unknown; query?: Query } = {}): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json' };
   const init: RequestInit = { method, credentials: 'same-origin', headers };
   if (method !== 'GET') {

@@ -10,6 +10,10 @@ export type Route =
   | { name: 'arcService'; siteId: string }
   | { name: 'liveView'; siteId: string }
   | { name: 'playback'; siteId: string }
+  | { name: 'siteEvents'; siteId: string }
+  /** The site is not in the short form `/devices/:id/cloud-storage`; the page finds it from the device. */
+  | { name: 'deviceCloudStorage'; siteId: string | null; deviceId: string }
+  | { name: 'cloudStorage' }
   | { name: 'arcSettings' }
   | { name: 'entrustedDevices' }
   | { name: 'alarmInbox' }
@@ -26,6 +30,7 @@ export function matchRoute(path: string): Route {
   if (p === '/register') return { name: 'register' };
   if (p === '/sites') return { name: 'sites' };
   if (p === '/operation-log') return { name: 'operationLog' };
+  if (p === '/cloud-storage') return { name: 'cloudStorage' };
   if (p === '/arc/settings') return { name: 'arcSettings' };
   if (p === '/arc/devices') return { name: 'entrustedDevices' };
   if (p === '/arc/alarms') return { name: 'alarmInbox' };
@@ -39,6 +44,12 @@ export function matchRoute(path: string): Route {
   if (liveView?.[1]) return { name: 'liveView', siteId: decodeURIComponent(liveView[1]) };
   const playback = /^\/sites\/([^/]+)\/playback$/.exec(p);
   if (playback?.[1]) return { name: 'playback', siteId: decodeURIComponent(playback[1]) };
+  const siteEvents = /^\/sites\/([^/]+)\/events$/.exec(p);
+  if (siteEvents?.[1]) return { name: 'siteEvents', siteId: decodeURIComponent(siteEvents[1]) };
+  const deviceStorage = /^(?:\/sites\/([^/]+))?\/devices\/([^/]+)\/cloud-storage$/.exec(p);
+  if (deviceStorage?.[2]) {
+    return { name: 'deviceCloudStorage', siteId: deviceStorage[1] ? decodeURIComponent(deviceStorage[1]) : null, deviceId: decodeURIComponent(deviceStorage[2]) };
+  }
   const device = /^\/sites\/([^/]+)\/devices\/([^/]+)$/.exec(p);
   if (device?.[1] && device[2]) return { name: 'device', siteId: decodeURIComponent(device[1]), deviceId: decodeURIComponent(device[2]) };
   return { name: 'notFound' };
