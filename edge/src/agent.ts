@@ -17,6 +17,7 @@ import {
 } from '@vigil/protocol';
 import { ALARMS_WORKER, AlarmControl } from './alarms/index.js';
 import { BusHub, BusTopic, WorkerManager, siblingModule, type WorkerSpec } from './bus.js';
+import { CLIPS_WORKER, ClipControl } from './clips/index.js';
 import type { EdgeConfig } from './config.js';
 import { DeviceRegistry } from './devices.js';
 import { LanReport } from './lan/index.js';
@@ -34,7 +35,7 @@ export const EXIT_REBOOT = 75;
 
 export interface AgentOptions {
   log: Logger;
-  /** Overrides the workers to fork (tests); defaults to the discovery, lan, alarms and media workers. */
+  /** Overrides the workers to fork (tests); defaults to the discovery, lan, alarms, media and clips workers. */
   workers?: WorkerSpec[];
   /** Overrides the broker URL derived from the cloud URL (tests against a plain TCP broker). */
   mqttUrl?: string;
@@ -101,6 +102,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     const lanWorker = siblingModule(import.meta.url, 'workers/lan');
     const alarmsWorker = siblingModule(import.meta.url, 'workers/alarms');
     const mediaWorker = siblingModule(import.meta.url, 'workers/media');
+    const clipsWorker = siblingModule(import.meta.url, 'workers/clips');
     const workers = new WorkerManager(
       hub,
       log.child({ part: 'workers' }),
@@ -109,6 +111,7 @@ export class Agent extends EventEmitter<AgentEvents> {
         { name: 'lan', module: lanWorker.module, execArgv: lanWorker.execArgv },
         { name: ALARMS_WORKER, module: alarmsWorker.module, execArgv: alarmsWorker.execArgv },
         { name: MEDIA_WORKER, module: mediaWorker.module, execArgv: mediaWorker.execArgv },
+        { name: CLIPS_WORKER, module: clipsWorker.module, execArgv: clipsWorker.execArgv },
       ],
     );
     const uplink = new Uplink({
@@ -190,6 +193,20 @@ export class Agent extends EventEmitter<AgentEvents> {
       account: { username: config.deviceUser, password: config.devicePassword },
       log: log.child({ part: 'media' }),
     }).register(rpc);
+    const clips = await ClipControl.load({
+      serial: config.serial,
+      store,
+      hub,
+      workers,
+      device: (deviceId) => registry.list().find((d) => d.deviceId === deviceId),
+      account: { username: config.deviceUser, password: config.devicePassword },
+      log: log.child({ part: 'clips' }),
+      enqueueEvent: (kind, details, at) => a.enqueueEvent(kind, details, at),
+    });
+    clips.register(rpc);
+    // A camera's address found by discovery, or a new login after a claim, reaches the clips worker.
+    a.on('round', () => clips.refresh());
+    a.on('connected', () => clips.refresh());
 
     uplink.on('command', (msg) => {
       rpc.handle(msg).catch((err: unknown) => log.error('command handling failed', { err }));

@@ -31,6 +31,13 @@ import type { Logger } from './log.js';
  * Video (see media/):
  *   media/cmd/request     agent -> media worker, {id, method, params, target}: a media.* RPC with its device resolved
  *   media/reply           media worker -> agent, {id, result}: the RPC's result (refusals included)
+ * Event clips (see clips/):
+ *   clips/cmd/config      agent -> clips worker, {revision, config}: the channels with their devices resolved, the upload login
+ *   clips/applied         clips worker -> agent, {revision}: the worker runs this configuration
+ *   clips/cmd/request     agent -> clips worker, {id, method, params}: clips.status or clips.bandwidthTest
+ *   clips/reply           clips worker -> agent, {id, result}
+ *   clips/dropped         clips worker -> agent, {id, report}: a clip given up; sent again until acked
+ *   clips/cmd/dropped-ack agent -> clips worker, {id}: the report is in the outbox
  */
 export const BusTopic = {
   welcomePrefix: 'ctl/welcome/',
@@ -53,6 +60,13 @@ export const BusTopic = {
   mediaCommandPrefix: 'media/cmd/',
   mediaRequest: 'media/cmd/request',
   mediaReply: 'media/reply',
+  clipsCommandPrefix: 'clips/cmd/',
+  clipsConfig: 'clips/cmd/config',
+  clipsApplied: 'clips/applied',
+  clipsRequest: 'clips/cmd/request',
+  clipsReply: 'clips/reply',
+  clipsDropped: 'clips/dropped',
+  clipsDroppedAck: 'clips/cmd/dropped-ack',
 } as const;
 
 export interface WorkerInfo {

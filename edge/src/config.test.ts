@@ -63,6 +63,9 @@ describe('loadConfig', () => {
       mediaMaxStreams: 4,
     });
     expect(() => loadConfig({ ...good, VIGIL_EDGE_MEDIA_MAX_STREAMS: '0' })).toThrow(/VIGIL_EDGE_MEDIA_MAX_STREAMS/);
+    expect(loadConfig(good).clipQuotaBytes).toBe(2048 * 1024 * 1024);
+    expect(loadConfig({ ...good, VIGIL_EDGE_CLIP_QUOTA_MB: '64' }).clipQuotaBytes).toBe(64 * 1024 * 1024);
+    expect(() => loadConfig({ ...good, VIGIL_EDGE_CLIP_QUOTA_MB: '1' })).toThrow(/VIGIL_EDGE_CLIP_QUOTA_MB/);
   });
 
   it('accepts an empty probe target list', () => {

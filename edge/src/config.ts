@@ -38,6 +38,8 @@ export interface EdgeConfig {
   /** The ffmpeg the media worker runs, and how many at most (each live stream, playback or clip is one). */
   ffmpegPath: string;
   mediaMaxStreams: number;
+  /** The most disk the clips waiting for upload may take (VIGIL_EDGE_CLIP_QUOTA_MB); the oldest go first beyond it. */
+  clipQuotaBytes: number;
   logLevel: LogLevel;
 }
 
@@ -155,6 +157,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): EdgeConfig {
 
   const ffmpegPath = env.VIGIL_FFMPEG || 'ffmpeg';
   const mediaMaxStreams = parseInt(env, 'VIGIL_EDGE_MEDIA_MAX_STREAMS', 32, 1, 256, problems);
+  const clipQuotaBytes = parseInt(env, 'VIGIL_EDGE_CLIP_QUOTA_MB', 2048, 16, 1_048_576, problems) * 1024 * 1024;
 
   const rawLevel = env.VIGIL_LOG_LEVEL || 'info';
   const logLevel = rawLevel in LogLevel ? (rawLevel as LogLevel) : 'info';
@@ -181,6 +184,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): EdgeConfig {
     secretKey: secretKey === '' ? null : secretKey,
     ffmpegPath,
     mediaMaxStreams,
+    clipQuotaBytes,
     logLevel,
   };
 }

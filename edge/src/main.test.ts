@@ -54,6 +54,7 @@ describe('vigil-edge supervisor', () => {
       ['lan', true],
       ['alarms', true],
       ['media', true],
+      ['clips', true],
     ]);
 
     const id = 'reboot-request-1';

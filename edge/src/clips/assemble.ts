@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { ClipEventType } from '@vigil/protocol';
 import { FfmpegProcess } from '../media/ffmpeg.js';
 import type { TimedSegment } from './ring.js';
 
@@ -14,10 +15,20 @@ export interface ClipGap {
   to: number;
 }
 
+/** An event that made (or extended) a clip: its type and when it happened on the box's clock. */
+export interface ClipEvent {
+  type: ClipEventType;
+  at: number;
+}
+
 /** What the sidecar JSON of a clip says. Times are epoch milliseconds. */
 export interface ClipRecord {
+  /** Made when the clip is first asked for: the cloud knows the clip by it, so sending it again makes no second one. */
+  clipId: string;
   channelId: string;
-  /** Every event merged into the clip, oldest first. */
+  /** Every event merged into the clip, oldest first, with its type. */
+  events: ClipEvent[];
+  /** The times of `events`. */
   eventTimes: number[];
   /** The range asked for: first event − pre to last event + post. */
   requestedStart: number;
@@ -38,8 +49,10 @@ export interface ClipRecord {
 }
 
 export interface AssembleInput {
+  clipId: string;
   channelId: string;
-  eventTimes: number[];
+  /** Oldest first (not empty). */
+  events: ClipEvent[];
   requestedStart: number;
   requestedEnd: number;
   /** The segments covering the range, oldest first (not empty). */
@@ -101,7 +114,7 @@ export async function assembleClip(input: AssembleInput): Promise<ClipRecord> {
     );
     const thumbArgs = (seek: number): string[] =>
       ['-hide_banner', '-loglevel', 'error', '-y', '-ss', seek.toFixed(3), '-i', videoTmp, '-map', '0:v:0', '-frames:v', '1', '-q:v', '5', '-f', 'image2', '-c:v', 'mjpeg', '-update', '1', thumbTmp];
-    await runFfmpeg(thumbArgs(offsetInClip(input.eventTimes[0]!, segments)), input.ffmpegPath, 'taking the thumbnail');
+    await runFfmpeg(thumbArgs(offsetInClip(input.events[0]!.at, segments)), input.ffmpegPath, 'taking the thumbnail');
     // An event in the last instant (or a gap at the end) has no frame after it: the first frame stands in.
     if (!(await nonEmpty(thumbTmp))) await runFfmpeg(thumbArgs(0), input.ffmpegPath, 'taking the thumbnail');
     if (!(await nonEmpty(thumbTmp))) throw new Error('taking the thumbnail failed: the clip has no video frame');
@@ -110,8 +123,10 @@ export async function assembleClip(input: AssembleInput): Promise<ClipRecord> {
     const last = segments.at(-1)!;
     const gaps = gapsIn(input.requestedStart, input.requestedEnd, segments);
     const record: ClipRecord = {
+      clipId: input.clipId,
       channelId: input.channelId,
-      eventTimes: [...input.eventTimes],
+      events: input.events.map((e) => ({ ...e })),
+      eventTimes: input.events.map((e) => e.at),
       requestedStart: input.requestedStart,
       requestedEnd: input.requestedEnd,
       startAt: Math.round(first.startAt),

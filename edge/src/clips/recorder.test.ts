@@ -15,6 +15,7 @@ afterEach(async () => {
 });
 
 const H264 = { video: 'h264', audio: null, width: 320, height: 180, avc1: null } as const;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** Waits until the ring holds at least `seconds` of footage. */
 async function footage(recorder: ChannelRecorder, seconds: number): Promise<void> {
@@ -37,9 +38,10 @@ describe('event clips from a simulated camera with real ffmpeg', () => {
 
     const clip = next<[ClipRecord, ClipFiles]>(recorder, 'clip');
     const eventAt = Date.now();
-    recorder.trigger(eventAt);
+    recorder.trigger(eventAt, { type: 'motion' });
     const [record, files] = await clip;
-    expect(record).toMatchObject({ channelId: 'cam-1', eventTimes: [eventAt], requestedStart: eventAt - 2_000, requestedEnd: eventAt + 2_000, gaps: [], partial: false });
+    expect(record.clipId).toMatch(UUID);
+    expect(record).toMatchObject({ channelId: 'cam-1', events: [{ type: 'motion', at: eventAt }], eventTimes: [eventAt], requestedStart: eventAt - 2_000, requestedEnd: eventAt + 2_000, gaps: [], partial: false });
     // Whole segments from key frame to key frame (one a second) around the asked range.
     expect(record.startAt).toBeLessThanOrEqual(eventAt - 2_000 + 500);
     expect(record.startAt).toBeGreaterThan(eventAt - 2_000 - 1_600);
@@ -58,17 +60,19 @@ describe('event clips from a simulated camera with real ffmpeg', () => {
     expect(sidecar.bytes).toBe((await readFile(files.video)).length);
     expect((await readdir(`${dir}/clips`)).sort()).toEqual([record.video, record.thumbnail, files.sidecar.split('/').at(-1)].sort());
 
-    // Two events a second apart: one clip from the first − pre to the second + post.
+    // Two events a second apart: one clip from the first − pre to the second + post, keeping each event's type.
     const clips: ClipRecord[] = [];
     recorder.on('clip', (r) => clips.push(r));
     const merged = next<[ClipRecord, ClipFiles]>(recorder, 'clip');
     const first = Date.now();
-    recorder.trigger(first);
+    recorder.trigger(first, { type: 'motion' });
     await new Promise((r) => setTimeout(r, 1_000));
     const second = Date.now();
-    recorder.trigger(second);
+    recorder.trigger(second, { type: 'lineCrossing' });
     const [both, bothFiles] = await merged;
-    expect(both.eventTimes).toEqual([first, second]);
+    expect(both.events).toEqual([{ type: 'motion', at: first }, { type: 'lineCrossing', at: second }]);
+    expect(both.clipId).toMatch(UUID);
+    expect(both.clipId).not.toBe(record.clipId);
     expect(both.requestedEnd).toBe(second + 2_000);
     expect((await probeFile(bothFiles.video)).duration).toBeGreaterThan(5 - 1.5);
     await new Promise((r) => setTimeout(r, 1_500));
@@ -91,7 +95,7 @@ describe('event clips from a simulated camera with real ffmpeg', () => {
     const dropped = next(recorder, 'dropped');
     const clip = next<[ClipRecord, ClipFiles]>(recorder, 'clip', 30_000);
     const eventAt = Date.now();
-    recorder.trigger(eventAt);
+    recorder.trigger(eventAt, { type: 'intrusion' });
     await cam.rtsp.dropStream('/Streaming/Channels/102', 2_500, 'disconnect');
     await dropped;
     const [resumed] = await next<[TimedSegment]>(recorder, 'segment', 20_000, (s) => s.run > 1);
@@ -120,26 +124,34 @@ describe('event clips from a simulated camera with real ffmpeg', () => {
     const { recorder } = await startRecorder(cleanups, cam, { preSeconds: 1, postSeconds: 1 });
     const failed = next<[ClipFailure]>(recorder, 'clipFailed');
     const longAgo = Date.now() - 600_000;
-    recorder.trigger(longAgo);
+    recorder.trigger(longAgo, { type: 'motion' });
     const [failure] = await failed;
-    expect(failure).toMatchObject({ channelId: 'cam-1', eventTimes: [longAgo] });
+    expect(failure).toMatchObject({ channelId: 'cam-1', events: [{ type: 'motion', at: longAgo }] });
+    expect(failure.clipId).toMatch(UUID);
     expect(failure.reason).toMatch(/no footage/);
 
-    // Stopping writes a clip still open with the footage there is.
-    await footage(recorder, 1);
-    const clip = next<[ClipRecord, ClipFiles]>(recorder, 'clip');
-    const eventAt = Date.now();
-    recorder.trigger(eventAt, { postSeconds: 30 });
+    // Stopping writes the clips still open with the footage there is. An event that would take its clip past
+    // 60 s starts a clip of its own.
+    await footage(recorder, 2);
+    const clips: ClipRecord[] = [];
+    recorder.on('clip', (r) => clips.push(r));
+    const eventAt = recorder.segments.at(-1)!.startAt;
+    recorder.trigger(eventAt, { type: 'motion', postSeconds: 50 });
+    recorder.trigger(eventAt + 100, { type: 'lineCrossing', postSeconds: 10 });
+    recorder.trigger(eventAt + 200, { type: 'intrusion', preSeconds: 1, postSeconds: 59 });
     await recorder.stop();
-    const [record] = await clip;
-    expect(record).toMatchObject({ eventTimes: [eventAt], partial: true });
-    expect(record.gaps.at(-1)!.to).toBe(eventAt + 30_000);
+    expect(clips).toHaveLength(2);
+    const [long, own] = [...clips].sort((a, b) => a.requestedStart - b.requestedStart) as [ClipRecord, ClipRecord];
+    expect(long).toMatchObject({ events: [{ type: 'motion', at: eventAt }, { type: 'lineCrossing', at: eventAt + 100 }], requestedEnd: eventAt + 50_000, partial: true });
+    expect(long.gaps.at(-1)!.to).toBe(eventAt + 50_000);
+    expect(own).toMatchObject({ events: [{ type: 'intrusion', at: eventAt + 200 }], requestedStart: eventAt - 800, requestedEnd: eventAt + 59_200, partial: true });
+    expect(own.clipId).not.toBe(long.clipId);
 
-    expect(() => recorder.trigger(Date.now(), { preSeconds: 61 })).toThrow(RangeError);
-    expect(() => recorder.trigger(Date.now(), { preSeconds: 40, postSeconds: 30 })).toThrow(/at most 60/);
-    expect(() => recorder.trigger(Date.now(), { postSeconds: -1 })).toThrow(RangeError);
-    expect(() => recorder.trigger(Number.NaN)).toThrow(RangeError);
-    expect(() => recorder.trigger(Date.now())).toThrow(/not running/);
+    expect(() => recorder.trigger(Date.now(), { type: 'motion', preSeconds: 61 })).toThrow(RangeError);
+    expect(() => recorder.trigger(Date.now(), { type: 'motion', preSeconds: 40, postSeconds: 30 })).toThrow(/at most 60/);
+    expect(() => recorder.trigger(Date.now(), { type: 'motion', postSeconds: -1 })).toThrow(RangeError);
+    expect(() => recorder.trigger(Number.NaN, { type: 'motion' })).toThrow(RangeError);
+    expect(() => recorder.trigger(Date.now(), { type: 'motion' })).toThrow(/not running/);
     const base = { channelId: 'c', url: 'rtsp://127.0.0.1:1/x', ringDir: '/nonexistent/r', clipsDir: '/nonexistent/c', log: quietLog };
     expect(() => new ChannelRecorder({ ...base, description: H264, preSeconds: 70 })).toThrow(RangeError);
     expect(() => new ChannelRecorder({ ...base, description: { ...H264, video: 'mjpeg' } })).toThrow(/H.264 or H.265/);

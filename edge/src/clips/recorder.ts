@@ -1,15 +1,17 @@
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { access, mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { CLIP_DEFAULT_POST_SECONDS, CLIP_DEFAULT_PRE_SECONDS, CLIP_MAX_LENGTH_SECONDS, type ClipEventType } from '@vigil/protocol';
 import type { Logger } from '../log.js';
 import { FfmpegProcess } from '../media/ffmpeg.js';
 import type { StreamDescription } from '../media/sdp.js';
-import { assembleClip, type ClipRecord } from './assemble.js';
+import { assembleClip, type ClipEvent, type ClipRecord } from './assemble.js';
 import { parseSegmentLine, runPrefix, SegmentRing, segmenterArgs, type TimedSegment } from './ring.js';
 
-export const DEFAULT_PRE_SECONDS = 5;
-export const DEFAULT_POST_SECONDS = 10;
-export const MAX_CLIP_SECONDS = 60;
+export const DEFAULT_PRE_SECONDS = CLIP_DEFAULT_PRE_SECONDS;
+export const DEFAULT_POST_SECONDS = CLIP_DEFAULT_POST_SECONDS;
+export const MAX_CLIP_SECONDS = CLIP_MAX_LENGTH_SECONDS;
 
 const BACKOFF_FIRST_MS = 500;
 const BACKOFF_MAX_MS = 8_000;
@@ -44,13 +46,16 @@ export interface ChannelRecorderOptions {
 }
 
 export interface ClipOptions {
+  /** What happened: kept with the event in the clip's record. */
+  type: ClipEventType;
   preSeconds?: number;
   postSeconds?: number;
 }
 
 export interface ClipFailure {
+  clipId: string;
   channelId: string;
-  eventTimes: number[];
+  events: ClipEvent[];
   requestedStart: number;
   requestedEnd: number;
   reason: string;
@@ -74,7 +79,8 @@ interface RecorderEvents {
 
 /** A clip still taking events, then being written. */
 interface PendingClip {
-  eventTimes: number[];
+  clipId: string;
+  events: ClipEvent[];
   start: number;
   end: number;
   /** No more events merge once it is being written. */
@@ -101,9 +107,9 @@ export class ChannelRecorder extends EventEmitter<RecorderEvents> {
   private readonly pending: PendingClip[] = [];
   private readonly writing = new Set<Promise<void>>();
   private readonly now: () => number;
-  private readonly preSeconds: number;
-  private readonly postSeconds: number;
-  private readonly keepSeconds: number;
+  private preSeconds: number;
+  private postSeconds: number;
+  private readonly marginSeconds: number;
   private ffmpeg: FfmpegProcess | null = null;
   private run = 0;
   private lineRest = '';
@@ -125,8 +131,20 @@ export class ChannelRecorder extends EventEmitter<RecorderEvents> {
     const segment = opts.segmentSeconds ?? 1;
     if (!(margin >= 0 && margin <= 60)) throw new RangeError(`marginSeconds must be from 0 to 60, not ${margin}`);
     if (!(segment >= 0.5 && segment <= 10)) throw new RangeError(`segmentSeconds must be from 0.5 to 10, not ${segment}`);
-    this.keepSeconds = this.preSeconds + margin;
+    this.marginSeconds = margin;
     this.now = opts.now ?? Date.now;
+  }
+
+  /** The ring keeps this much footage: the pre time and a margin. */
+  private get keepSeconds(): number {
+    return this.preSeconds + this.marginSeconds;
+  }
+
+  /** New defaults for `trigger`, without touching the stream; a longer pre time fills as the ring grows. */
+  setClipRange(preSeconds: number, postSeconds: number): void {
+    checkClipRange(preSeconds, postSeconds);
+    this.preSeconds = preSeconds;
+    this.postSeconds = postSeconds;
   }
 
   /** The running ffmpeg's pid, or 0. */
@@ -151,23 +169,25 @@ export class ChannelRecorder extends EventEmitter<RecorderEvents> {
 
   /**
    * An event at `eventAt` (epoch ms): a clip of [eventAt − pre, eventAt + post]. An event inside a clip still
-   * being recorded extends it (up to 60 s); any other starts a new one.
+   * being recorded extends it as long as the clip stays within MAX_CLIP_SECONDS; any other starts a new one.
    */
-  trigger(eventAt: number, clip: ClipOptions = {}): void {
+  trigger(eventAt: number, clip: ClipOptions): void {
     if (typeof eventAt !== 'number' || !Number.isFinite(eventAt) || eventAt <= 0) throw new RangeError(`eventAt must be epoch milliseconds, not ${String(eventAt)}`);
     const pre = clip.preSeconds ?? this.preSeconds;
     const post = clip.postSeconds ?? this.postSeconds;
     checkClipRange(pre, post);
     if (this.state !== 'running') throw new Error(`the recorder of ${this.opts.channelId} is not running`);
-    const open = this.pending.find((p) => !p.closed && eventAt >= p.start && eventAt <= p.end);
+    const event: ClipEvent = { type: clip.type, at: eventAt };
+    const end = eventAt + post * 1000;
+    const open = this.pending.find((p) => !p.closed && eventAt >= p.start && eventAt <= p.end && Math.max(p.end, end) - p.start <= MAX_CLIP_SECONDS * 1000);
     if (open) {
-      open.eventTimes.push(eventAt);
-      open.eventTimes.sort((a, b) => a - b);
-      open.end = Math.min(Math.max(open.end, eventAt + post * 1000), open.start + MAX_CLIP_SECONDS * 1000);
+      open.events.push(event);
+      open.events.sort((a, b) => a.at - b.at);
+      open.end = Math.max(open.end, end);
       this.schedule(open);
       return;
     }
-    const p: PendingClip = { eventTimes: [eventAt], start: eventAt - pre * 1000, end: eventAt + post * 1000, closed: false, timer: null, held: new Set() };
+    const p: PendingClip = { clipId: randomUUID(), events: [event], start: eventAt - pre * 1000, end, closed: false, timer: null, held: new Set() };
     this.pending.push(p);
     this.hold(p);
     this.schedule(p);
@@ -308,7 +328,7 @@ export class ChannelRecorder extends EventEmitter<RecorderEvents> {
   }
 
   private async write(p: PendingClip): Promise<void> {
-    const base = { channelId: this.opts.channelId, eventTimes: [...p.eventTimes], requestedStart: p.start, requestedEnd: p.end };
+    const base = { clipId: p.clipId, channelId: this.opts.channelId, events: p.events.map((e) => ({ ...e })), requestedStart: p.start, requestedEnd: p.end };
     const segments = this.ring.covering(p.start, p.end);
     if (segments.length === 0) {
       this.emit('clipFailed', { ...base, reason: 'no footage of the range: the stream was down the whole time (or the ring no longer holds it)' });
@@ -338,13 +358,13 @@ export class ChannelRecorder extends EventEmitter<RecorderEvents> {
     for (let n = 1; ; n++) {
       const name = n === 1 ? `${channel}-${stamp}` : `${channel}-${stamp}-${n}`;
       if (this.names.has(name)) continue;
+      // Taken before the check on disk: clips written side by side never get the same name.
+      this.names.add(name);
       const taken = await access(path.join(this.opts.clipsDir, `${name}.json`)).then(
         () => true,
         () => false,
       );
-      if (taken) continue;
-      this.names.add(name);
-      return name;
+      if (!taken) return name;
     }
   }
 }

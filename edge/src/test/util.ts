@@ -32,6 +32,7 @@ export function testConfig(dataDir: string, over: Partial<EdgeConfig> = {}): Edg
     secretKey: null,
     ffmpegPath: 'ffmpeg',
     mediaMaxStreams: 32,
+    clipQuotaBytes: 2048 * 1024 * 1024,
     logLevel: 'warn',
     ...over,
   };
