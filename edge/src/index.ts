@@ -11,3 +11,7 @@ export { Uplink, type UplinkMode } from './uplink.js';
 export { AGENT_VERSION } from './version.js';
 export { LanReport, LanTracker, lanChanges, lanWindowMs, sadpRound, type SadpAnswer, type SadpEndpoint } from './lan/index.js';
 export { OnsiteJobs, runInitJob, type InitJobOptions, type ProgressSink } from './onsite/index.js';
+export { ChannelRecorder, type ChannelRecorderOptions } from './clips/recorder.js';
+export { ClipQueue } from './clips/queue.js';
+export { ClipUploader } from './clips/uploader.js';
+export { probeRtsp } from './media/rtsp-probe.js';

@@ -6,7 +6,8 @@
  * Environment: BENCH_EDGES (1000), BENCH_CONCURRENCY (50), BENCH_HEARTBEAT_SEC (10), BENCH_PUBLISHERS (20),
  * BENCH_MESSAGES (2000), BENCH_WINDOW (16), BENCH_ROUNDS (3), BENCH_ALARMS (200), BENCH_FAILOVER_ROUNDS (3),
  * BENCH_SUSTAIN_SEC (10), BENCH_ALARM_WINDOW (1), BENCH_VIDEO_STREAMS (2), BENCH_VIDEO_SEC (15),
- * BENCH_FIRST_FRAME_ROUNDS (5), BENCH_ONLY (throughput | fleet | alarms | video),
+ * BENCH_FIRST_FRAME_ROUNDS (5), BENCH_CLIPS (8), BENCH_CLIP_MIB (16), BENCH_CLIP_CHANNELS (16), BENCH_CLIPS_SEC (15),
+ * BENCH_ONLY (throughput | fleet | alarms | video | clips),
  * BENCH_CLOUD_NODE_ARGS (extra node flags for the cloud process, such as --cpu-prof).
  */
 import { execFileSync } from 'node:child_process';
@@ -16,6 +17,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { alarmJson, runAlarmBench } from './alarms.js';
 import { runVideoBench, videoJson } from './video.js';
+import { clipsJson, runClipsBench } from './clips.js';
 import { startCloud } from './cloud.js';
 import { runFleet, type FleetResult } from './fleet.js';
 import { startMosquitto } from './mosquitto.js';
@@ -56,9 +58,17 @@ const config = {
     measureSec: envInt('BENCH_VIDEO_SEC', 15, 1),
     firstFrameRounds: envInt('BENCH_FIRST_FRAME_ROUNDS', 5, 1),
   },
+  clips: {
+    clips: envInt('BENCH_CLIPS', 8, 1),
+    clipMiB: envInt('BENCH_CLIP_MIB', 16, 1),
+    channels: envInt('BENCH_CLIP_CHANNELS', 16, 1),
+    measureSec: envInt('BENCH_CLIPS_SEC', 15, 1),
+  },
   only: process.env.BENCH_ONLY ?? '',
 };
-if (!['', 'throughput', 'fleet', 'alarms', 'video'].includes(config.only)) throw new Error(`BENCH_ONLY=${config.only}: expected throughput, fleet, alarms or video`);
+if (!['', 'throughput', 'fleet', 'alarms', 'video', 'clips'].includes(config.only)) {
+  throw new Error(`BENCH_ONLY=${config.only}: expected throughput, fleet, alarms, video or clips`);
+}
 const runs = (name: string) => config.only === '' || config.only === name;
 
 /** Each edge costs one socket here and one in the cloud; both processes inherit this limit. */
@@ -155,6 +165,7 @@ async function main(): Promise<number> {
     const f = runs('fleet') ? await fleet(logDir) : null;
     const a = runs('alarms') ? await runAlarmBench(logDir, config.alarms) : null;
     const v = runs('video') ? await runVideoBench(logDir, config.video) : null;
+    const c = runs('clips') ? await runClipsBench(logDir, config.clips) : null;
     const seconds = (performance.now() - started) / 1000;
     const json = {
       bench: 'vigil-tunnel',
@@ -206,6 +217,7 @@ async function main(): Promise<number> {
       },
       alarms: a && alarmJson(a, config.alarms),
       video: v && videoJson(v, config.video),
+      clips: c && clipsJson(c, config.clips),
     };
     process.stdout.write(`bench finished in ${fmt(seconds, 1)} s\n`);
     process.stdout.write(`${JSON.stringify(json)}\n`);

@@ -32,9 +32,20 @@ export interface VideoSite<C extends CameraSpecs = typeof CAMERAS> {
   login: { email: string; password: string; companyId: string };
   siteId: string;
   edge: Proc;
+  /** The edge box's data folder. */
+  edgeDataDir: string;
   cameras: Record<keyof C, SimCamera & { deviceId: string }>;
   nvr: { deviceId: string; ip: string; httpPort: number };
+  /** The cloud goes away (SIGTERM) and comes back on the same port and database. */
+  stopCloud(): Promise<void>;
+  startCloud(): Promise<void>;
   stop(): Promise<void>;
+}
+
+export interface VideoSiteOptions {
+  /** Extra settings of the cloud and of the edge box. */
+  cloudEnv?: Record<string, string>;
+  edgeEnv?: Record<string, string>;
 }
 
 /**
@@ -42,16 +53,21 @@ export interface VideoSite<C extends CameraSpecs = typeof CAMERAS> {
  * three: H.264 with G.711 audio, H.265, encrypted) and an NVR with one channel; the installer signed in, the cameras
  * online on the site and the NVR added.
  */
-export async function startVideoSite<C extends CameraSpecs = typeof CAMERAS>(dir: string, specs: C = CAMERAS as unknown as C): Promise<VideoSite<C>> {
+export async function startVideoSite<C extends CameraSpecs = typeof CAMERAS>(
+  dir: string,
+  specs: C = CAMERAS as unknown as C,
+  opts: VideoSiteOptions = {},
+): Promise<VideoSite<C>> {
   const procs: Proc[] = [];
+  let cloudProc: Proc | null = null;
   const stop = async () => {
-    await Promise.all(procs.map((p) => p.stop()));
+    await Promise.all([...procs, ...(cloudProc ? [cloudProc] : [])].map((p) => p.stop()));
     await cloud?.dropDatabase();
   };
   let cloud: Awaited<ReturnType<typeof startCloudProcess>> | undefined;
   try {
-    cloud = await startCloudProcess(dir);
-    procs.push(cloud.proc);
+    cloud = await startCloudProcess(dir, { env: opts.cloudEnv ?? {} });
+    cloudProc = cloud.proc;
     const names = Object.keys(specs) as (keyof C & string)[];
     const cams = {} as Record<keyof C, SimCamera>;
     await Promise.all(
@@ -102,6 +118,7 @@ export async function startVideoSite<C extends CameraSpecs = typeof CAMERAS>(dir
     const site = await client.post<{ id: string }>('/sites', { name: 'Video Shop', type: 'personal', timeZone: 'UTC', offlineDelaySec: 6 });
     if (site.status !== 201) throw new Error(`site: ${JSON.stringify(site.body)}`);
     const box = edgeBox(dir, cloud.url, Object.values(cams), VIDEO_PASSWORD);
+    Object.assign(box.env, opts.edgeEnv ?? {});
     box.env.VIGIL_EDGE_SADP_TARGETS = `127.0.0.1:${nvr.sadpPort}`;
     box.env.VIGIL_EDGE_LAN_INTERVAL_MS = '300';
     const edge = await startEdge(dir, box);
@@ -120,6 +137,7 @@ export async function startVideoSite<C extends CameraSpecs = typeof CAMERAS>(dir
     if (nvrAdded.status !== 201) throw new Error(`nvr: ${JSON.stringify(nvrAdded.body)}`);
     const deviceOf = (serial: string) => devices.body.items.find((d) => d.serial === serial)!.id;
     const cameras = Object.fromEntries(names.map((name) => [name, { ...cams[name], deviceId: deviceOf(specs[name]!.serial) }])) as VideoSite<C>['cameras'];
+    const { port, databaseUrl } = cloud;
     return {
       cloudUrl: cloud.url,
       cloudPid: cloud.proc.pid,
@@ -128,8 +146,17 @@ export async function startVideoSite<C extends CameraSpecs = typeof CAMERAS>(dir
       login: company,
       siteId: site.body.id,
       edge,
+      edgeDataDir: box.dataDir,
       cameras,
       nvr: { deviceId: nvrAdded.body.devices[0]!.id, ip: nvr.ip, httpPort: nvr.httpPort },
+      stopCloud: async () => {
+        await cloudProc?.stop();
+        cloudProc = null;
+      },
+      startCloud: async () => {
+        if (cloudProc) return;
+        cloudProc = (await startCloudProcess(dir, { databaseUrl, port, env: opts.cloudEnv ?? {} })).proc;
+      },
       stop,
     };
   } catch (err) {
