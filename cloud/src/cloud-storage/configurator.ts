@@ -2,6 +2,7 @@ import { and, asc, eq, gt, inArray } from 'drizzle-orm';
 import { channelKeyOf, RpcMethod, type ClipChannelConfig, type ClipsConfigureParams, type DiscoveredDevice, type MediaSource } from '@vigil/protocol';
 import type { Db } from '../db/client.js';
 import { cloudStorageChannels, cloudStorageDevices, devices, lanDevices, sites } from '../db/schema.js';
+import { BoxPusher } from '../edges/pusher.js';
 import type { Tunnel, TunnelListener } from '../edges/tunnel.js';
 import type { JobQueue } from '../jobs/queue.js';
 import type { Vault } from '../security/vault.js';
@@ -11,20 +12,6 @@ import { channelCount, clipTriggers, cloudStorageCapable, isRecorder, loginSealC
 export const CLIPS_UPLOAD_PATH = '/api/v1/edge/clips';
 /** Pushes a box's channels again when one's service ends, so the box stops recording then. */
 export const EXPIRY_JOB = 'cloudStorage.expiry';
-
-/** Changes close together (several channels saved one after another) make one push. */
-const DEBOUNCE_MS = 100;
-/** A push the box failed or did not answer is retried, waiting twice as long each time. */
-const RETRY_FIRST_MS = 1_000;
-const RETRY_MAX_MS = 60_000;
-
-interface PushState {
-  timer: NodeJS.Timeout | null;
-  running: boolean;
-  /** Something changed while a push was on its way: push again once it ends. */
-  again: boolean;
-  failures: number;
-}
 
 export interface ClipsPlan {
   params: ClipsConfigureParams;
@@ -103,9 +90,8 @@ export async function clipsPlanFor(
  * with the configuration as it is then; an offline box is skipped, as it gets it when it connects.
  */
 export class ClipsConfigurator implements TunnelListener {
-  private readonly states = new Map<string, PushState>();
+  private readonly pusher: BoxPusher;
   private uploadBase: string | null = null;
-  private closed = false;
 
   constructor(
     private readonly db: Db,
@@ -115,6 +101,7 @@ export class ClipsConfigurator implements TunnelListener {
     private readonly options: { rpcTimeoutMs: number; uploadLimitKbps: number | null },
     private readonly log: { warn(o: object, m: string): void },
   ) {
+    this.pusher = new BoxPusher(tunnel, (serial) => this.push(serial), 'clip recording configuration', log);
     tunnel.listen(this);
     jobs.handle(EXPIRY_JOB, (p) => this.deviceChanged(String(p.deviceId)));
   }
@@ -130,12 +117,12 @@ export class ClipsConfigurator implements TunnelListener {
   }
 
   edgeConnected(serial: string): void {
-    this.schedule(serial);
+    this.pusher.schedule(serial);
   }
 
   /** A channel, the service or the login of a device reached through `serial` changed; returns at once. */
   boxChanged(serial: string): void {
-    if (this.tunnel.isConnected(serial)) this.schedule(serial);
+    if (this.tunnel.isConnected(serial)) this.pusher.schedule(serial);
   }
 
   /** As `boxChanged`, for the box that reaches the device now. */
@@ -144,56 +131,13 @@ export class ClipsConfigurator implements TunnelListener {
     if (device?.edgeSerial) this.boxChanged(device.edgeSerial);
   }
 
-  private schedule(serial: string): void {
-    let state = this.states.get(serial);
-    if (!state) this.states.set(serial, (state = { timer: null, running: false, again: false, failures: 0 }));
-    state.failures = 0;
-    this.arm(serial, state, DEBOUNCE_MS);
-  }
-
-  private arm(serial: string, state: PushState, delayMs: number): void {
-    if (this.closed) return;
-    if (state.timer) clearTimeout(state.timer);
-    state.timer = setTimeout(() => void this.push(serial, state), delayMs);
-    state.timer.unref();
-  }
-
-  private async push(serial: string, state: PushState): Promise<void> {
-    state.timer = null;
-    if (state.running) {
-      state.again = true;
-      return;
-    }
-    if (this.tunnel.isConnected(serial)) {
-      state.running = true;
-      try {
-        const plan = await clipsPlanFor(this.db, this.vault, serial, { url: this.uploadUrl, limitKbps: this.options.uploadLimitKbps });
-        for (const e of plan.expiries) await this.jobs.schedule(`${EXPIRY_JOB}:${e.deviceId}:${e.channel}`, EXPIRY_JOB, e.expiresAt, { deviceId: e.deviceId });
-        await this.tunnel.call(serial, RpcMethod.clipsConfigure, plan.params, this.options.rpcTimeoutMs);
-        state.failures = 0;
-      } catch (err) {
-        // A box that went away gets the configuration when it connects again.
-        if (this.tunnel.isConnected(serial) && !state.again) {
-          state.failures += 1;
-          const delayMs = Math.min(RETRY_FIRST_MS * 2 ** (state.failures - 1), RETRY_MAX_MS);
-          this.log.warn({ err, serial, retryInMs: delayMs }, 'clip recording configuration failed');
-          this.arm(serial, state, delayMs);
-        }
-      } finally {
-        state.running = false;
-      }
-    }
-    if (state.again) {
-      state.again = false;
-      this.arm(serial, state, 0);
-    } else if (!state.timer && this.states.get(serial) === state) {
-      this.states.delete(serial);
-    }
+  private async push(serial: string): Promise<void> {
+    const plan = await clipsPlanFor(this.db, this.vault, serial, { url: this.uploadUrl, limitKbps: this.options.uploadLimitKbps });
+    for (const e of plan.expiries) await this.jobs.schedule(`${EXPIRY_JOB}:${e.deviceId}:${e.channel}`, EXPIRY_JOB, e.expiresAt, { deviceId: e.deviceId });
+    await this.tunnel.call(serial, RpcMethod.clipsConfigure, plan.params, this.options.rpcTimeoutMs);
   }
 
   close(): void {
-    this.closed = true;
-    for (const state of this.states.values()) if (state.timer) clearTimeout(state.timer);
-    this.states.clear();
+    this.pusher.close();
   }
 }
