@@ -88,7 +88,7 @@ async function main(): Promise<void> {
     ready: (l) => l.ready === true,
   });
   procs.push(cams);
-  const cameras = cams.lines.find((l) => l.ready)!.cameras as { host: string; discovery: number }[];
+  const cameras = cams.lines.find((l) => l.ready)!.cameras as { serial: string; host: string; http: number; discovery: number }[];
   const [sadpPort, wsdPort] = [await freeUdpPort(), await freeUdpPort()];
   procs.push(
     await startProcess({ name: 'lan-devices', entry: ENTRY.sim, args: ['lan', '--spec-json', JSON.stringify(demoLan(sadpPort, wsdPort))], logDir, ready: (l) => l.ready === true }),
@@ -133,6 +133,7 @@ async function main(): Promise<void> {
     if (added.status !== 201) throw new Error(`adding the demo edge box failed: ${JSON.stringify(added.body)}`);
   }
   await edge.waitFor((l) => l.event === 'connected' && l.mode === 'edge', 'the edge box online');
+  const recording = await demoCloudStorage(api, siteId, cameras);
 
   console.log(`
 Vigil is running.
@@ -141,8 +142,51 @@ Vigil is running.
   Edge box:  ${DEMO.edgeSerial} (verification code ${DEMO.edgeCode}) at "${DEMO.site}", with 3 simulated cameras
              (the site's Live view tab plays them through the box); its On-site page lists 5 more devices on
              the LAN waiting to be activated (the NVR among them has recordings for the Playback tab once added)
+  Clips:     ${recording ? `"${recording.name}" records motion to Cloud Storage (the site's Events tab); make motion with
+               curl -X POST -H 'content-type: application/json' -d '{"motion":true}' http://${recording.control}/__sim/control
+             and '{"motion":false}' to end it` : 'the cameras were not online in time; Cloud Storage is set up on the next start'}
   Logs:      ${logDir}
 Press Ctrl+C to stop.${port === 0 ? `\n(Port ${wanted} was taken, so the portal uses port ${new URL(url).port}.)` : ''}`);
+}
+
+/**
+ * Cloud Storage on the first camera: a package for the demo company (an order, as no payment provider is set up),
+ * motion with Notify Surveillance Center, the service activated. Left as it is when already active.
+ */
+async function demoCloudStorage(
+  api: ApiClient,
+  siteId: string,
+  cameras: { serial: string; host: string; http: number }[],
+): Promise<{ name: string; control: string } | null> {
+  type Device = { id: string; name: string; serial: string; status: string };
+  let first: Device | undefined;
+  for (let i = 0; i < 60 && !first; i++) {
+    const devices = await api.get<{ items: Device[] }>(`/sites/${siteId}/devices`);
+    first = devices.body.items.filter((d) => d.serial.startsWith('DEMOCAM') && d.status === 'online').sort((a, b) => a.serial.localeCompare(b.serial))[0];
+    if (!first) await new Promise((r) => setTimeout(r, 1000));
+  }
+  if (!first) return null;
+  const state = await api.get<{ channels: { service: { state: string } }[] }>(`/devices/${first.id}/cloud-storage`);
+  if (state.body.channels?.[0]?.service.state !== 'active') {
+    const packages = await api.get<{ items: { id: string; channels: number; used: number; mode: string }[] }>('/cloud-storage/packages');
+    const spare = packages.body.items.find((p) => p.mode === 'event' && p.used < p.channels);
+    const packageId =
+      spare?.id ?? (await api.post<{ id: string }>('/cloud-storage/packages', { retentionDays: 7, term: 'annual', mode: 'event', channels: 4 })).body.id;
+    const settings = {
+      enabled: true,
+      stream: 'sub',
+      triggers: { motion: { enabled: true, notifySurveillanceCenter: true } },
+      schedule: null,
+      preSeconds: 5,
+      postSeconds: 10,
+    };
+    const saved = await api.call('PUT', `/devices/${first.id}/cloud-storage/channels/1`, settings);
+    if (saved.status !== 200) throw new Error(`demo cloud storage settings failed: ${JSON.stringify(saved.body)}`);
+    const activated = await api.post(`/devices/${first.id}/cloud-storage/channels/1/activate`, { packageId });
+    if (activated.status !== 200) throw new Error(`demo cloud storage activation failed: ${JSON.stringify(activated.body)}`);
+  }
+  const sim = cameras.find((c) => c.serial === first.serial);
+  return { name: first.name, control: sim ? `${sim.host}:${sim.http}` : '(the camera simulator)' };
 }
 
 main().catch((err: unknown) => {
