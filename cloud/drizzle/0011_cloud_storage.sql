@@ -19,7 +19,7 @@ CREATE TABLE "clips" (
 	"edge_serial" text NOT NULL,
 	"company_id" uuid NOT NULL,
 	"site_id" uuid NOT NULL,
-	"device_id" uuid NOT NULL,
+	"device_id" uuid,
 	"channel" integer NOT NULL,
 	"event_types" text[] NOT NULL,
 	"events" jsonb NOT NULL,
@@ -78,7 +78,7 @@ CREATE TABLE "storage_packages" (
 );
 --> statement-breakpoint
 ALTER TABLE "clip_drops" ADD CONSTRAINT "clip_drops_device_id_devices_id_fk" FOREIGN KEY ("device_id") REFERENCES "public"."devices"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
-ALTER TABLE "clips" ADD CONSTRAINT "clips_device_id_devices_id_fk" FOREIGN KEY ("device_id") REFERENCES "public"."devices"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "clips" ADD CONSTRAINT "clips_device_id_devices_id_fk" FOREIGN KEY ("device_id") REFERENCES "public"."devices"("id") ON DELETE set null ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "cloud_storage_channels" ADD CONSTRAINT "cloud_storage_channels_device_id_devices_id_fk" FOREIGN KEY ("device_id") REFERENCES "public"."devices"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "cloud_storage_channels" ADD CONSTRAINT "cloud_storage_channels_package_id_storage_packages_id_fk" FOREIGN KEY ("package_id") REFERENCES "public"."storage_packages"("id") ON DELETE set null ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "cloud_storage_devices" ADD CONSTRAINT "cloud_storage_devices_device_id_devices_id_fk" FOREIGN KEY ("device_id") REFERENCES "public"."devices"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint

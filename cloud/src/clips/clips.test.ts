@@ -5,7 +5,7 @@ import { eq, inArray, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLIP_DROPPED_EVENT, channelKeyOf, encodeEnvelope, envelope, topics, type ClipDroppedReport } from '@vigil/protocol';
 import type { ClipsPage, LiveEvent } from '@vigil/protocol/api';
-import { accounts, clipDrops, clips, jobs } from '../db/schema.js';
+import { accounts, clipDrops, clips, devices, jobs } from '../db/schema.js';
 import { hashSecret } from '../security/secrets.js';
 import { ApiClient, registerCompany, startTestCloud, type TestCloud } from '../testing/cloud.js';
 import { EdgePlayers, nonce, publish, until } from '../testing/edge.js';
@@ -464,5 +464,20 @@ describe('retention', () => {
     // Again: nothing more to do.
     expect(await runClipRetention(cloud.ctx.db, cloud.ctx.clips, now)).toEqual({ expired: 0, abandoned: 0 });
     expect(readdirSync(join(cloud.ctx.clips.partialDir)).some((n) => n.startsWith(recent.clipId))).toBe(true);
+  });
+
+  it('deletes the clips of a removed device, objects first, at the next pass', async () => {
+    const now = new Date(T0 + 8 * DAY + 6 * MINUTE);
+    const cameraClips = await cloud.ctx.db.select().from(clips).where(eq(clips.deviceId, site.camera));
+    const stored = cameraClips.filter((c) => c.complete);
+    expect(stored.length).toBeGreaterThan(0);
+    const others = (await cloud.ctx.db.select({ id: clips.id, deviceId: clips.deviceId }).from(clips)).filter((c) => c.deviceId !== site.camera);
+    await cloud.ctx.db.delete(devices).where(eq(devices.id, site.camera));
+
+    const pass = await runClipRetention(cloud.ctx.db, cloud.ctx.clips, now);
+    expect(pass.expired).toBe(stored.length);
+    const after = await cloud.ctx.db.select({ id: clips.id }).from(clips);
+    expect(after.map((c) => c.id).sort()).toEqual(others.map((c) => c.id).sort());
+    for (const c of stored) expect(await cloud.ctx.clips.store.size(clipObjectKey(c, 'video'))).toBeNull();
   });
 });

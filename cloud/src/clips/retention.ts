@@ -1,5 +1,5 @@
 import { readdir } from 'node:fs/promises';
-import { and, asc, eq, inArray, lt, lte } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, lt, lte, or } from 'drizzle-orm';
 import { ClipPart } from '@vigil/protocol';
 import type { Db } from '../db/client.js';
 import { clips } from '../db/schema.js';
@@ -20,14 +20,20 @@ export interface RetentionPass {
 }
 
 /**
- * One pass of retention at `now`: clips whose `expires_at` has passed (their objects, then their row) and uploads
+ * One pass of retention at `now`: clips whose `expires_at` has passed or whose device was removed (their objects,
+ * then their row) and uploads
  * older than a day that never completed (their partial files, then their row), then partial files no upload owns.
  * Each step can be repeated, so a crash in the middle leaves nothing the next pass cannot finish.
  */
 export async function runClipRetention(db: Db, uploads: ClipUploads, now: Date): Promise<RetentionPass> {
   const pass: RetentionPass = { expired: 0, abandoned: 0 };
   for (;;) {
-    const due = await db.select().from(clips).where(lte(clips.expiresAt, now)).orderBy(asc(clips.expiresAt)).limit(BATCH);
+    const due = await db
+      .select()
+      .from(clips)
+      .where(or(lte(clips.expiresAt, now), isNull(clips.deviceId)))
+      .orderBy(asc(clips.expiresAt))
+      .limit(BATCH);
     for (const clip of due) {
       if (clip.complete) {
         for (const part of [ClipPart.video, ClipPart.thumbnail]) await uploads.store.delete(clipObjectKey(clip, part));

@@ -79,7 +79,7 @@ export async function clipRoutes(app: FastifyInstance) {
     ];
 
     const rows = await ctx.db
-      .select({ clip: clips, deviceName: devices.name })
+      .select({ clip: clips, deviceId: devices.id, deviceName: devices.name })
       .from(clips)
       .innerJoin(devices, eq(devices.id, clips.deviceId))
       .where(and(...filters(clips), eq(clips.complete, true), ...(cursor ? [sql`(${clips.eventAt}, ${clips.id}) < (${isoAt(cursor.at)}, ${cursor.id}::uuid)`] : [])))
@@ -98,9 +98,9 @@ export async function clipRoutes(app: FastifyInstance) {
       .orderBy(desc(clipDrops.eventAt), desc(clipDrops.id))
       .limit(MAX_DROPS);
 
-    const items: Clip[] = page.map(({ clip: c, deviceName }) => ({
+    const items: Clip[] = page.map(({ clip: c, deviceId, deviceName }) => ({
       id: c.id,
-      deviceId: c.deviceId,
+      deviceId,
       deviceName,
       channel: c.channel,
       eventTypes: c.eventTypes as ClipEventType[],

@@ -282,7 +282,7 @@ export class ClipUploads {
         .set({ complete: true, completedAt: new Date() })
         .where(and(eq(clips.id, clipId), eq(clips.complete, false)))
         .returning();
-      if (done) this.hub.publish(done.companyId, { type: 'clip.new', siteId: done.siteId, deviceId: done.deviceId });
+      if (done?.deviceId) this.hub.publish(done.companyId, { type: 'clip.new', siteId: done.siteId, deviceId: done.deviceId });
       await this.removePartials(clipId).catch((err: unknown) => this.log.warn({ err, clipId }, 'partial clip files not removed'));
       return uploadState(done ?? { ...row, complete: true });
     });

@@ -570,9 +570,8 @@ export const clips = pgTable(
     edgeSerial: text('edge_serial').notNull(),
     companyId: uuid('company_id').notNull(),
     siteId: uuid('site_id').notNull(),
-    deviceId: uuid('device_id')
-      .notNull()
-      .references(() => devices.id, { onDelete: 'cascade' }),
+    /** Null once the device is removed: the retention job then deletes the clip's objects and row. */
+    deviceId: uuid('device_id').references(() => devices.id, { onDelete: 'set null' }),
     channel: integer('channel').notNull(),
     eventTypes: text('event_types').array().notNull(),
     /** `[{type, at}]` as the box sent them. */
