@@ -248,6 +248,12 @@ describe('event clips through the edge box into Cloud Storage', () => {
     expect((await site.client.call('PUT', `/devices/${yard.deviceId}/cloud-storage/channels/1`, settings())).status).toBe(200);
     const state = await site.client.get<DeviceCloudStorage>(`/devices/${yard.deviceId}/cloud-storage`);
     expect(state.body.channels[0]!.service.state).toBe('expired');
+    // The box has let the channel go: its ring stopped, so it no longer reports it.
+    await eventually(
+      () => site.client.get<DeviceCloudStorage>(`/devices/${yard.deviceId}/cloud-storage`),
+      (r) => r.body.channels?.[0]?.boxState === null,
+      'the box no longer recording the yard',
+    );
     const yardBefore = (await clipsOf(yard.deviceId)).length;
     const nvrBefore = (await clipsOf(nvr.deviceId)).length;
     const fire = (active: boolean) =>

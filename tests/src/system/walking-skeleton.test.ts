@@ -55,7 +55,7 @@ describe('the whole system: cloud, edge box and cameras as separate processes', 
       'every worker of the box ready',
     );
     expect(info.body.serial).toBe(box.serial);
-    expect(info.body.workers.map((w) => w.name).sort()).toEqual(['alarms', 'discovery', 'lan', 'media']);
+    expect(info.body.workers.map((w) => w.name).sort()).toEqual(['alarms', 'clips', 'discovery', 'lan', 'media']);
 
     // Reboot of the agent on command: it comes back in a new process, and is never declared offline.
     const firstPid = edge.lines.find((l) => l.event === 'connected' && l.mode === 'edge')!.pid;
