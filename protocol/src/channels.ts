@@ -71,6 +71,8 @@ export const RecorderTargetSchema = Type.Object(
     serial: Type.String({ minLength: 1, maxLength: 128 }),
     ip: Type.String({ minLength: 7, maxLength: 15 }),
     httpPort: Port,
+    /** The account the box logs in with; `admin` when not given (the account the recorder was activated with). */
+    username: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
     password: Type.String({ minLength: 1, maxLength: 64 }),
   },
   { additionalProperties: false },

@@ -194,7 +194,8 @@ describe('channel settings', () => {
         supportedTriggers: ['motion', 'intrusion', 'lineCrossing'],
         service: { state: 'inactive', packageId: null, retentionDays: null, activatedAt: null, expiresAt: null },
         recording: false,
-        boxState: null,
+        // The box answered, and records nothing for it.
+        boxState: 'idle',
       },
     ]);
     const nvr = await view(site.client, site.ids.nvr);
@@ -406,7 +407,7 @@ describe('pushing the recording channels to the box', () => {
         },
         {
           channelKey: `${site.ids.nvr}:2`,
-          source: { kind: 'recorder', recorder: { serial: site.s.nvr, ip: nvrLan.network.ipv4, httpPort: 8080, password: 'Nvr-pass1' }, channel: 2 },
+          source: { kind: 'recorder', recorder: { serial: site.s.nvr, ip: nvrLan.network.ipv4, httpPort: 8080, username: 'cloud', password: 'Nvr-pass1' }, channel: 2 },
           stream: 'sub',
           triggers: ['motion'],
           schedule: null,

@@ -62,7 +62,7 @@ export async function clipsPlanFor(
       const lan = seen.get(d.serial);
       source = {
         kind: 'recorder',
-        recorder: { serial: d.serial, ip: lan?.network.ipv4 ?? d.host, httpPort: lan?.httpPort ?? d.port, password: login.password },
+        recorder: { serial: d.serial, ip: lan?.network.ipv4 ?? d.host, httpPort: lan?.httpPort ?? d.port, username: login.username, password: login.password },
         channel: c.channel,
       };
     } else {

@@ -56,6 +56,8 @@ const configure = [seeSites, requirePermission(Permission.deviceConfigure)];
 const BANDWIDTH_TEST_SECONDS = 5;
 /** The box's channel states are a nicety of the settings page: it does not wait long for them. */
 const STATUS_TIMEOUT_MS = 3_000;
+/** The box answered and records nothing for the channel. */
+const BOX_IDLE = 'idle';
 const TERM_INTERVAL = { monthly: sql`interval '1 month'`, annual: sql`interval '1 year'` } as const;
 
 type ChannelRow = typeof cloudStorageChannels.$inferSelect;
@@ -135,15 +137,15 @@ export async function cloudStorageRoutes(app: FastifyInstance) {
     };
   }
 
-  /** What the box says of its channels now; nothing when it is offline or does not answer soon. */
-  async function boxStates(edgeSerial: string): Promise<Map<string, string>> {
-    if (!ctx.tunnel.isConnected(edgeSerial)) return new Map();
+  /** What the box says of its channels now; null when it is offline or does not answer soon. */
+  async function boxStates(edgeSerial: string): Promise<Map<string, string> | null> {
+    if (!ctx.tunnel.isConnected(edgeSerial)) return null;
     try {
       const status: ClipsStatusResult = await ctx.tunnel.call(edgeSerial, RpcMethod.clipsStatus, {}, Math.min(ctx.config.rpcTimeoutMs, STATUS_TIMEOUT_MS));
       return new Map(status.channels.map((c) => [c.channelKey, c.state]));
     } catch (err) {
       ctx.log.warn({ err, edgeSerial }, 'clip status of the edge box not read');
-      return new Map();
+      return null;
     }
   }
 
@@ -168,7 +170,7 @@ export async function cloudStorageRoutes(app: FastifyInstance) {
     const { device, edgeSerial } = await storageDevice(request);
     const [rows, states, test, login] = await Promise.all([channelRows(device.id), boxStates(edgeSerial), lastBandwidthTest(edgeSerial), loginOf(device.id)]);
     const channels = Array.from({ length: channelCount(device) }, (_, i) => i + 1).map((channel) =>
-      channelView(device, channel, rows.get(channel), states.get(channelKeyOf(device.id, channel)) ?? null),
+      channelView(device, channel, rows.get(channel), states ? (states.get(channelKeyOf(device.id, channel)) ?? BOX_IDLE) : null),
     );
     const reply: DeviceCloudStorage = { deviceId: device.id, edgeSerial, loginSet: login !== null, needsLogin: isRecorder(device), channels, lastBandwidthTest: test };
     return reply;

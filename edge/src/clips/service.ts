@@ -11,7 +11,7 @@ import {
 import { DEVICE_SERVICE_PATH } from '@vigil/protocol/onvif';
 import { CameraEventSubscriber, RecorderEventSubscriber } from '../events/index.js';
 import type { Logger } from '../log.js';
-import { VideoDevices, type DeviceTarget } from '../media/devices.js';
+import { RECORDER_USER, VideoDevices, type DeviceTarget } from '../media/devices.js';
 import { withAccount } from '../media/ffmpeg.js';
 import { probeRtsp } from '../media/rtsp-probe.js';
 import { ClipQueue, type ClipRecordWithEvents } from './queue.js';
@@ -71,12 +71,10 @@ const postWithin = (pre: number, post: number): number => Math.min(post, CLIP_MA
 function eventSourceKey(target: DeviceTarget): string {
   return target.kind === 'camera'
     ? `camera:${target.host}:${target.port}:${hashOf(target.username, target.password)}`
-    : `recorder:${target.ip}:${target.httpPort}:${hashOf(target.password)}`;
+    : `recorder:${target.ip}:${target.httpPort}:${hashOf(target.username ?? RECORDER_USER, target.password)}`;
 }
 
 const hostInUrl = (host: string): string => (host.includes(':') ? `[${host}]` : host);
-/** The login the box uses on a recorder, as for its video (media/devices.ts). */
-const RECORDER_USER = 'admin';
 
 /**
  * One device's event subscription and the channels it feeds: a camera's ONVIF pull point, or a recorder's ISAPI
@@ -107,7 +105,7 @@ class EventSource {
       camera.on('subscribed', up).on('failure', down).on('detection', (e) => this.deliver(e));
       this.subscriber = camera;
     } else {
-      const recorder = new RecorderEventSubscriber({ host: target.ip, httpPort: target.httpPort, username: RECORDER_USER, password: target.password });
+      const recorder = new RecorderEventSubscriber({ host: target.ip, httpPort: target.httpPort, username: target.username ?? RECORDER_USER, password: target.password });
       recorder.on('connected', up).on('failure', down).on('detection', (e) => this.deliver(e));
       this.subscriber = recorder;
     }

@@ -40,12 +40,13 @@ export interface CameraTarget {
   password: string;
 }
 
-/** A recorder channel as the cloud names it (the recorder's admin login). */
+/** A recorder channel as the cloud names it, with the login the box uses (`admin` unless named). */
 export interface RecorderTarget {
   kind: 'recorder';
   serial: string;
   ip: string;
   httpPort: number;
+  username?: string;
   password: string;
   channel: number;
 }
@@ -79,7 +80,7 @@ const REQUEST_TIMEOUT_MS = 5_000;
 const CAMERA_CACHE_TTL_MS = 60_000;
 const MAX_SNAPSHOT_BYTES = 2 * 1024 * 1024;
 const MAX_SEGMENTS = 2000;
-const RECORDER_USER = 'admin';
+export const RECORDER_USER = 'admin';
 
 const hashOf = (...parts: string[]): string => createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, 16);
 
@@ -293,9 +294,9 @@ export class IsapiRecorderChannel implements VideoDevice {
   private rtspPort: number | null = null;
 
   constructor(private readonly target: RecorderTarget) {
-    this.key = `recorder:${target.ip}:${target.httpPort}:${target.channel}:${hashOf(target.password)}`;
-    this.account = { username: RECORDER_USER, password: target.password };
-    this.digest = new DigestClient(RECORDER_USER, target.password);
+    this.account = { username: target.username ?? RECORDER_USER, password: target.password };
+    this.key = `recorder:${target.ip}:${target.httpPort}:${target.channel}:${hashOf(this.account.username, target.password)}`;
+    this.digest = new DigestClient(this.account.username, target.password);
   }
 
   private async isapi(method: 'GET' | 'POST', path: string, body?: string): Promise<string> {

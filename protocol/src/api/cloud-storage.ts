@@ -141,7 +141,8 @@ export const CloudStorageChannelSchema = Type.Object({
   }),
   /** Clips are being made: switch on, service active, at least one trigger with Notify Surveillance Center. */
   recording: Type.Boolean(),
-  /** The box's view when it was last asked: buffering, starting, failed (null when the box was not reached). */
+  /** The box's view now: starting, buffering, failed, or idle when it records nothing for the channel; null when
+   * the box was not reached. */
   boxState: Nullable(Type.String()),
 });
 export type CloudStorageChannel = Static<typeof CloudStorageChannelSchema>;

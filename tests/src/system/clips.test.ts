@@ -251,7 +251,7 @@ describe('event clips through the edge box into Cloud Storage', () => {
     // The box has let the channel go: its ring stopped, so it no longer reports it.
     await eventually(
       () => site.client.get<DeviceCloudStorage>(`/devices/${yard.deviceId}/cloud-storage`),
-      (r) => r.body.channels?.[0]?.boxState === null,
+      (r) => r.body.channels?.[0]?.boxState === 'idle',
       'the box no longer recording the yard',
     );
     const yardBefore = (await clipsOf(yard.deviceId)).length;
