@@ -29,7 +29,8 @@ async function setup(opts: { quotaBytes?: number; limitKbps?: number | null; sec
   cleanups.push(() => server.close());
   const queue = await ClipQueue.open({ dir, quotaBytes: opts.quotaBytes ?? 50_000_000, log: quietLog });
   cleanups.push(() => queue.close());
-  const uploader = new ClipUploader({ queue, log: quietLog });
+  // 1 MiB requests, so that clips of a few MB take several.
+  const uploader = new ClipUploader({ queue, log: quietLog, requestBytes: 1024 * 1024 });
   cleanups.push(() => uploader.stop());
   const uploaded: string[] = [];
   const failures: { clipId: string; err: Error }[] = [];

@@ -27,8 +27,12 @@ export interface UploadTarget {
   limitKbps: number | null;
 }
 
-/** One PATCH sends at most this much; a cut connection loses at most one request's worth of progress on the box. */
-const CHUNK_BYTES = 1024 * 1024;
+/**
+ * One PATCH sends at most this much by default. Each request costs the cloud a sync and an index update, so larger
+ * ones upload faster (on loopback, 1 MiB requests reached about half a raw HTTP copy's throughput, 8 MiB about 0.7);
+ * a cut request loses nothing, as the cloud keeps what arrived.
+ */
+const REQUEST_BYTES = 8 * 1024 * 1024;
 /** The cloud unreachable: the whole queue waits 1 s, then twice as long each time, up to 30 s. */
 const STALL_FIRST_MS = 1_000;
 const STALL_MAX_MS = 30_000;
@@ -54,6 +58,7 @@ export class ClipUploader extends EventEmitter<{ uploaded: [clipId: string, ms: 
   private readonly queue: ClipQueue;
   private readonly log: Logger;
   private readonly concurrency: number;
+  private readonly requestBytes: number;
   private readonly bucket = new TokenBucket(null);
   private target: UploadTarget | null = null;
   private running = false;
@@ -69,13 +74,14 @@ export class ClipUploader extends EventEmitter<{ uploaded: [clipId: string, ms: 
     if (report.clipId) this.inFlight.get(report.clipId)?.abort();
   };
 
-  constructor(opts: { queue: ClipQueue; log: Logger; concurrency?: number }) {
+  constructor(opts: { queue: ClipQueue; log: Logger; concurrency?: number; requestBytes?: number }) {
     super();
     const concurrency = opts.concurrency ?? 1;
     if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 16) throw new RangeError(`concurrency must be a whole number from 1 to 16, not ${String(concurrency)}`);
     this.queue = opts.queue;
     this.log = opts.log;
     this.concurrency = concurrency;
+    this.requestBytes = opts.requestBytes ?? REQUEST_BYTES;
   }
 
   /**
@@ -213,9 +219,9 @@ export class ClipUploader extends EventEmitter<{ uploaded: [clipId: string, ms: 
       const bytes = clip.upload[part].bytes;
       // Each round either moves the offset on or takes the cloud's; a cloud that does neither is not followed forever.
       for (let rounds = 0; state[part].offset < bytes; rounds++) {
-        if (rounds > Math.ceil(bytes / CHUNK_BYTES) * 4 + 8) throw new ClipRetry(`the cloud's offset of the ${part} does not move on`);
+        if (rounds > Math.ceil(bytes / this.requestBytes) * 4 + 8) throw new ClipRetry(`the cloud's offset of the ${part} does not move on`);
         const offset = state[part].offset;
-        const reply = await this.patch(clip, part, offset, Math.min(CHUNK_BYTES, bytes - offset), target, signal);
+        const reply = await this.patch(clip, part, offset, Math.min(this.requestBytes, bytes - offset), target, signal);
         if (reply.status === 200) {
           const next = this.stateOf(clip, reply);
           if (next[part].offset <= offset) throw new ClipRetry(`the cloud took none of the ${part}'s bytes from offset ${offset}`);
