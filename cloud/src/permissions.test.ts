@@ -1,8 +1,8 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accounts } from './db/schema.js';
-import { hashSecret } from './security/secrets.js';
-import { ApiClient, registerCompany, startTestCloud, type TestCloud } from './testing/cloud.js';
+import type { ApiClient} from './testing/cloud.js';
+import { registerCompany, signInEmployee, startTestCloud, type TestCloud } from './testing/cloud.js';
 
 let cloud: TestCloud;
 beforeAll(async () => {
@@ -11,14 +11,7 @@ beforeAll(async () => {
 afterAll(() => cloud?.stop());
 
 /** An employee with the given permissions (employee management arrives with company roles; seeded here). */
-async function employee(companyId: string, permissions: string[]) {
-  const email = `emp.${Math.random().toString(36).slice(2)}@example.test`;
-  const password = 'Employee-pass1';
-  await cloud.ctx.db.insert(accounts).values({ companyId, email, name: 'Employee', passwordHash: await hashSecret(password), role: 'installer', permissions });
-  const client = new ApiClient(cloud.api);
-  expect((await client.post('/auth/login', { email, password })).status).toBe(200);
-  return client;
-}
+const employee = (companyId: string, permissions: string[]) => signInEmployee(cloud, companyId, permissions);
 
 describe('named permissions, checked on the server', () => {
   it('an employee managing assigned sites sees only their own sites and cannot add edge boxes without device management', async () => {

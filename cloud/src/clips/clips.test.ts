@@ -5,10 +5,10 @@ import { eq, inArray, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLIP_DROPPED_EVENT, channelKeyOf, encodeEnvelope, envelope, topics, type ClipDroppedReport } from '@vigil/protocol';
 import type { ClipsPage, LiveEvent } from '@vigil/protocol/api';
-import { accounts, clipDrops, clips, devices, jobs } from '../db/schema.js';
-import { hashSecret } from '../security/secrets.js';
-import { ApiClient, registerCompany, startTestCloud, type TestCloud } from '../testing/cloud.js';
-import { EdgePlayers, nonce, publish, until } from '../testing/edge.js';
+import { clipDrops, clips, devices, jobs } from '../db/schema.js';
+import type { ApiClient} from '../testing/cloud.js';
+import { registerCompany, signInEmployee, startTestCloud, type TestCloud } from '../testing/cloud.js';
+import { EdgePlayers, publish, until } from '../testing/edge.js';
 import { runClipRetention } from './retention.js';
 import { BoxClient, clipMedia, clipMeta, clipSite, sha256, type ClipSite } from './testing.js';
 import { clipObjectKey } from './uploads.js';
@@ -390,13 +390,7 @@ describe('the event timeline', () => {
   });
 
   it('shows clips only to those who may play back the site’s video', async () => {
-    const employee = async (permissions: string[]) => {
-      const email = `emp.${nonce()}@example.test`;
-      await cloud.ctx.db.insert(accounts).values({ companyId: installer.companyId, email, name: 'Employee', passwordHash: await hashSecret('Employee-pass1'), role: 'installer', permissions });
-      const client = new ApiClient(cloud.api);
-      expect((await client.post('/auth/login', { email, password: 'Employee-pass1' })).status).toBe(200);
-      return client;
-    };
+    const employee = (permissions: string[]) => signInEmployee(cloud, installer.companyId, permissions);
     const noPlayback = await employee(['site.manage_all', 'video.live_view']);
     for (const path of [`/sites/${timeline.siteId}/clips`, `/clips/${ids[0]}/video`, `/clips/${ids[0]}/thumbnail`]) {
       const r = await noPlayback.get<{ code: string }>(path);

@@ -15,9 +15,9 @@ import {
 } from '@vigil/protocol';
 import type { AddLanDevicesResult, BandwidthTest, CloudStorageChannel, DeviceCloudStorage, Package, StorageUsage } from '@vigil/protocol/api';
 import { ConfigError, loadConfig } from '../config.js';
-import { accounts, clips, cloudStorageChannels, devices } from '../db/schema.js';
-import { hashSecret } from '../security/secrets.js';
-import { ApiClient, registerCompany, startTestCloud, type TestCloud } from '../testing/cloud.js';
+import { clips, cloudStorageChannels, devices } from '../db/schema.js';
+import type { ApiClient} from '../testing/cloud.js';
+import { registerCompany, signInEmployee, startTestCloud, type TestCloud } from '../testing/cloud.js';
 import { answerCommands, EdgePlayers, nonce, publish, until } from '../testing/edge.js';
 import { grantPackage } from './packages.js';
 
@@ -99,14 +99,7 @@ async function setup() {
 }
 
 /** An employee of the company with the given permissions. */
-async function employee(companyId: string, permissions: string[]) {
-  const email = `emp.${nonce()}@example.test`;
-  const password = 'Employee-pass1';
-  await cloud.ctx.db.insert(accounts).values({ companyId, email, name: 'Employee', passwordHash: await hashSecret(password), role: 'installer', permissions });
-  const client = new ApiClient(cloud.api);
-  expect((await client.post('/auth/login', { email, password })).status).toBe(200);
-  return client;
-}
+const employee = (companyId: string, permissions: string[]) => signInEmployee(cloud, companyId, permissions);
 
 const settings = (over: Record<string, unknown> = {}) => ({
   enabled: true,

@@ -13,8 +13,8 @@ import {
 } from '@vigil/protocol';
 import type { AddChannelsReply, AddLanDevicesResult, Device, DeviceChannels, LiveEvent } from '@vigil/protocol/api';
 import { accounts, deviceDefaults, devices } from '../db/schema.js';
-import { hashSecret } from '../security/secrets.js';
-import { ApiClient, registerCompany, startTestCloud, type TestCloud } from '../testing/cloud.js';
+import type { ApiClient} from '../testing/cloud.js';
+import { registerCompany, signInEmployee, startTestCloud, type TestCloud } from '../testing/cloud.js';
 import { answerCommands, EdgePlayers, nonce, publish, until } from '../testing/edge.js';
 
 let cloud: TestCloud;
@@ -106,14 +106,7 @@ async function oplog(client: ApiClient): Promise<string[]> {
 }
 
 /** An employee of the company with the given permissions. */
-async function employee(companyId: string, permissions: string[]) {
-  const email = `emp.${nonce()}@example.test`;
-  const password = 'Employee-pass1';
-  await cloud.ctx.db.insert(accounts).values({ companyId, email, name: 'Employee', passwordHash: await hashSecret(password), role: 'installer', permissions });
-  const client = new ApiClient(cloud.api);
-  expect((await client.post('/auth/login', { email, password })).status).toBe(200);
-  return client;
-}
+const employee = (companyId: string, permissions: string[]) => signInEmployee(cloud, companyId, permissions);
 
 describe('the channels of a site NVR, through its edge box', () => {
   it('lists them with the default device password and keeps the device channel count in step', async () => {

@@ -2,9 +2,8 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AlarmPanel, type AlarmPanelOptions } from '@vigil/simulators';
 import type { Device, ErrorReply, OperationLogList, PanelOperationReply, PanelStatus } from '@vigil/protocol/api';
-import { accounts, arcPanels, devices, p2pDevices } from '../db/schema.js';
-import { hashSecret } from '../security/secrets.js';
-import { ApiClient, registerCompany, startTestCloud, type TestCloud } from '../testing/cloud.js';
+import { arcPanels, devices, p2pDevices } from '../db/schema.js';
+import { ApiClient, registerCompany, signInEmployee, startTestCloud, type TestCloud } from '../testing/cloud.js';
 import { EdgePlayers, until } from '../testing/edge.js';
 
 let cloud: TestCloud;
@@ -60,14 +59,7 @@ const operate = (deviceId: string, area: number, op: string, client = installer.
 const armedFlag = async (deviceId: string) => (await cloud.ctx.db.select().from(arcPanels).where(eq(arcPanels.deviceId, deviceId)))[0]?.armed;
 
 /** An employee of the installer's company with only these permissions. */
-async function employee(permissions: string[]): Promise<ApiClient> {
-  const email = `emp.${Math.random().toString(36).slice(2)}@example.test`;
-  const password = 'Employee-pass1';
-  await cloud.ctx.db.insert(accounts).values({ companyId: installer.companyId, email, name: 'Employee', passwordHash: await hashSecret(password), role: 'installer', permissions });
-  const client = new ApiClient(cloud.api);
-  expect((await client.post('/auth/login', { email, password })).status).toBe(200);
-  return client;
-}
+const employee = (permissions: string[]): Promise<ApiClient> => signInEmployee(cloud, installer.companyId, permissions);
 
 describe('controlling a security control panel from the platform (§3.2.2)', () => {
   it('arms away and disarms an AX PRO, which changes its state, sets the ARC armed flag, logs and tells the portal', async () => {

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { loadConfig, type CloudConfig } from '../config.js';
+import { accounts } from '../db/schema.js';
+import { hashSecret } from '../security/secrets.js';
 import { startCloud, type RunningCloud } from '../server.js';
 
 const ADMIN_URL = process.env.VIGIL_TEST_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -107,6 +109,20 @@ export async function registerCompany(api: string, name = `Company ${++seq}`) {
   });
   if (res.status !== 201) throw new Error(`register failed: ${res.status} ${JSON.stringify(res.body)}`);
   return { client, email, password, companyId: res.body.company.id };
+}
+
+/**
+ * An employee of the company holding exactly these permissions (roles arrive with company management), signed in.
+ * Written straight into the database: inviting employees is not an API yet.
+ */
+export async function signInEmployee(cloud: TestCloud, companyId: string, permissions: string[]): Promise<ApiClient> {
+  const email = `emp.${randomBytes(5).toString('hex')}@example.test`;
+  const password = 'Employee-pass1';
+  await cloud.ctx.db.insert(accounts).values({ companyId, email, name: 'Employee', passwordHash: await hashSecret(password), role: 'installer', permissions });
+  const client = new ApiClient(cloud.api);
+  const login = await client.post('/auth/login', { email, password });
+  if (login.status !== 200) throw new Error(`employee sign-in failed: ${login.status} ${JSON.stringify(login.body)}`);
+  return client;
 }
 
 /** Creates a site (personal, UTC, offline delay 1 s unless told otherwise) and returns its id; throws on a refusal. */

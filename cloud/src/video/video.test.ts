@@ -20,9 +20,9 @@ import {
 import type { AddLanDevicesResult, VideoSession, VideoSessions, VideoSource } from '@vigil/protocol/api';
 
 type VideoSources = { items: VideoSource[] };
-import { accounts, devices } from '../db/schema.js';
-import { hashSecret } from '../security/secrets.js';
-import { ApiClient, registerCompany, startTestCloud, type TestCloud } from '../testing/cloud.js';
+import { devices } from '../db/schema.js';
+import type { ApiClient} from '../testing/cloud.js';
+import { registerCompany, signInEmployee, startTestCloud, type TestCloud } from '../testing/cloud.js';
 import { answerCommands, EdgePlayers, nonce, publish, until } from '../testing/edge.js';
 
 const CONNECT_TIMEOUT_MS = 2000;
@@ -205,11 +205,7 @@ async function oplog(client: ApiClient): Promise<string[]> {
 
 /** An employee of the company with the given permissions. */
 async function employee(companyId: string, permissions: string[]) {
-  const email = `emp.${nonce()}@example.test`;
-  const password = 'Employee-pass1';
-  await cloud.ctx.db.insert(accounts).values({ companyId, email, name: 'Employee', passwordHash: await hashSecret(password), role: 'installer', permissions });
-  const client = new ApiClient(cloud.api);
-  expect((await client.post('/auth/login', { email, password })).status).toBe(200);
+  const client = await signInEmployee(cloud, companyId, permissions);
   await client.call('PUT', '/me/device-defaults', { password: PASSWORD, verificationCode: 'VRF2026A' });
   return client;
 }
