@@ -1,5 +1,5 @@
 import type sqlite3 from 'sqlite3';
-import { compactSqlite, execSql, openSqlite } from './sqlite.js';
+import { closeSqlite, compactSqlite, inTransaction, openSqlite, sqlAll, sqlRun } from './sqlite.js';
 import type { DeviceReport } from '@vigil/protocol';
 import { isSealed, Sealer, SecretKeyError } from './security/sealed.js';
 
@@ -73,45 +73,24 @@ export class Store {
   }
 
   close(): Promise<void> {
-    return new Promise((resolve, reject) => this.db.close((err) => (err ? reject(err) : resolve())));
+    return closeSqlite(this.db);
   }
 
   private txChain: Promise<unknown> = Promise.resolve();
 
   /** Runs `fn` inside one transaction; transactions are queued because the connection is shared. */
   private transaction<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.txChain.then(async () => {
-      await this.exec('BEGIN IMMEDIATE');
-      try {
-        const out = await fn();
-        await this.exec('COMMIT');
-        return out;
-      } catch (err) {
-        await this.exec('ROLLBACK');
-        throw err;
-      }
-    });
+    const next = this.txChain.then(() => inTransaction(this.db, fn));
     this.txChain = next.catch(() => undefined);
     return next;
   }
 
-  private exec(sql: string): Promise<void> {
-    return execSql(this.db, sql);
-  }
-
   private run(sql: string, params: unknown[] = []): Promise<{ lastID: number; changes: number }> {
-    return new Promise((resolve, reject) => {
-      this.db.run(sql, params, function (this: sqlite3.RunResult, err: Error | null) {
-        if (err) reject(err);
-        else resolve({ lastID: this.lastID, changes: this.changes });
-      });
-    });
+    return sqlRun(this.db, sql, params);
   }
 
   private all<T>(sql: string, params: unknown[] = []): Promise<T[]> {
-    return new Promise((resolve, reject) =>
-      this.db.all(sql, params, (err, rows) => (err ? reject(err) : resolve(rows as T[]))),
-    );
+    return sqlAll<T>(this.db, sql, params);
   }
 
   // --- credentials

@@ -1,6 +1,6 @@
 import type sqlite3 from 'sqlite3';
 import type { ALARM_EVENT_EVENT, ALARM_SENT_EVENT, AlarmEventReport, AlarmSentReport } from '@vigil/protocol';
-import { openSqlite } from '../sqlite.js';
+import { closeSqlite, openSqlite, sqlAll, sqlRun } from '../sqlite.js';
 
 /** A report for the cloud's alarm log (see ALARM_EVENT_EVENT), with the event kind it goes out as. */
 export type AlarmLogReport = { kind: typeof ALARM_EVENT_EVENT; report: AlarmEventReport } | { kind: typeof ALARM_SENT_EVENT; report: AlarmSentReport };
@@ -26,29 +26,21 @@ export class AlarmReports {
   }
 
   close(): Promise<void> {
-    return new Promise((resolve, reject) => this.db.close((err) => (err ? reject(err) : resolve())));
+    return closeSqlite(this.db);
   }
 
   /** Keeps a report until `remove`; resolves with its id once it is on disk. */
-  add(r: AlarmLogReport): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.db.run('INSERT INTO reports (report, created_at) VALUES (?, ?)', [JSON.stringify(r), Date.now()], function (this: sqlite3.RunResult, err: Error | null) {
-        if (err) reject(err);
-        else resolve(this.lastID);
-      });
-    });
+  async add(r: AlarmLogReport): Promise<number> {
+    return (await sqlRun(this.db, 'INSERT INTO reports (report, created_at) VALUES (?, ?)', [JSON.stringify(r), Date.now()])).lastID;
   }
 
   /** Oldest first. */
-  pending(): Promise<{ id: number; report: AlarmLogReport }[]> {
-    return new Promise((resolve, reject) =>
-      this.db.all<{ id: number; report: string }>('SELECT id, report FROM reports ORDER BY id', (err, rows) =>
-        err ? reject(err) : resolve(rows.map((r) => ({ id: r.id, report: JSON.parse(r.report) as AlarmLogReport }))),
-      ),
-    );
+  async pending(): Promise<{ id: number; report: AlarmLogReport }[]> {
+    const rows = await sqlAll<{ id: number; report: string }>(this.db, 'SELECT id, report FROM reports ORDER BY id');
+    return rows.map((r) => ({ id: r.id, report: JSON.parse(r.report) as AlarmLogReport }));
   }
 
-  remove(id: number): Promise<void> {
-    return new Promise((resolve, reject) => this.db.run('DELETE FROM reports WHERE id = ?', [id], (err) => (err ? reject(err) : resolve())));
+  async remove(id: number): Promise<void> {
+    await sqlRun(this.db, 'DELETE FROM reports WHERE id = ?', [id]);
   }
 }

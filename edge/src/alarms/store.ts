@@ -1,5 +1,5 @@
 import type sqlite3 from 'sqlite3';
-import { compactSqlite, execSql, openSqlite } from '../sqlite.js';
+import { closeSqlite, compactSqlite, inTransaction, openSqlite, sqlAll, sqlRun } from '../sqlite.js';
 import { nextDc09Sequence, type AlarmPathReport, type AlarmsConfigureParams, type Dc09ExtendedData } from '@vigil/protocol';
 import type { ArcEventType } from '@vigil/protocol/api';
 import { isSealed, Sealer, type Opened } from '../security/sealed.js';
@@ -209,24 +209,15 @@ export class AlarmStore {
   /** Waits for the writes already issued, then closes. */
   async close(): Promise<void> {
     await this.chain.catch(() => undefined);
-    await new Promise<void>((resolve, reject) => this.db.close((err) => (err ? reject(err) : resolve())));
-  }
-
-  private exec(sql: string): Promise<void> {
-    return execSql(this.db, sql);
+    await closeSqlite(this.db);
   }
 
   private run(sql: string, params: unknown[] = []): Promise<{ lastID: number; changes: number }> {
-    return new Promise((resolve, reject) => {
-      this.db.run(sql, params, function (this: sqlite3.RunResult, err: Error | null) {
-        if (err) reject(err);
-        else resolve({ lastID: this.lastID, changes: this.changes });
-      });
-    });
+    return sqlRun(this.db, sql, params);
   }
 
   private all<T>(sql: string, params: unknown[] = []): Promise<T[]> {
-    return new Promise((resolve, reject) => this.db.all(sql, params, (err, rows) => (err ? reject(err) : resolve(rows as T[]))));
+    return sqlAll<T>(this.db, sql, params);
   }
 
   /**
@@ -234,17 +225,7 @@ export class AlarmStore {
    * split by another write on the shared connection.
    */
   private write<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.chain.then(async () => {
-      await this.exec('BEGIN IMMEDIATE');
-      try {
-        const out = await fn();
-        await this.exec('COMMIT');
-        return out;
-      } catch (err) {
-        await this.exec('ROLLBACK');
-        throw err;
-      }
-    });
+    const next = this.chain.then(() => inTransaction(this.db, fn));
     this.chain = next.catch(() => undefined);
     return next;
   }

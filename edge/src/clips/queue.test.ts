@@ -42,7 +42,7 @@ describe('the durable clip queue', () => {
     for (const c of [middle, newest, oldest]) await queue.add(c.record, c.files);
     expect(changes).toBe(3);
 
-    const first = await queue.next();
+    const first = queue.peek();
     expect(first).toMatchObject({ clipId: oldest.record.clipId, channelKey: TEST_CHANNEL_KEY, eventAt: T0 + 1_000, video: oldest.files.video, bytes: 300_000 + 20_000 });
     expect(first!.upload).toMatchObject({ clipId: oldest.record.clipId, video: { bytes: 300_000, sha256: oldest.record.sha256 }, thumbnail: { bytes: 20_000 } });
     expect(first!.upload.thumbnail.sha256).toMatch(/^[0-9a-f]{64}$/);
@@ -52,8 +52,8 @@ describe('the durable clip queue', () => {
     expect(queue.stats()).toEqual({ clips: 3, bytes: 3 * 320_000, oldestEventAt: T0 + 1_000, dropped: 0, quotaBytes: 50_000_000 });
 
     await queue.retryLater(oldest.record.clipId, 'the cloud said no');
-    expect((await queue.next())?.clipId).toBe(middle.record.clipId);
-    expect((await queue.next(new Set([middle.record.clipId])))?.clipId).toBe(newest.record.clipId);
+    expect(queue.peek()?.clipId).toBe(middle.record.clipId);
+    expect(queue.peek(new Set([middle.record.clipId]))?.clipId).toBe(newest.record.clipId);
     const wait = queue.msUntilRetry(new Set([middle.record.clipId, newest.record.clipId]));
     expect(wait).toBeGreaterThan(0);
     expect(wait).toBeLessThanOrEqual(1_000);
@@ -104,7 +104,7 @@ describe('the durable clip queue', () => {
 
     const queue = await open(dir);
     expect(queue.stats()).toMatchObject({ clips: 2, oldestEventAt: T0 + 500, dropped: 1 });
-    expect((await queue.next())?.clipId).toBe(unindexed.record.clipId);
+    expect(queue.peek()?.clipId).toBe(unindexed.record.clipId);
     const reports = await queue.pendingReports();
     expect(reports).toHaveLength(1);
     expect(reports[0]!.report).toMatchObject({ clipId: lost.record.clipId, channelKey: TEST_CHANNEL_KEY, reason: 'recording_failed', bytes: 320_000, events: lost.record.events });

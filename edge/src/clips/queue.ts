@@ -11,7 +11,7 @@ import {
   type ClipUploadCreate,
 } from '@vigil/protocol';
 import type { Logger } from '../log.js';
-import { execSql, openSqlite } from '../sqlite.js';
+import { closeSqlite, inTransaction, openSqlite, sqlAll, sqlRun } from '../sqlite.js';
 import { sha256Of, type ClipEvent, type ClipRecord } from './assemble.js';
 import type { ClipFiles } from './recorder.js';
 
@@ -132,11 +132,6 @@ export class ClipQueue extends EventEmitter<{ changed: []; dropped: [report: Cli
   }
 
   /** The clip to upload next: the oldest first event, leaving out those backing off and those in `skip`. */
-  next(skip: ReadonlySet<string> = new Set()): Promise<QueuedClip | null> {
-    return Promise.resolve(this.peek(skip));
-  }
-
-  /** `next`, at once. */
   peek(skip: ReadonlySet<string> = new Set()): QueuedClip | null {
     const now = this.now();
     let best: Entry | null = null;
@@ -323,10 +318,10 @@ export class ClipQueue extends EventEmitter<{ changed: []; dropped: [report: Cli
   private async discard(clip: QueuedClip, reason: ClipDropReason, message: string): Promise<void> {
     await rm(clip.sidecar, { force: true });
     const report: ClipDroppedReport = { clipId: clip.clipId, channelKey: clip.channelKey, events: clip.events, reason, message: message.slice(0, 1024), bytes: clip.bytes, droppedAt: this.now() };
-    await this.transaction([
-      ['DELETE FROM clips WHERE clip_id = ?', [clip.clipId]],
-      ['INSERT INTO reports (report) VALUES (?)', [JSON.stringify(report)]],
-    ]);
+    await inTransaction(this.db, async () => {
+      await this.run('DELETE FROM clips WHERE clip_id = ?', [clip.clipId]);
+      await this.run('INSERT INTO reports (report) VALUES (?)', [JSON.stringify(report)]);
+    });
     const entry = this.entries.get(clip.clipId);
     if (entry) this.forget(entry);
     this.droppedCount += 1;
@@ -445,26 +440,15 @@ export class ClipQueue extends EventEmitter<{ changed: []; dropped: [report: Cli
     await rm(path.join(this.dir, name), { force: true });
   }
 
-  private async transaction(statements: [string, unknown[]][]): Promise<void> {
-    await execSql(this.db, 'BEGIN IMMEDIATE');
-    try {
-      for (const [sql, params] of statements) await this.run(sql, params);
-      await execSql(this.db, 'COMMIT');
-    } catch (err) {
-      await execSql(this.db, 'ROLLBACK');
-      throw err;
-    }
-  }
-
-  private run(sql: string, params: unknown[] = []): Promise<void> {
-    return new Promise((resolve, reject) => this.db.run(sql, params, (err: Error | null) => (err ? reject(err) : resolve())));
+  private async run(sql: string, params: unknown[] = []): Promise<void> {
+    await sqlRun(this.db, sql, params);
   }
 
   private all<T>(sql: string, params: unknown[] = []): Promise<T[]> {
-    return new Promise((resolve, reject) => this.db.all(sql, params, (err, rows) => (err ? reject(err) : resolve(rows as T[]))));
+    return sqlAll<T>(this.db, sql, params);
   }
 
   private closeDb(): Promise<void> {
-    return new Promise((resolve, reject) => this.db.close((err) => (err ? reject(err) : resolve())));
+    return closeSqlite(this.db);
   }
 }

@@ -41,6 +41,8 @@ const stateDecoder = decoder(ClipUploadStateSchema);
 const refusalDecoder = decoder(ClipUploadRefusalSchema);
 const PARTS = [ClipPart.video, ClipPart.thumbnail] as const;
 
+const fileOf = (clip: QueuedClip, part: ClipPart): string => (part === ClipPart.video ? clip.video : clip.thumbnail);
+
 /** The cloud cannot take uploads now (network, 5xx, 401, 429): the whole queue waits, the clip keeps its place. */
 class CloudUnavailable extends Error {}
 /** The cloud refused the clip for good. */
@@ -252,7 +254,7 @@ export class ClipUploader extends EventEmitter<{ uploaded: [clipId: string, ms: 
   /** One PATCH of `length` bytes of the part from `offset`, streamed from the file through the box's bucket. */
   private async patch(clip: QueuedClip, part: ClipPart, offset: number, length: number, target: UploadTarget, signal: AbortSignal): Promise<HttpReply> {
     let readError: Error | null = null;
-    const source = createReadStream(part === ClipPart.video ? clip.video : clip.thumbnail, { start: offset, end: offset + length - 1 });
+    const source = createReadStream(fileOf(clip, part), { start: offset, end: offset + length - 1 });
     source.on('error', (err) => {
       readError = err;
     });
@@ -319,15 +321,15 @@ export class ClipUploader extends EventEmitter<{ uploaded: [clipId: string, ms: 
   private refusal(reply: HttpReply): Error {
     const what = `the cloud answered ${reply.status}: ${replyMessage(reply)}`;
     if (reply.status === 401 || reply.status === 408 || reply.status === 429 || reply.status >= 500) return new CloudUnavailable(what);
-    const code = this.refusalOf(reply)?.code;
-    if (code && (FINAL_CLIP_REFUSALS as readonly string[]).includes(code)) return new ClipRefused(`${code}: ${this.refusalOf(reply)?.message ?? ''}`.slice(0, 1024));
+    const refusal = this.refusalOf(reply);
+    if (refusal && (FINAL_CLIP_REFUSALS as readonly string[]).includes(refusal.code)) return new ClipRefused(`${refusal.code}: ${refusal.message}`.slice(0, 1024));
     return new ClipRetry(what);
   }
 
   /** The files must still be the sizes the sidecar gave. */
   private async checkFileSizes(clip: QueuedClip): Promise<void> {
     for (const part of PARTS) {
-      const file = part === ClipPart.video ? clip.video : clip.thumbnail;
+      const file = fileOf(clip, part);
       const size = await stat(file).then(
         (s) => s.size,
         () => null,
@@ -341,7 +343,7 @@ export class ClipUploader extends EventEmitter<{ uploaded: [clipId: string, ms: 
   private async verifyFiles(clip: QueuedClip): Promise<void> {
     await this.checkFileSizes(clip);
     for (const part of PARTS) {
-      const sha256 = await sha256Of(part === ClipPart.video ? clip.video : clip.thumbnail);
+      const sha256 = await sha256Of(fileOf(clip, part));
       if (sha256 !== clip.upload[part].sha256) throw new ClipDamaged(`the ${part} on disk no longer matches the sha256 it was recorded with`);
     }
   }
