@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
@@ -317,6 +317,54 @@ export class WorkerManager extends EventEmitter<ManagerEvents> {
       child.kill('SIGTERM');
     }
     await Promise.all(waits);
+  }
+}
+
+/** Why a worker gave no answer: it was not running, it did not answer in time, or it stopped meanwhile. */
+export type WorkerSilence = 'not-running' | 'timeout' | 'exited';
+
+/**
+ * Requests from the agent to one worker over the bus, each with an id its reply carries back: `ask` resolves with
+ * the reply's `result`, or with why there is none.
+ */
+export class WorkerRequests {
+  private readonly pending = new Map<string, (answer: { result: unknown } | { silence: WorkerSilence }) => void>();
+
+  constructor(
+    private readonly hub: BusHub,
+    private readonly workers: WorkerManager,
+    private readonly worker: string,
+    private readonly topics: { request: string; reply: string },
+  ) {
+    hub.on('message', (topic, payload) => {
+      if (topic !== topics.reply) return;
+      const { id, result } = payload as { id?: unknown; result?: unknown };
+      if (typeof id === 'string') this.pending.get(id)?.({ result });
+    });
+    workers.on('exit', (name) => {
+      if (name !== worker) return;
+      for (const settle of [...this.pending.values()]) settle({ silence: 'exited' });
+    });
+  }
+
+  get workerReady(): boolean {
+    return this.workers.info().some((w) => w.name === this.worker && w.ready);
+  }
+
+  async ask(request: object, waitMs: number): Promise<{ result: unknown } | { silence: WorkerSilence }> {
+    if (!this.workerReady) return { silence: 'not-running' };
+    const id = randomUUID();
+    const answer = new Promise<{ result: unknown } | { silence: WorkerSilence }>((resolve) => {
+      const timer = setTimeout(() => settle({ silence: 'timeout' }), Math.max(0, waitMs));
+      const settle = (a: { result: unknown } | { silence: WorkerSilence }): void => {
+        clearTimeout(timer);
+        this.pending.delete(id);
+        resolve(a);
+      };
+      this.pending.set(id, settle);
+    });
+    await this.hub.publish(this.topics.request, { ...request, id });
+    return answer;
   }
 }
 

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import {
   CLIP_DROPPED_EVENT,
   ClipDroppedReportSchema,
@@ -12,7 +11,7 @@ import {
   type ClipsStatusResult,
   type DeviceReport,
 } from '@vigil/protocol';
-import { BusTopic, type BusHub, type WorkerManager } from '../bus.js';
+import { BusTopic, WorkerRequests, type BusHub, type WorkerManager } from '../bus.js';
 import type { Logger } from '../log.js';
 import type { DeviceAccount } from '../media/devices.js';
 import { RpcFailure, type RpcServer } from '../rpc.js';
@@ -79,7 +78,7 @@ export class ClipControl {
   private pushed = '';
   private pushing: Promise<void> = Promise.resolve();
   private readonly appliedWaiters = new Set<() => void>();
-  private readonly pending = new Map<string, (result: unknown) => void>();
+  private readonly requests: WorkerRequests;
   /** Reports going into (or in) the outbox: one sent again by the worker is acknowledged, not queued twice. */
   private readonly queuedReports = new Map<string, Promise<void>>();
 
@@ -87,14 +86,13 @@ export class ClipControl {
     private readonly opts: ClipControlOptions,
     private params: ClipsConfigureParams | null,
   ) {
+    this.requests = new WorkerRequests(opts.hub, opts.workers, CLIPS_WORKER, { request: BusTopic.clipsRequest, reply: BusTopic.clipsReply });
     opts.hub.on('message', (topic, payload) => this.onMessage(topic, payload));
     opts.workers.on('ready', (name) => {
       if (name === CLIPS_WORKER) void this.push(true);
     });
     opts.workers.on('exit', (name) => {
-      if (name !== CLIPS_WORKER) return;
-      this.workerRevision = null;
-      for (const settle of [...this.pending.values()]) settle(undefined);
+      if (name === CLIPS_WORKER) this.workerRevision = null;
     });
   }
 
@@ -129,7 +127,7 @@ export class ClipControl {
       this.params = params;
       const revision = await this.push(true);
       // Answered once the worker runs them, so that a `clips.status` right after shows them (a worker starting gets them when ready).
-      const applied = this.workerReady && (await this.waitForApplied(revision, Math.min(APPLY_WAIT_MS, ctx.deadline - Date.now() - REPLY_MARGIN_MS)));
+      const applied = this.requests.workerReady && (await this.waitForApplied(revision, Math.min(APPLY_WAIT_MS, ctx.deadline - Date.now() - REPLY_MARGIN_MS)));
       this.opts.log.info('clips settings stored', { requestId: ctx.requestId, channels: params.channels.length, applied });
       return { channels: params.channels.length };
     });
@@ -207,25 +205,10 @@ export class ClipControl {
     });
   }
 
-  private get workerReady(): boolean {
-    return this.opts.workers.info().some((w) => w.name === CLIPS_WORKER && w.ready);
-  }
-
   /** Hands one request to the worker; undefined when it is not running or does not answer within `ms`. */
   private async ask<T>(method: ClipsRequest['method'], params: Record<string, unknown>, ms: number): Promise<T | undefined> {
-    if (!this.workerReady) return undefined;
-    const id = randomUUID();
-    const reply = new Promise<unknown>((resolve) => {
-      const timer = setTimeout(() => settle(undefined), Math.max(0, ms));
-      const settle = (result: unknown): void => {
-        clearTimeout(timer);
-        this.pending.delete(id);
-        resolve(result);
-      };
-      this.pending.set(id, settle);
-    });
-    await this.opts.hub.publish(BusTopic.clipsRequest, { id, method, params });
-    return (await reply) as T | undefined;
+    const answer = await this.requests.ask({ method, params }, ms);
+    return 'result' in answer ? (answer.result as T) : undefined;
   }
 
   private onMessage(topic: string, payload: unknown): void {
@@ -233,9 +216,6 @@ export class ClipControl {
       const revision = (payload as { revision?: unknown }).revision;
       if (typeof revision === 'number') this.workerRevision = revision;
       for (const w of [...this.appliedWaiters]) w();
-    } else if (topic === BusTopic.clipsReply) {
-      const { id, result } = payload as { id?: unknown; result?: unknown };
-      if (typeof id === 'string') this.pending.get(id)?.(result);
     } else if (topic === BusTopic.clipsDropped) {
       this.onDropped(payload);
     }

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import {
@@ -11,7 +10,7 @@ import {
 import { DEVICE_SERVICE_PATH } from '@vigil/protocol/onvif';
 import { CameraEventSubscriber, RecorderEventSubscriber } from '../events/index.js';
 import type { Logger } from '../log.js';
-import { RECORDER_USER, VideoDevices, type DeviceTarget } from '../media/devices.js';
+import { deviceKeyOf, RECORDER_USER, VideoDevices, type DeviceTarget } from '../media/devices.js';
 import { withAccount } from '../media/ffmpeg.js';
 import { probeRtsp } from '../media/rtsp-probe.js';
 import { ClipQueue, type ClipRecordWithEvents } from './queue.js';
@@ -59,20 +58,11 @@ interface Detection {
 
 type ChannelState = ClipsStatusResult['channels'][number]['state'];
 
-const hashOf = (...parts: string[]): string => createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, 16);
-
 /** The folder name of a channel's ring: channel keys hold a colon. */
 const folderOf = (channelKey: string): string => channelKey.replace(/[^A-Za-z0-9_-]/g, '_');
 
 /** The longest post time that keeps a clip of `pre` seconds within the clip length limit. */
 const postWithin = (pre: number, post: number): number => Math.min(post, CLIP_MAX_LENGTH_SECONDS - pre);
-
-/** Which subscription a channel's events come from: one per camera, one per recorder shared by its channels. */
-function eventSourceKey(target: DeviceTarget): string {
-  return target.kind === 'camera'
-    ? `camera:${target.host}:${target.port}:${hashOf(target.username, target.password)}`
-    : `recorder:${target.ip}:${target.httpPort}:${hashOf(target.username ?? RECORDER_USER, target.password)}`;
-}
 
 const hostInUrl = (host: string): string => (host.includes(':') ? `[${host}]` : host);
 
@@ -380,7 +370,8 @@ export class ClipService {
   private attach(channel: ChannelRecording): void {
     const target = channel.config.target;
     if (!target) return;
-    const key = eventSourceKey(target);
+    // One subscription per device: a recorder's channels share one.
+    const key = deviceKeyOf(target);
     let source = this.sources.get(key);
     if (!source) {
       try {

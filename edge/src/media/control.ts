@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { DeviceKind, MediaRefusal, RpcMethod, type DeviceReport, type MediaRefused, type MediaSource } from '@vigil/protocol';
-import { BusTopic, type BusHub, type WorkerManager } from '../bus.js';
+import { BusTopic, WorkerRequests, type BusHub, type WorkerManager, type WorkerSilence } from '../bus.js';
 import type { Logger } from '../log.js';
 import type { RpcContext, RpcServer } from '../rpc.js';
 import type { DeviceAccount, DeviceTarget } from './devices.js';
@@ -31,6 +30,11 @@ export interface MediaControlOptions {
 }
 
 const refused = (code: MediaRefusal, message: string): MediaRefused => ({ ok: false, code, message });
+const SILENCE: Record<WorkerSilence, string> = {
+  'not-running': 'the media worker is not running',
+  timeout: 'the media worker did not answer in time',
+  exited: 'the media worker stopped while handling the request',
+};
 
 /**
  * The agent's side of video: answers the `media.*` RPCs by resolving the source (a camera through the registry
@@ -38,18 +42,10 @@ const refused = (code: MediaRefusal, message: string): MediaRefused => ({ ok: fa
  * over the bus, one reply per request id. One place talks to the devices: the worker.
  */
 export class MediaControl {
-  private readonly pending = new Map<string, (result: unknown) => void>();
+  private readonly requests: WorkerRequests;
 
   constructor(private readonly opts: MediaControlOptions) {
-    opts.hub.on('message', (topic, payload) => {
-      if (topic !== BusTopic.mediaReply) return;
-      const { id, result } = payload as { id?: unknown; result?: unknown };
-      if (typeof id === 'string') this.pending.get(id)?.(result);
-    });
-    opts.workers.on('exit', (name) => {
-      if (name !== MEDIA_WORKER) return;
-      for (const settle of [...this.pending.values()]) settle(refused(MediaRefusal.failed, 'the media worker stopped while handling the request'));
-    });
+    this.requests = new WorkerRequests(opts.hub, opts.workers, MEDIA_WORKER, { request: BusTopic.mediaRequest, reply: BusTopic.mediaReply });
   }
 
   /** The target of a source, or the refusal when the box does not know the device. */
@@ -71,7 +67,7 @@ export class MediaControl {
     });
     rpc.register(RpcMethod.mediaClose, async (params, ctx) => {
       // Without a worker there is no session left to close.
-      if (!this.workerReady) return { closed: false };
+      if (!this.requests.workerReady) return { closed: false };
       const result = (await this.ask(RpcMethod.mediaClose, params, null, ctx)) as { closed?: unknown };
       return { closed: result.closed === true };
     });
@@ -89,26 +85,12 @@ export class MediaControl {
     });
   }
 
-  private get workerReady(): boolean {
-    return this.opts.workers.info().some((w) => w.name === MEDIA_WORKER && w.ready);
-  }
-
   /** Hands one request to the worker and waits for its reply (or a refusal on timeout or when it is not running). */
   private async ask(method: string, params: unknown, target: DeviceTarget | null, ctx: RpcContext): Promise<{ ok?: boolean; code?: string } & Record<string, unknown>> {
-    if (!this.workerReady) return refused(MediaRefusal.failed, 'the media worker is not running');
-    const id = randomUUID();
-    const waitMs = Math.max(0, Math.min(MAX_WAIT_MS, ctx.deadline - Date.now() - REPLY_MARGIN_MS));
-    const reply = new Promise<unknown>((resolve) => {
-      const timer = setTimeout(() => settle(refused(MediaRefusal.failed, 'the media worker did not answer in time')), waitMs);
-      const settle = (result: unknown): void => {
-        clearTimeout(timer);
-        this.pending.delete(id);
-        resolve(result);
-      };
-      this.pending.set(id, settle);
-    });
-    const request: MediaRequest = { id, method, params, target };
-    await this.opts.hub.publish(BusTopic.mediaRequest, request);
-    return (await reply) as { ok?: boolean; code?: string } & Record<string, unknown>;
+    const waitMs = Math.min(MAX_WAIT_MS, ctx.deadline - Date.now() - REPLY_MARGIN_MS);
+    const request: Omit<MediaRequest, 'id'> = { method, params, target };
+    const answer = await this.requests.ask(request, waitMs);
+    if ('result' in answer) return answer.result as { ok?: boolean; code?: string } & Record<string, unknown>;
+    return refused(MediaRefusal.failed, SILENCE[answer.silence]);
   }
 }

@@ -84,6 +84,13 @@ export const RECORDER_USER = 'admin';
 
 const hashOf = (...parts: string[]): string => createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, 16);
 
+/** One device reached with one login: a camera, or a recorder whatever its channel (the login is hashed in). */
+export function deviceKeyOf(target: DeviceTarget): string {
+  return target.kind === 'camera'
+    ? `camera:${target.host}:${target.port}:${hashOf(target.username, target.password)}`
+    : `recorder:${target.ip}:${target.httpPort}:${hashOf(target.username ?? RECORDER_USER, target.password)}`;
+}
+
 /** Adds `key=streamKeyFor(serial, code)` to a URL when a verification code is given. */
 export function withStreamKey(url: string, serial: string, verificationCode: string | undefined): string {
   if (!verificationCode) return url;
@@ -147,7 +154,7 @@ export class OnvifCamera implements VideoDevice {
   private session: CameraSession | null = null;
 
   constructor(private readonly target: CameraTarget) {
-    this.key = `camera:${target.host}:${target.port}:${hashOf(target.username, target.password)}`;
+    this.key = deviceKeyOf(target);
     this.account = { username: target.username, password: target.password };
   }
 
@@ -295,7 +302,7 @@ export class IsapiRecorderChannel implements VideoDevice {
 
   constructor(private readonly target: RecorderTarget) {
     this.account = { username: target.username ?? RECORDER_USER, password: target.password };
-    this.key = `recorder:${target.ip}:${target.httpPort}:${target.channel}:${hashOf(this.account.username, target.password)}`;
+    this.key = `${deviceKeyOf(target)}:${target.channel}`;
     this.digest = new DigestClient(this.account.username, target.password);
   }
 
