@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { and, desc, eq, gte, lt, lte, sql, type SQL } from 'drizzle-orm';
 import Type from 'typebox';
-import { DeviceKind, ClipPart, type ClipEventType } from '@vigil/protocol';
+import { ClipPart, type ClipEventType } from '@vigil/protocol';
 import {
   ClipsPageSchema,
   ClipsQuerySchema,
@@ -17,6 +17,7 @@ import { requireAuth, requirePermission, writeOplog } from '../auth/plugin.js';
 import { seeSites } from '../devices/routes.js';
 import { clipDrops, clips, devices, sites } from '../db/schema.js';
 import { AppError } from '../http/errors.js';
+import { isRecorder, videoFileName } from '../video/devices.js';
 import { siteOfRequest, siteScope } from '../sites/access.js';
 import { ClipObjectMissing, type ByteRange } from './store.js';
 import { clipObjectKey } from './uploads.js';
@@ -28,13 +29,9 @@ const VideoQuery = Type.Object({ download: Type.Optional(Type.Integer({ minimum:
 const CURSOR = /^(\d{1,15})\.([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
 /** The most dropped events one page lists beside its clips. */
 const MAX_DROPS = 200;
-const RECORDERS: ReadonlySet<string> = new Set([DeviceKind.nvr, DeviceKind.dvr]);
 
 const guard = [seeSites, requirePermission(Permission.playback)];
 const isoAt = (d: Date) => sql`${d.toISOString()}::timestamptz`;
-/** "20261202T101500Z", for file names. */
-const compactTime = (d: Date) => d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-const fileSafe = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^_+|_+$/g, '') || 'clip';
 
 /**
  * The HTTP Range of a request over an object of `size` bytes: null to send it whole (none asked, or one this
@@ -176,9 +173,9 @@ export async function clipRoutes(app: FastifyInstance) {
     const { clip, device } = await clipOfRequest(request);
     void reply.type('video/mp4');
     const download = (request.query as { download?: number }).download === 1;
-    const recorder = RECORDERS.has(device.kind);
+    const recorder = isRecorder(device);
     if (download) {
-      void reply.header('content-disposition', `attachment; filename="${fileSafe(device.name)}${recorder ? `-ch${clip.channel}` : ''}-${compactTime(clip.eventAt)}.mp4"`);
+      void reply.header('content-disposition', `attachment; filename="${videoFileName(device, clip.channel, clip.eventAt)}"`);
       request.oplog.detail = [recorder ? `channel ${clip.channel}` : '', `cloud storage clip of ${clip.eventAt.toISOString()}`].filter(Boolean).join(', ');
     }
     // Playing asks for many ranges; only a download is an operation worth a line of the log.

@@ -122,8 +122,8 @@ export class ClipUploads {
       .where(and(eq(cloudStorageChannels.deviceId, deviceId), eq(cloudStorageChannels.channel, channel)));
     if (!service?.enabled) throw new ClipRefusal(422, ClipUploadRefusal.channelUnknown, `Cloud storage is off for ${device.name}, channel ${channel}.`);
     const eventAt = Math.min(...u.events.map((e) => e.at));
-    const active = service.activatedAt && service.expiresAt && service.retentionDays && service.activatedAt.getTime() <= eventAt && eventAt < service.expiresAt.getTime();
-    if (!active || !service.retentionDays) {
+    const { activatedAt, expiresAt, retentionDays } = service;
+    if (!activatedAt || !expiresAt || !retentionDays || eventAt < activatedAt.getTime() || eventAt >= expiresAt.getTime()) {
       throw new ClipRefusal(403, ClipUploadRefusal.serviceInactive, `The cloud storage service of ${device.name}, channel ${channel}, was not active at ${new Date(eventAt).toISOString()}.`);
     }
     const inserted = await this.db
@@ -146,8 +146,8 @@ export class ClipUploads {
         videoSha256: u.video.sha256,
         thumbnailBytes: u.thumbnail.bytes,
         thumbnailSha256: u.thumbnail.sha256,
-        retentionDays: service.retentionDays,
-        expiresAt: new Date(eventAt + service.retentionDays * DAY_MS),
+        retentionDays,
+        expiresAt: new Date(eventAt + retentionDays * DAY_MS),
       })
       .onConflictDoNothing()
       .returning();

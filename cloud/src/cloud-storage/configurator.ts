@@ -6,7 +6,8 @@ import { BoxPusher } from '../edges/pusher.js';
 import type { Tunnel, TunnelListener } from '../edges/tunnel.js';
 import type { JobQueue } from '../jobs/queue.js';
 import type { Vault } from '../security/vault.js';
-import { channelCount, clipTriggers, cloudStorageCapable, isRecorder, loginSealContext, settingsOf, type RecorderLogin } from './model.js';
+import { isRecorder } from '../video/devices.js';
+import { channelCount, clipTriggers, cloudStorageCapable, loginSealContext, settingsOf, type RecorderLogin } from './model.js';
 
 /** Where boxes upload clips, under the cloud's public URL. */
 export const CLIPS_UPLOAD_PATH = '/api/v1/edge/clips';

@@ -3,12 +3,12 @@ import {
   CLIP_DEFAULT_PRE_SECONDS,
   CLIP_EVENT_TYPES,
   type ClipEventType,
-  DeviceKind,
   MediaStreamName,
   SOLAR_CAMERA_EVENT_TYPES,
 } from '@vigil/protocol';
 import { ServiceState, type ChannelSettingsBody } from '@vigil/protocol/api';
 import type { cloudStorageChannels, devices } from '../db/schema.js';
+import { isRecorder, VIDEO_KINDS } from '../video/devices.js';
 
 /**
  * The per-channel cloud storage model shared by the routes and the configurator: what a device can do, the
@@ -21,8 +21,6 @@ export type Trigger = ChannelSettingsBody['triggers']['motion'];
 /** Settings as stored and shown: every trigger spelled out. */
 export type ChannelSettings = Omit<ChannelSettingsBody, 'triggers'> & { triggers: Record<ClipEventType, Trigger> };
 
-export const RECORDER_KINDS: ReadonlySet<string> = new Set([DeviceKind.nvr, DeviceKind.dvr]);
-const VIDEO_KINDS: ReadonlySet<string> = new Set([DeviceKind.camera, ...RECORDER_KINDS]);
 /** Solar cameras (DS-2XS…) detect motion only. */
 const SOLAR_MODEL = /^DS-2XS/i;
 
@@ -43,7 +41,6 @@ export const DEFAULT_SETTINGS: ChannelSettings = {
 
 /** Cloud storage is for video devices reached through an edge box (devices added by IP/domain have none). */
 export const cloudStorageCapable = (d: Device): d is Device & { edgeSerial: string } => VIDEO_KINDS.has(d.kind) && d.edgeSerial !== null;
-export const isRecorder = (d: Pick<Device, 'kind'>): boolean => RECORDER_KINDS.has(d.kind);
 /** A camera is its channel 1; a recorder has the channels it reported. */
 export const channelCount = (d: Device): number => (isRecorder(d) ? d.channels : 1);
 export const channelLabel = (d: Device, channel: number): string => (isRecorder(d) ? `${d.name} — channel ${channel}` : d.name);

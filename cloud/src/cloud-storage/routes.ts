@@ -35,7 +35,6 @@ import {
   channelLabel,
   cloudStorageCapable,
   DEFAULT_SETTINGS,
-  isRecorder,
   isRecording,
   loginSealContext,
   normalized,
@@ -45,6 +44,7 @@ import {
   supportedTriggers,
   type RecorderLogin,
 } from './model.js';
+import { isRecorder } from '../video/devices.js';
 import { listPackages, lockPackage, orderPackage } from './packages.js';
 
 const DeviceParams = Type.Object({ deviceId: Type.String({ format: 'uuid' }) });

@@ -2,7 +2,7 @@ import { PassThrough } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { and, asc, eq, isNotNull, inArray } from 'drizzle-orm';
 import Type from 'typebox';
-import { DeviceKind, MediaRefusal, MediaStreamNameSchema, RpcMethod, type MediaSource, type MediaStreamName } from '@vigil/protocol';
+import { MediaRefusal, MediaStreamNameSchema, RpcMethod, type MediaSource, type MediaStreamName } from '@vigil/protocol';
 import {
   CLIP_MAX_SECONDS,
   ErrorCode,
@@ -28,6 +28,7 @@ import { deviceFor, seeSites } from '../devices/routes.js';
 import { devices } from '../db/schema.js';
 import { AppError } from '../http/errors.js';
 import { visibleSite } from '../sites/access.js';
+import { isRecorder, VIDEO_KINDS, videoFileName } from './devices.js';
 import { ClipSink, type StreamEnd } from './relay.js';
 import { EdgeRefusal, type VideoWindow } from './sessions.js';
 
@@ -43,8 +44,6 @@ const SnapshotQuery = Type.Object(
 const RangeQuery = Type.Object({ channel: Type.Optional(Channel), from: IsoTime, to: IsoTime }, { additionalProperties: false });
 const ClipQuery = Type.Object({ channel: Type.Optional(Channel), from: IsoTime, to: IsoTime, stream: Type.Optional(MediaStreamNameSchema) }, { additionalProperties: false });
 
-const RECORDERS: ReadonlySet<string> = new Set([DeviceKind.nvr, DeviceKind.dvr]);
-const WITH_VIDEO: ReadonlySet<string> = new Set([DeviceKind.camera, ...RECORDERS]);
 /** Speed domes and PTZ cameras carry "2DE"/"2DF"/"2DY" in their model (DS-2DE4425IW-DE): the guess before the box has said. */
 const PTZ_MODEL = /^DS-2D[EFY]/i;
 
@@ -64,9 +63,6 @@ const REFUSAL_STATUS: Record<MediaRefusal, number> = {
 const ENCRYPTION_REFUSALS: ReadonlySet<string> = new Set([MediaRefusal.verificationCodeRequired, MediaRefusal.verificationCodeWrong]);
 
 const seconds = (from: string, to: string) => (Date.parse(to) - Date.parse(from)) / 1000;
-/** "20261202T101500Z", for file names. */
-const compactTime = (iso: string) => new Date(iso).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-const fileSafe = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^_+|_+$/g, '') || 'video';
 
 /**
  * Live view, playback, snapshots, PTZ, recordings and clip download of a site's cameras and recorder channels
@@ -83,8 +79,8 @@ export async function videoRoutes(app: FastifyInstance) {
     const auth = requireAuth(request);
     if (!auth.permissions.has(permission)) throw new AppError(403, ErrorCode.permissionDenied, `This needs the permission ${permission}.`);
     const { device, site } = await deviceFor(ctx.db, request);
-    const recorder = RECORDERS.has(device.kind);
-    if (!WITH_VIDEO.has(device.kind)) throw new AppError(409, VideoErrorCode.noVideo, `${device.name} has no video.`);
+    const recorder = isRecorder(device);
+    if (!VIDEO_KINDS.has(device.kind)) throw new AppError(409, VideoErrorCode.noVideo, `${device.name} has no video.`);
     const channel = recorder ? (channelAsked ?? 1) : null;
     if (recorder && channel! > device.channels) throw new AppError(409, VideoErrorCode.noVideo, `${device.name} has no channel ${channel} (it has ${device.channels}).`);
     if (!recorder && channelAsked !== undefined && channelAsked !== 1) throw new AppError(409, VideoErrorCode.noVideo, `${device.name} is a camera: it has no channel ${channelAsked}.`);
@@ -192,12 +188,12 @@ export async function videoRoutes(app: FastifyInstance) {
       const rows = await ctx.db
         .select()
         .from(devices)
-        .where(and(eq(devices.siteId, site.id), isNotNull(devices.edgeSerial), inArray(devices.kind, [...WITH_VIDEO])))
+        .where(and(eq(devices.siteId, site.id), isNotNull(devices.edgeSerial), inArray(devices.kind, [...VIDEO_KINDS])))
         .orderBy(asc(devices.name), asc(devices.id));
       const items: VideoSource[] = [];
       for (const d of rows) {
         const common = { deviceId: d.id, deviceName: d.name, kind: d.kind, online: d.status === 'online', encrypted: d.videoEncrypted };
-        if (!RECORDERS.has(d.kind)) {
+        if (!isRecorder(d)) {
           items.push({ ...common, channel: null, label: d.name, playback: false, ptz: d.videoPtz || PTZ_MODEL.test(d.model) });
           continue;
         }
@@ -279,7 +275,7 @@ export async function videoRoutes(app: FastifyInstance) {
       }
       reply.raw.on('close', () => ctx.video.close(window, 'The download was cancelled.'));
       out.on('end', () => ctx.video.close(window, 'The clip was downloaded.'));
-      const name = `${fileSafe(v.device.name)}${v.channel ? `-ch${v.channel}` : ''}-${compactTime(q.from)}.mp4`;
+      const name = videoFileName(v.device, v.channel, new Date(q.from));
       return reply.type('video/mp4').header('content-disposition', `attachment; filename="${name}"`).header('cache-control', 'no-store').send(out);
     },
   );
