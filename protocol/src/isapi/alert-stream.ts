@@ -20,6 +20,7 @@
  */
 import { fail, ok, type Result } from '../result.js';
 import { isapiDoc as doc, IsapiReader as Reader, isapiRoot as root, isapiTag as tag } from './messages.js';
+import { zonedTimeMs } from './time.js';
 
 export const ALERT_STREAM_PATH = '/ISAPI/Event/notification/alertStream';
 
@@ -58,12 +59,10 @@ export function alertTimeMs(dateTime: string): number | undefined {
   const m = DATE_TIME.exec(dateTime.trim());
   if (!m) return undefined;
   const [, y, mo, d, h, mi, s = '0', frac = '0', zone, sign, zh = '0', zm = '0'] = m;
-  const fields = [Number(mo), Number(d), Number(h), Number(mi), Number(s), Number(zh), Number(zm)];
-  const [month, day, hour, minute, second, zoneHours, zoneMinutes] = fields as [number, number, number, number, number, number, number];
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59 || zoneHours > 14 || zoneMinutes > 59) return undefined;
-  const local = Date.UTC(Number(y), month - 1, day, hour, minute, second, Math.floor(Number(`0.${frac}`) * 1000));
-  const offsetMs = zone === 'Z' ? 0 : (sign === '-' ? -1 : 1) * (zoneHours * 60 + zoneMinutes) * 60_000;
-  return local - offsetMs;
+  const [zoneHours, zoneMinutes] = [Number(zh), Number(zm)];
+  if (zoneHours > 14 || zoneMinutes > 59) return undefined;
+  const offset = zone === 'Z' ? 0 : (sign === '-' ? -1 : 1) * (zoneHours * 60 + zoneMinutes);
+  return zonedTimeMs(Number(y), Number(mo), Number(d), Number(h), Number(mi), Number(s), Math.floor(Number(`0.${frac}`) * 1000), offset);
 }
 
 export function buildEventNotificationAlert(a: EventNotificationAlert): string {

@@ -7,6 +7,7 @@
 import { children, childNode, isNode, type XmlNode } from '../onvif/xml.js';
 import { fail, ok, type Result } from '../result.js';
 import { isapiDoc as doc, IsapiReader as Reader, isapiRoot as root, isapiTag as tag } from './messages.js';
+import { zonedTimeMs } from './time.js';
 
 /** POST a CMSearchDescription here; the answer is a CMSearchResult. */
 export const CONTENT_SEARCH_PATH = '/ISAPI/ContentMgmt/search';
@@ -46,13 +47,8 @@ export function playbackTime(ms: number): string {
 
 function checkedTime(parts: RegExpExecArray, zone: string): number | undefined {
   const [y, mo, d, h, mi, s] = parts.slice(1, 7).map(Number) as [number, number, number, number, number, number];
-  const ms = Date.UTC(y, mo - 1, d, h, mi, s);
-  const back = new Date(ms);
-  // Date.UTC rolls 2024-02-30 over to March; a real calendar date survives the round trip.
-  if (back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d || h > 23 || mi > 59 || s > 59) return undefined;
-  if (zone === 'Z') return ms;
-  const sign = zone.startsWith('-') ? -1 : 1;
-  return ms - sign * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4, 6))) * 60_000;
+  const offset = zone === 'Z' ? 0 : (zone.startsWith('-') ? -1 : 1) * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4, 6)));
+  return zonedTimeMs(y, mo, d, h, mi, s, 0, offset);
 }
 
 /** A search time (`YYYY-MM-DDTHH:MM:SSZ`, or with an offset) in ms, or undefined. */
