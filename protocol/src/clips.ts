@@ -53,6 +53,11 @@ const Sha256 = Type.String({ pattern: '^[0-9a-f]{64}$' });
 export const CHANNEL_KEY_PATTERN = '^[0-9a-f-]{36}:[1-9][0-9]{0,3}$';
 export const ChannelKeySchema = Type.String({ pattern: CHANNEL_KEY_PATTERN });
 export const channelKeyOf = (deviceId: string, channel: number): string => `${deviceId}:${channel}`;
+/** The device id and channel number of a key that matched CHANNEL_KEY_PATTERN. */
+export function parseChannelKey(key: string): { deviceId: string; channel: number } {
+  const at = key.lastIndexOf(':');
+  return { deviceId: key.slice(0, at), channel: Number(key.slice(at + 1)) };
+}
 
 /**
  * When events are recorded: periods of the week in the site's time zone (days 1 = Monday … 7 = Sunday, minutes

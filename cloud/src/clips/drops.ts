@@ -1,5 +1,5 @@
 import { and, eq } from 'drizzle-orm';
-import { CLIP_DROPPED_EVENT, ClipDroppedReportSchema, decoder, type ClipDroppedReport } from '@vigil/protocol';
+import { CLIP_DROPPED_EVENT, ClipDroppedReportSchema, decoder, parseChannelKey, type ClipDroppedReport } from '@vigil/protocol';
 import type { Db } from '../db/client.js';
 import { clipDrops, devices } from '../db/schema.js';
 import type { StoredEdgeEvent, Tunnel } from '../edges/tunnel.js';
@@ -30,7 +30,7 @@ export class ClipDropLog {
   }
 
   async record(event: Pick<StoredEdgeEvent, 'serial'>, r: ClipDroppedReport): Promise<boolean> {
-    const [deviceId, channel] = r.channelKey.split(':') as [string, string];
+    const { deviceId, channel } = parseChannelKey(r.channelKey);
     // Only a channel the box itself reaches.
     const [device] = await this.db
       .select({ companyId: devices.companyId, siteId: devices.siteId })
@@ -47,7 +47,7 @@ export class ClipDropLog {
         companyId: device.companyId,
         siteId: device.siteId,
         deviceId,
-        channel: Number(channel),
+        channel,
         eventTypes: [...new Set(r.events.map((e) => e.type))],
         eventAt: new Date(Math.min(...r.events.map((e) => e.at))),
         reason: r.reason,

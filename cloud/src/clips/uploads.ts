@@ -4,7 +4,7 @@ import { constants, mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { and, eq } from 'drizzle-orm';
-import { ClipPart, ClipUploadRefusal, type ClipUploadCreate, type ClipUploadState } from '@vigil/protocol';
+import { ClipPart, ClipUploadRefusal, parseChannelKey, type ClipUploadCreate, type ClipUploadState } from '@vigil/protocol';
 import { CloudStorageErrorCode } from '@vigil/protocol/api';
 import type { Db } from '../db/client.js';
 import { clips, cloudStorageChannels, devices, edges } from '../db/schema.js';
@@ -107,8 +107,7 @@ export class ClipUploads {
   /** Starts an upload, or finds the one of the same clip id (201 when new). */
   async create(serial: string, u: ClipUploadCreate): Promise<{ created: boolean; state: ClipUploadState }> {
     if (u.endAt < u.startAt) throw new ClipRefusal(422, ClipUploadRefusal.invalid, 'The clip ends before it starts.');
-    const [deviceId, channelText] = u.channelKey.split(':') as [string, string];
-    const channel = Number(channelText);
+    const { deviceId, channel } = parseChannelKey(u.channelKey);
     const again = await this.again(serial, deviceId, channel, u);
     if (again) return { created: false, state: again };
 
