@@ -9,6 +9,7 @@ import type { EdgeService } from './edges/service.js';
 import type { Tunnel } from './edges/tunnel.js';
 import type { JobQueue } from './jobs/queue.js';
 import type { LiveHub } from './live/hub.js';
+import type { MailOutbox } from './mail/outbox.js';
 import type { Metrics } from './metrics.js';
 import type { P2pGateway } from './p2p/gateway.js';
 import type { IpDomainMonitor } from './ipdomain/monitor.js';
@@ -42,4 +43,8 @@ export interface CloudContext {
   clips: ClipUploads;
   /** Keeps the edge boxes' clip recording configured from the channels' cloud storage. */
   clipsConfigurator: ClipsConfigurator;
+  /** The platform's outgoing email. */
+  mail: MailOutbox;
+  /** Where people and identity providers reach the cloud (VIGIL_PUBLIC_URL, or the address it listens on); set once listening. */
+  publicUrl: string;
 }

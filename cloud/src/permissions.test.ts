@@ -10,7 +10,7 @@ beforeAll(async () => {
 });
 afterAll(() => cloud?.stop());
 
-/** An employee with the given permissions (employee management arrives with company roles; seeded here). */
+/** An employee whose role holds the given permissions. */
 const employee = (companyId: string, permissions: string[]) => signInEmployee(cloud, companyId, permissions);
 
 describe('named permissions, checked on the server', () => {

@@ -1,3 +1,5 @@
+import { MailOutbox } from './mail/outbox.js';
+import { seedRegionFeatures } from './regions/features.js';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { RelayConfigurator } from './alarms/configurator.js';
@@ -92,7 +94,10 @@ export async function startCloud(config: CloudConfig): Promise<RunningCloud> {
       clips,
       video: new VideoSessions({ db, tunnel, log: app.log, rpcTimeoutMs: config.rpcTimeoutMs, connectTimeoutMs: config.videoConnectTimeoutMs }),
       clipsConfigurator: new ClipsConfigurator(db, vault, tunnel, jobs, { rpcTimeoutMs: config.rpcTimeoutMs, uploadLimitKbps: config.clipUploadLimitKbps }, app.log),
+      mail: new MailOutbox(db, jobs, app.log),
+      publicUrl: config.publicUrl ?? '',
     };
+    await seedRegionFeatures(db);
     await presence.resumeAfterRestart();
     await p2p.resumeAfterRestart();
     await ctx.ipDomain.schedule();
@@ -120,6 +125,7 @@ export async function startCloud(config: CloudConfig): Promise<RunningCloud> {
   const scheme = config.tls ? 'https' : 'http';
   const host = config.httpHost === '0.0.0.0' || config.httpHost === '::' ? 'localhost' : config.httpHost;
   const url = config.publicUrl ?? `${scheme}://${host}:${httpPort}`;
+  c.publicUrl = url;
   c.video.listening(url);
   c.clipsConfigurator.listening(url);
   return {

@@ -7,7 +7,9 @@ export interface Auth {
   companyId: string;
   name: string;
   email: string;
-  role: 'installer_admin' | 'installer';
+  role: 'installer_admin' | 'installer' | 'vendor_admin';
+  /** An employee whose account limit is not removed: `permissions` then holds no site, device or video permission. */
+  limited: boolean;
   permissions: ReadonlySet<Permission>;
   client: 'portal' | 'api' | 'mobile';
   tokenHash: string;

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
-import { ErrorCode, type Permission } from '@vigil/protocol/api';
+import { CompanyErrorCode, ErrorCode, type Permission } from '@vigil/protocol/api';
 import { operationLogs } from '../db/schema.js';
 import { AppError } from '../http/errors.js';
 import type { Auth, OplogDraft } from '../types.js';
@@ -112,3 +112,17 @@ export function requirePermission(...any: Permission[]): preHandlerAsyncHookHand
     }
   };
 }
+
+/** A route guard: only the company's Installer Admin (authentication, identity provider, mergers). */
+export const requireInstallerAdmin: preHandlerAsyncHookHandler = async (request) => {
+  if (requireAuth(request).role !== 'installer_admin') {
+    throw new AppError(403, CompanyErrorCode.installerAdminOnly, "Only the company's Installer Admin may do this.");
+  }
+};
+
+/** A route guard: only the platform operator's vendor admin. */
+export const requireVendorAdmin: preHandlerAsyncHookHandler = async (request) => {
+  if (requireAuth(request).role !== 'vendor_admin') {
+    throw new AppError(403, CompanyErrorCode.vendorOnly, "Only the platform operator's staff may do this.");
+  }
+};

@@ -1,7 +1,8 @@
 import { and, eq, gt, sql } from 'drizzle-orm';
-import { ALL_PERMISSIONS, ErrorCode, type Permission } from '@vigil/protocol/api';
+import { ALL_PERMISSIONS, ErrorCode, Permission, type MeReply } from '@vigil/protocol/api';
 import type { Db } from '../db/client.js';
-import { accounts, companies, sessions } from '../db/schema.js';
+import { accounts, companies, roles, sessions } from '../db/schema.js';
+import { featuresOf } from '../regions/features.js';
 import { AppError } from '../http/errors.js';
 import type { Throttle } from '../security/throttle.js';
 import { hashSecret, randomToken, sha256, verifySecret } from '../security/secrets.js';
@@ -25,23 +26,53 @@ export async function createSession(db: Db, accountId: string, kind: SessionKind
 export async function resolveSession(db: Db, token: string): Promise<Auth | null> {
   const tokenHash = sha256(token);
   const [row] = await db
-    .select({ account: accounts, kind: sessions.kind })
+    .select({ account: accounts, kind: sessions.kind, rolePermissions: roles.permissions })
     .from(sessions)
     .innerJoin(accounts, eq(accounts.id, sessions.accountId))
+    .leftJoin(roles, eq(roles.id, accounts.roleId))
     .where(and(eq(sessions.tokenHash, tokenHash), gt(sessions.expiresAt, sql`now()`)));
   if (!row || !row.account.enabled) return null;
   const a = row.account;
-  const role = a.role === 'installer_admin' ? 'installer_admin' : 'installer';
+  const role = roleOf(a.role);
   return {
     accountId: a.id,
     companyId: a.companyId,
     name: a.name,
     email: a.email,
     role,
-    permissions: new Set<Permission>(role === 'installer_admin' ? ALL_PERMISSIONS : (a.permissions as Permission[])),
+    limited: role === 'installer' && a.limited,
+    permissions: new Set(permissionsOf(role, a.limited, row.rolePermissions)),
     client: row.kind === 'api' || row.kind === 'mobile' ? row.kind : 'portal',
     tokenHash,
   };
+}
+
+/** Site, device and video permissions: what a limited account may not hold, whatever its role says. */
+const MANAGEMENT_PERMISSIONS: ReadonlySet<string> = new Set([
+  Permission.siteManageAll,
+  Permission.siteManageAssigned,
+  Permission.deviceManage,
+  Permission.deviceConfigure,
+  Permission.liveView,
+  Permission.playback,
+]);
+
+const roleOf = (role: string): Auth['role'] => (role === 'installer_admin' || role === 'vendor_admin' ? role : 'installer');
+
+/**
+ * What an account may do: the Installer Admin everything, the vendor admin none of an installer's permissions, an
+ * employee its role's (names the platform no longer knows are ignored), without the management ones while limited.
+ */
+export function permissionsOf(role: Auth['role'], limited: boolean, rolePermissions: readonly string[] | null): Permission[] {
+  if (role === 'installer_admin') return [...ALL_PERMISSIONS];
+  if (role === 'vendor_admin') return [];
+  const known = new Set<string>(ALL_PERMISSIONS);
+  return (rolePermissions ?? []).filter((p): p is Permission => known.has(p) && !(limited && MANAGEMENT_PERMISSIONS.has(p)));
+}
+
+/** Ends every session of an account at once (disabled, removed, merged away). */
+export async function endSessionsOf(db: Db, accountIds: readonly string[]): Promise<void> {
+  for (const id of accountIds) await db.delete(sessions).where(eq(sessions.accountId, id));
 }
 
 export async function endSession(db: Db, tokenHash: string): Promise<void> {
@@ -58,8 +89,9 @@ export async function checkPassword(db: Db, throttle: Throttle, email: string, p
   if (locked > 0) throw lockedError(locked);
   const [account] = await db.select().from(accounts).where(sql`lower(${accounts.email}) = ${email.toLowerCase()}`);
   decoyHash ??= hashSecret(randomToken());
+  // Accounts of the company's identity provider have no password here: they fail like a wrong one.
   const ok = await verifySecret(password, account?.passwordHash ?? (await decoyHash));
-  if (!account || !ok) {
+  if (!account || !account.passwordHash || !ok) {
     const lockedNow = await throttle.fail(key);
     if (lockedNow > 0) throw lockedError(lockedNow);
     throw new AppError(401, ErrorCode.invalidCredentials, 'The email or password is incorrect.');
@@ -82,16 +114,26 @@ function lockedError(seconds: number): AppError {
 
 export async function meOf(db: Db, accountId: string) {
   const [row] = await db
-    .select({ account: accounts, company: companies })
+    .select({ account: accounts, company: companies, rolePermissions: roles.permissions })
     .from(accounts)
     .innerJoin(companies, eq(companies.id, accounts.companyId))
+    .leftJoin(roles, eq(roles.id, accounts.roleId))
     .where(eq(accounts.id, accountId));
   if (!row) throw new AppError(401, ErrorCode.unauthenticated, 'Sign in first.');
   const { account: a, company: c } = row;
-  const role = a.role === 'installer_admin' ? 'installer_admin' : 'installer';
+  const role = roleOf(a.role);
+  const limited = role === 'installer' && a.limited;
   return {
-    account: { id: a.id, companyId: a.companyId, name: a.name, email: a.email, role, createdAt: a.createdAt.toISOString() } as const,
-    company: { id: c.id, name: c.name, type: c.type, countryCode: c.countryCode, createdAt: c.createdAt.toISOString() },
-    permissions: role === 'installer_admin' ? [...ALL_PERMISSIONS] : a.permissions,
-  };
+    account: { id: a.id, companyId: a.companyId, name: a.name, email: a.email, role, limited, synced: a.synced, createdAt: a.createdAt.toISOString() },
+    company: {
+      id: c.id,
+      name: c.name,
+      type: c.type as MeReply['company']['type'],
+      countryCode: c.countryCode,
+      authStatus: c.authStatus as MeReply['company']['authStatus'],
+      createdAt: c.createdAt.toISOString(),
+    },
+    permissions: permissionsOf(role, a.limited, row.rolePermissions),
+    features: role === 'vendor_admin' ? [] : await featuresOf(db, c.countryCode),
+  } satisfies MeReply;
 }

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'drizzle-orm';
-import { ALL_PERMISSIONS, ErrorCode, MeReplySchema, passwordProblem, RegisterBodySchema, type RegisterBody } from '@vigil/protocol/api';
+import { ErrorCode, MeReplySchema, passwordProblem, RegisterBodySchema, type RegisterBody } from '@vigil/protocol/api';
 import { accounts, companies } from '../db/schema.js';
 import { AppError } from '../http/errors.js';
 import { hashSecret } from '../security/secrets.js';
@@ -34,7 +34,7 @@ export async function companyRoutes(app: FastifyInstance) {
             name: body.admin.name.trim(),
             passwordHash,
             role: 'installer_admin',
-            permissions: [...ALL_PERMISSIONS],
+            limited: false,
           })
           .returning();
         return { company: company!, account: account! };

@@ -21,10 +21,33 @@ const ts = (name: string) => timestamp(name, { withTimezone: true });
 export const companies = pgTable('companies', {
   id: uuid('id').primaryKey().defaultRandom(),
   name: text('name').notNull(),
+  /** An installer company's type, or `vendor` for the one company holding the platform operator's accounts. */
   type: text('type').notNull(),
   countryCode: text('country_code').notNull(),
+  address: text('address').notNull().default(''),
+  /** unauthenticated → pending → approved | rejected (→ pending again). */
+  authStatus: text('auth_status').notNull().default('unauthenticated'),
+  /** Employee accounts whose limit may be removed without the add-on, and those bought. */
+  freeEmployeeSlots: integer('free_employee_slots').notNull().default(2),
+  purchasedEmployeeSlots: integer('purchased_employee_slots').notNull().default(0),
+  rewardPoints: integer('reward_points').notNull().default(0),
   createdAt: createdAt(),
 });
+
+/** A company's custom roles: a name and a set of named permissions. */
+export const roles = pgTable(
+  'roles',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    companyId: uuid('company_id')
+      .notNull()
+      .references(() => companies.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    permissions: text('permissions').array().notNull().default(sql`'{}'::text[]`),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('roles_company_name_key').on(t.companyId, sql`lower(${t.name})`)],
+);
 
 export const accounts = pgTable(
   'accounts',
@@ -35,15 +58,29 @@ export const accounts = pgTable(
       .references(() => companies.id, { onDelete: 'cascade' }),
     email: text('email').notNull(),
     name: text('name').notNull(),
-    passwordHash: text('password_hash').notNull(),
+    /** Null for accounts that sign in only through the company's identity provider. */
+    passwordHash: text('password_hash'),
+    /** installer_admin, installer, or vendor_admin. */
     role: text('role').notNull(),
-    /** Permissions of an employee's role; the Installer Admin holds all regardless. */
-    permissions: text('permissions').array().notNull().default(sql`'{}'::text[]`),
+    /** An employee's role; the Installer Admin holds every permission regardless. */
+    roleId: uuid('role_id').references(() => roles.id, { onDelete: 'set null' }),
     enabled: boolean('enabled').notNull().default(true),
+    /** Until "Remove Account Limit" takes an add-on slot, an employee manages no sites or devices. */
+    limited: boolean('limited').notNull().default(true),
+    /** How the account came: register, invite, join_request, scim, merger. */
+    source: text('source').notNull().default('register'),
+    /** Provisioned by the company's identity provider over SCIM. */
+    synced: boolean('synced').notNull().default(false),
+    /** The identity provider's id of the user (SCIM externalId), unique within the company. */
+    externalId: text('external_id'),
     lastLoginAt: ts('last_login_at'),
     createdAt: createdAt(),
   },
-  (t) => [uniqueIndex('accounts_email_key').on(sql`lower(${t.email})`), index('accounts_company_idx').on(t.companyId)],
+  (t) => [
+    uniqueIndex('accounts_email_key').on(sql`lower(${t.email})`),
+    index('accounts_company_idx').on(t.companyId),
+    uniqueIndex('accounts_external_id_key').on(t.companyId, t.externalId),
+  ],
 );
 
 export const sessions = pgTable(
@@ -628,3 +665,197 @@ export const clipDrops = pgTable(
     index('clip_drops_site_idx').on(t.siteId, t.eventAt),
   ],
 );
+
+/** The company's application to be authenticated, with the fields its region's form asks for. */
+export const companyAuthentications = pgTable('company_authentications', {
+  companyId: uuid('company_id')
+    .primaryKey()
+    .references(() => companies.id, { onDelete: 'cascade' }),
+  fields: jsonb('fields').$type<Record<string, string>>().notNull(),
+  comment: text('comment').notNull().default(''),
+  submittedAt: ts('submitted_at').notNull(),
+  reviewedAt: ts('reviewed_at'),
+  reviewerId: uuid('reviewer_id').references(() => accounts.id, { onDelete: 'set null' }),
+});
+
+/** The region × feature matrix: a row switches one feature on or off for one country or region. */
+export const regionFeatures = pgTable(
+  'region_features',
+  {
+    countryCode: text('country_code').notNull(),
+    feature: text('feature').notNull(),
+    enabled: boolean('enabled').notNull(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.countryCode, t.feature] })],
+);
+
+/** Outgoing email, kept until the SMTP server took it (or it failed for good). */
+export const mailOutbox = pgTable(
+  'mail_outbox',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    toAddress: text('to_address').notNull(),
+    subject: text('subject').notNull(),
+    text: text('text').notNull(),
+    html: text('html'),
+    /** What the mail is (invitation, authentication.approved, ...), for the log and tests. */
+    kind: text('kind').notNull(),
+    /** queued, sent, failed. */
+    status: text('status').notNull().default('queued'),
+    attempts: integer('attempts').notNull().default(0),
+    lastError: text('last_error'),
+    sentAt: ts('sent_at'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('mail_outbox_status_idx').on(t.status, t.createdAt)],
+);
+
+/** In-app messages of an account (the Notification Center). */
+export const notifications = pgTable(
+  'notifications',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    accountId: uuid('account_id')
+      .notNull()
+      .references(() => accounts.id, { onDelete: 'cascade' }),
+    kind: text('kind').notNull(),
+    title: text('title').notNull(),
+    body: text('body').notNull(),
+    data: jsonb('data').$type<Record<string, string>>().notNull().default({}),
+    readAt: ts('read_at'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('notifications_account_idx').on(t.accountId, t.createdAt)],
+);
+
+export const employeeInvitations = pgTable(
+  'employee_invitations',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    companyId: uuid('company_id')
+      .notNull()
+      .references(() => companies.id, { onDelete: 'cascade' }),
+    email: text('email').notNull(),
+    roleId: uuid('role_id').references(() => roles.id, { onDelete: 'set null' }),
+    /** SHA-256 of the link's token. */
+    tokenHash: text('token_hash').notNull().unique(),
+    /** pending, accepted, revoked. */
+    status: text('status').notNull().default('pending'),
+    invitedBy: uuid('invited_by').references(() => accounts.id, { onDelete: 'set null' }),
+    expiresAt: ts('expires_at').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('employee_invitations_company_idx').on(t.companyId)],
+);
+
+/** A self-registered installer asking to join a company; the account exists only once approved. */
+export const joinRequests = pgTable(
+  'join_requests',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    companyId: uuid('company_id')
+      .notNull()
+      .references(() => companies.id, { onDelete: 'cascade' }),
+    email: text('email').notNull(),
+    name: text('name').notNull(),
+    passwordHash: text('password_hash').notNull(),
+    /** pending, approved, rejected. */
+    status: text('status').notNull().default('pending'),
+    decidedBy: uuid('decided_by').references(() => accounts.id, { onDelete: 'set null' }),
+    decidedAt: ts('decided_at'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('join_requests_company_idx').on(t.companyId, t.status)],
+);
+
+export const employeeAddOnOrders = pgTable('employee_addon_orders', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  companyId: uuid('company_id')
+    .notNull()
+    .references(() => companies.id, { onDelete: 'cascade' }),
+  quantity: integer('quantity').notNull(),
+  orderedBy: uuid('ordered_by').references(() => accounts.id, { onDelete: 'set null' }),
+  createdAt: createdAt(),
+});
+
+/** A company's identity provider: SAML sign-in and SCIM provisioning. One tenant belongs to one company. */
+export const ssoConfigs = pgTable('sso_configs', {
+  companyId: uuid('company_id')
+    .primaryKey()
+    .references(() => companies.id, { onDelete: 'cascade' }),
+  idpEntityId: text('idp_entity_id').notNull(),
+  idpSsoUrl: text('idp_sso_url').notNull(),
+  /** PEM certificates the assertions must be signed with. */
+  idpCerts: text('idp_certs').array().notNull(),
+  idpMetadataXml: text('idp_metadata_xml').notNull(),
+  tenantId: text('tenant_id').notNull().unique(),
+  defaultRoleId: uuid('default_role_id').references(() => roles.id, { onDelete: 'set null' }),
+  scimTokenHash: text('scim_token_hash'),
+  loginEnabled: boolean('login_enabled').notNull().default(true),
+  syncEnabled: boolean('sync_enabled').notNull().default(true),
+  createdAt: createdAt(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+});
+
+/**
+ * SAML ids the cloud has seen: the AuthnRequests it sent (an answer must be to one of them, once) and the
+ * assertions it accepted (never twice). Kept in the database so every cloud node agrees.
+ */
+export const samlIds = pgTable('saml_ids', {
+  id: text('id').primaryKey(),
+  /** request or assertion. */
+  kind: text('kind').notNull(),
+  companyId: uuid('company_id')
+    .notNull()
+    .references(() => companies.id, { onDelete: 'cascade' }),
+  /** The request's or assertion's data (for a request, the issue instant). */
+  value: text('value').notNull().default(''),
+  expiresAt: ts('expires_at').notNull(),
+});
+
+export const siteCollaborations = pgTable(
+  'site_collaborations',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    siteId: uuid('site_id')
+      .notNull()
+      .references(() => sites.id, { onDelete: 'cascade' }),
+    ownerCompanyId: uuid('owner_company_id')
+      .notNull()
+      .references(() => companies.id, { onDelete: 'cascade' }),
+    partnerCompanyId: uuid('partner_company_id')
+      .notNull()
+      .references(() => companies.id, { onDelete: 'cascade' }),
+    partnerAccountId: uuid('partner_account_id')
+      .notNull()
+      .references(() => accounts.id, { onDelete: 'cascade' }),
+    /** isp, msp. */
+    type: text('type').notNull(),
+    /** invited, active, declined, cancelled, ended. */
+    status: text('status').notNull().default('invited'),
+    invitedBy: uuid('invited_by').references(() => accounts.id, { onDelete: 'set null' }),
+    decidedAt: ts('decided_at'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('site_collaborations_site_idx').on(t.siteId), index('site_collaborations_partner_idx').on(t.partnerAccountId, t.status)],
+);
+
+export const companyMergers = pgTable('company_mergers', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  initiatedBy: text('initiated_by').notNull(),
+  initiatorCompanyId: uuid('initiator_company_id')
+    .notNull()
+    .references(() => companies.id, { onDelete: 'cascade' }),
+  /** Null once the invited company is merged away. */
+  invitedCompanyId: uuid('invited_company_id').references(() => companies.id, { onDelete: 'set null' }),
+  invitedCompanyName: text('invited_company_name').notNull(),
+  invitedEmail: text('invited_email').notNull(),
+  initiatorAccepted: boolean('initiator_accepted').notNull(),
+  invitedAccepted: boolean('invited_accepted').notNull().default(false),
+  /** pending, rejected, failed, completed. */
+  status: text('status').notNull().default('pending'),
+  failureReason: text('failure_reason'),
+  createdAt: createdAt(),
+  decidedAt: ts('decided_at'),
+});

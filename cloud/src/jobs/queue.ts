@@ -46,8 +46,9 @@ export class JobQueue {
     this.handlers.set(kind, handler);
   }
 
-  async schedule(key: string, kind: string, runAt: Date, payload: Record<string, unknown> = {}): Promise<void> {
-    await this.db
+  /** Give `tx` to schedule the job with a transaction's other writes (it then runs only if they commit). */
+  async schedule(key: string, kind: string, runAt: Date, payload: Record<string, unknown> = {}, tx: Pick<Db, 'insert'> = this.db): Promise<void> {
+    await tx
       .insert(jobs)
       .values({ key, kind, runAt, payload })
       .onConflictDoUpdate({ target: jobs.key, set: { kind, runAt, payload, attempts: 0, lockedUntil: null, lastError: null } });

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { loadConfig, type CloudConfig } from '../config.js';
-import { accounts } from '../db/schema.js';
+import { accounts, roles } from '../db/schema.js';
 import { hashSecret } from '../security/secrets.js';
 import { startCloud, type RunningCloud } from '../server.js';
 
@@ -112,13 +112,14 @@ export async function registerCompany(api: string, name = `Company ${++seq}`) {
 }
 
 /**
- * An employee of the company holding exactly these permissions (roles arrive with company management), signed in.
- * Written straight into the database: inviting employees is not an API yet.
+ * An employee of the company whose role holds exactly these permissions, account limit removed, signed in.
+ * Written straight into the database, so a test of something else needs no invitation round.
  */
 export async function signInEmployee(cloud: TestCloud, companyId: string, permissions: string[]): Promise<ApiClient> {
   const email = `emp.${randomBytes(5).toString('hex')}@example.test`;
   const password = 'Employee-pass1';
-  await cloud.ctx.db.insert(accounts).values({ companyId, email, name: 'Employee', passwordHash: await hashSecret(password), role: 'installer', permissions });
+  const [role] = await cloud.ctx.db.insert(roles).values({ companyId, name: `Role ${randomBytes(4).toString('hex')}`, permissions }).returning();
+  await cloud.ctx.db.insert(accounts).values({ companyId, email, name: 'Employee', passwordHash: await hashSecret(password), role: 'installer', roleId: role!.id, limited: false });
   const client = new ApiClient(cloud.api);
   const login = await client.post('/auth/login', { email, password });
   if (login.status !== 200) throw new Error(`employee sign-in failed: ${login.status} ${JSON.stringify(login.body)}`);

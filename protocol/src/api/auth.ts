@@ -20,7 +20,8 @@ export const COMPANY_TYPE_LABELS: Record<CompanyType, string> = {
   oem: 'OEM',
 };
 
-export const AccountRole = { installerAdmin: 'installer_admin', installer: 'installer' } as const;
+/** The platform operator's staff (the manual's "Hikvision"): reviews authentications, edits the region matrix. */
+export const AccountRole = { installerAdmin: 'installer_admin', installer: 'installer', vendorAdmin: 'vendor_admin' } as const;
 export type AccountRole = (typeof AccountRole)[keyof typeof AccountRole];
 
 /** Account passwords: 8 to 64 characters with at least three of upper case, lower case, digits and others. */
@@ -94,8 +95,10 @@ export const TokenReplySchema = Type.Object({ token: Type.String(), expiresAt: I
 export const CompanySchema = Type.Object({
   id: UuidSchema,
   name: Type.String(),
-  type: CompanyTypeSchema,
+  /** An installer company's type, or `vendor` for the platform operator's own accounts. */
+  type: Type.Union([CompanyTypeSchema, Type.Literal('vendor')]),
   countryCode: Type.String(),
+  authStatus: Type.Union([Type.Literal('unauthenticated'), Type.Literal('pending'), Type.Literal('approved'), Type.Literal('rejected')]),
   createdAt: IsoDateSchema,
 });
 export type Company = Static<typeof CompanySchema>;
@@ -105,7 +108,11 @@ export const AccountSchema = Type.Object({
   companyId: UuidSchema,
   name: Type.String(),
   email: Type.String(),
-  role: Type.Union([Type.Literal('installer_admin'), Type.Literal('installer')]),
+  role: Type.Union([Type.Literal('installer_admin'), Type.Literal('installer'), Type.Literal('vendor_admin')]),
+  /** An employee whose account limit is not removed: signs in, but manages no sites or devices. */
+  limited: Type.Boolean(),
+  /** Signed in through the company's identity provider, provisioned by it. */
+  synced: Type.Boolean(),
   createdAt: IsoDateSchema,
 });
 export type Account = Static<typeof AccountSchema>;
@@ -113,6 +120,9 @@ export type Account = Static<typeof AccountSchema>;
 export const MeReplySchema = Type.Object({
   account: AccountSchema,
   company: CompanySchema,
+  /** What the caller holds now: the role's permissions, without site, device and video ones while limited. */
   permissions: Type.Array(Type.String()),
+  /** The region features the company has (RegionFeature). */
+  features: Type.Array(Type.String()),
 });
 export type MeReply = Static<typeof MeReplySchema>;

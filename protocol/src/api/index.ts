@@ -16,3 +16,7 @@ export * from './alarms.js';
 export * from './video.js';
 export * from './cloud-storage.js';
 export type * from './live.js';
+export * from './company.js';
+export * from './employees.js';
+export * from './sso.js';
+export * from './partners.js';

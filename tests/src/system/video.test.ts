@@ -44,7 +44,7 @@ async function closeAll(client: ApiClient, sessions: VideoSession[]) {
   for (const s of sessions) expect((await client.delete(`/video/sessions/${s.sessionId}`)).status).toBe(204);
 }
 
-/** An employee of the installer company with exactly these permissions (roles arrive with company management). */
+/** An employee of the installer company whose role holds exactly these permissions, account limit removed. */
 async function employee(permissions: string[]): Promise<ApiClient> {
   const db = new pg.Client({ connectionString: site.databaseUrl });
   await db.connect();
@@ -52,11 +52,12 @@ async function employee(permissions: string[]): Promise<ApiClient> {
   try {
     // The employee signs in with the admin's password: its stored hash is copied, in the cloud's own format.
     const { rows } = await db.query<{ password_hash: string }>('SELECT password_hash FROM accounts WHERE email = $1', [site.login.email]);
-    await db.query(`INSERT INTO accounts (company_id, email, name, password_hash, role, permissions) VALUES ($1, $2, 'Viewer', $3, 'installer', $4)`, [
+    const role = await db.query<{ id: string }>(`INSERT INTO roles (company_id, name, permissions) VALUES ($1, $2, $3) RETURNING id`, [site.login.companyId, `Viewer ${email}`, permissions]);
+    await db.query(`INSERT INTO accounts (company_id, email, name, password_hash, role, role_id, limited) VALUES ($1, $2, 'Viewer', $3, 'installer', $4, false)`, [
       site.login.companyId,
       email,
       rows[0]!.password_hash,
-      permissions,
+      role.rows[0]!.id,
     ]);
   } finally {
     await db.end();
