@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { loadConfig, type CloudConfig } from '../config.js';
-import { accounts, roles } from '../db/schema.js';
+import { eq } from 'drizzle-orm';
+import { accounts, companies, roles } from '../db/schema.js';
 import { hashSecret } from '../security/secrets.js';
 import { startCloud, type RunningCloud } from '../server.js';
 
@@ -37,6 +38,9 @@ export interface TestCloud extends RunningCloud {
   stop(): Promise<void>;
 }
 
+/** The platform operator's account every test cloud is started with. */
+export const VENDOR_ADMIN = { email: 'vendor.admin@vigil.test', password: 'Vendor-Admin-pass1' } as const;
+
 /** A cloud on ephemeral ports over a fresh database, with short timers so tests need no long waits. */
 export async function startTestCloud(env: Record<string, string> = {}): Promise<TestCloud> {
   const db = await freshDatabase();
@@ -49,6 +53,8 @@ export async function startTestCloud(env: Record<string, string> = {}): Promise<
     VIGIL_JOB_POLL_MS: '50',
     VIGIL_RPC_TIMEOUT_MS: '1500',
     VIGIL_LOG_LEVEL: 'silent',
+    VIGIL_VENDOR_ADMIN_EMAIL: VENDOR_ADMIN.email,
+    VIGIL_VENDOR_ADMIN_PASSWORD: VENDOR_ADMIN.password,
     ...env,
   });
   const cloud = await startCloud(config);
@@ -131,4 +137,17 @@ export async function newSite(client: ApiClient, fields: Record<string, unknown>
   const res = await client.post<{ id: string }>('/sites', { name: `Site ${randomBytes(4).toString('hex')}`, type: 'personal', timeZone: 'UTC', offlineDelaySec: 1, ...fields });
   if (res.status !== 201) throw new Error(`creating a site failed: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body.id;
+}
+
+/** The test cloud's vendor admin, signed in. */
+export async function signInVendorAdmin(cloud: TestCloud): Promise<ApiClient> {
+  const client = new ApiClient(cloud.api);
+  const login = await client.post('/auth/login', VENDOR_ADMIN);
+  if (login.status !== 200) throw new Error(`vendor admin sign-in failed: ${login.status} ${JSON.stringify(login.body)}`);
+  return client;
+}
+
+/** Marks the company authenticated, as if the vendor admin had approved its application (for tests of something else). */
+export async function authenticateCompany(cloud: TestCloud, companyId: string): Promise<void> {
+  await cloud.ctx.db.update(companies).set({ authStatus: 'approved' }).where(eq(companies.id, companyId));
 }

@@ -18,10 +18,23 @@ export type Route =
   | { name: 'entrustedDevices' }
   | { name: 'alarmInbox' }
   | { name: 'operationLog' }
+  | { name: 'company' }
+  | { name: 'employees' }
+  | { name: 'roles' }
+  | { name: 'sso' }
+  | { name: 'mergers' }
+  | { name: 'notifications' }
+  | { name: 'collaborations' }
+  | { name: 'siteCollaboration'; siteId: string }
+  | { name: 'invitation'; token: string }
+  | { name: 'join' }
+  | { name: 'vendorAuthentications' }
+  | { name: 'vendorRegions' }
+  | { name: 'vendorMergers' }
   | { name: 'home' }
   | { name: 'notFound' };
 
-export const PUBLIC_ROUTES = new Set<Route['name']>(['login', 'register']);
+export const PUBLIC_ROUTES = new Set<Route['name']>(['login', 'register', 'invitation', 'join']);
 
 export function matchRoute(path: string): Route {
   const p = path.replace(/\/+$/, '') || '/';
@@ -34,6 +47,21 @@ export function matchRoute(path: string): Route {
   if (p === '/arc/settings') return { name: 'arcSettings' };
   if (p === '/arc/devices') return { name: 'entrustedDevices' };
   if (p === '/arc/alarms') return { name: 'alarmInbox' };
+  if (p === '/company') return { name: 'company' };
+  if (p === '/company/employees') return { name: 'employees' };
+  if (p === '/company/roles') return { name: 'roles' };
+  if (p === '/company/sso') return { name: 'sso' };
+  if (p === '/company/mergers') return { name: 'mergers' };
+  if (p === '/notifications') return { name: 'notifications' };
+  if (p === '/collaborations') return { name: 'collaborations' };
+  if (p === '/join') return { name: 'join' };
+  if (p === '/vendor/authentications') return { name: 'vendorAuthentications' };
+  if (p === '/vendor/regions') return { name: 'vendorRegions' };
+  if (p === '/vendor/mergers') return { name: 'vendorMergers' };
+  const invitation = /^\/invitation\/([^/]+)$/.exec(p);
+  if (invitation?.[1]) return { name: 'invitation', token: decodeURIComponent(invitation[1]) };
+  const siteCollaboration = /^\/sites\/([^/]+)\/collaboration$/.exec(p);
+  if (siteCollaboration?.[1]) return { name: 'siteCollaboration', siteId: decodeURIComponent(siteCollaboration[1]) };
   const site = /^\/sites\/([^/]+)$/.exec(p);
   if (site?.[1]) return { name: 'site', siteId: decodeURIComponent(site[1]) };
   const onsite = /^\/sites\/([^/]+)\/on-site$/.exec(p);
