@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
-import { OFFLINE_DELAY_MIN_SEC } from '@vigil/protocol/api';
+import { OFFLINE_DELAY_MIN_SEC, passwordProblem } from '@vigil/protocol/api';
 
 /** Everything the cloud can be told at start-up, read from the environment and validated at once. */
 export interface CloudConfig {
@@ -44,6 +44,14 @@ export interface CloudConfig {
    * generated once into `{dataDir}/secret.key` is used.
    */
   secretKey: Buffer | null;
+  /** Where outgoing mail goes (smtp:// or smtps://, with user:pass@ when the server wants them); null: `.eml` files in `{dataDir}/mail`. */
+  smtpUrl: string | null;
+  /** The From of every mail the platform sends. */
+  mailFrom: string;
+  /** Deliveries tried before a mail is marked failed. */
+  mailMaxAttempts: number;
+  /** The platform operator's account, ensured at start-up; null: none. */
+  vendorAdmin: { email: string; password: string } | null;
 }
 
 /** An S3-compatible object store, addressed path-style (`{endpoint}/{bucket}/{key}`). */
@@ -120,6 +128,8 @@ export function loadConfig(env: Env = process.env): CloudConfig {
   }
 
   const clipS3 = clipS3Config(env, problems);
+  const smtpUrl = smtpUrlOf(env.VIGIL_SMTP_URL, problems);
+  const vendorAdmin = vendorAdminOf(env, problems);
 
   const config: CloudConfig = {
     httpHost: env.VIGIL_HTTP_HOST || '127.0.0.1',
@@ -146,6 +156,10 @@ export function loadConfig(env: Env = process.env): CloudConfig {
     bodyLimitBytes: int('VIGIL_BODY_LIMIT_BYTES', 64 * 1024, 1024, 16 * 1024 * 1024),
     logLevel,
     secretKey,
+    smtpUrl,
+    mailFrom: env.VIGIL_MAIL_FROM || 'Vigil <no-reply@localhost>',
+    mailMaxAttempts: int('VIGIL_MAIL_MAX_ATTEMPTS', 10, 1, 100),
+    vendorAdmin,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
@@ -165,6 +179,31 @@ function clipS3Config(env: Env, problems: string[]): ClipS3Config | null {
   const bucket = env.VIGIL_CLIP_S3_BUCKET!;
   if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) problems.push(`VIGIL_CLIP_S3_BUCKET=${JSON.stringify(bucket)}: expected a bucket name (3 to 63 lower-case letters, digits, dots, hyphens)`);
   return { endpoint, bucket, accessKey: env.VIGIL_CLIP_S3_ACCESS_KEY!, secretKey: env.VIGIL_CLIP_S3_SECRET_KEY!, region: env.VIGIL_CLIP_S3_REGION || 'us-east-1' };
+}
+
+function smtpUrlOf(raw: string | undefined, problems: string[]): string | null {
+  if (!raw) return null;
+  const url = URL.canParse(raw) ? new URL(raw) : null;
+  if (!url || !['smtp:', 'smtps:'].includes(url.protocol) || !url.hostname) {
+    problems.push('VIGIL_SMTP_URL: expected smtp://[user:pass@]host[:port] or smtps://...');
+    return null;
+  }
+  return raw;
+}
+
+/** The vendor admin's email and password: both or neither, the password as strong as any account's. */
+function vendorAdminOf(env: Env, problems: string[]): CloudConfig['vendorAdmin'] {
+  const email = env.VIGIL_VENDOR_ADMIN_EMAIL;
+  const password = env.VIGIL_VENDOR_ADMIN_PASSWORD;
+  if (!email && !password) return null;
+  if (!email || !password) {
+    problems.push('VIGIL_VENDOR_ADMIN_EMAIL and VIGIL_VENDOR_ADMIN_PASSWORD: give both or neither');
+    return null;
+  }
+  if (!/^[^\s@]+@[^\s@]+$/.test(email)) problems.push(`VIGIL_VENDOR_ADMIN_EMAIL=${JSON.stringify(email)}: expected an email address`);
+  const problem = passwordProblem(password, email);
+  if (problem) problems.push(`VIGIL_VENDOR_ADMIN_PASSWORD: ${problem}`);
+  return { email, password };
 }
 
 /** The portal's built files, when the ui package has been built. */

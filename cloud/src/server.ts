@@ -1,4 +1,6 @@
-import { MailOutbox } from './mail/outbox.js';
+import { MAIL_JOB, MailOutbox } from './mail/outbox.js';
+import { mailDeliveryJob } from './mail/delivery.js';
+import { ensureVendorAdmin } from './vendor/bootstrap.js';
 import { seedRegionFeatures } from './regions/features.js';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -98,6 +100,8 @@ export async function startCloud(config: CloudConfig): Promise<RunningCloud> {
       publicUrl: config.publicUrl ?? '',
     };
     await seedRegionFeatures(db);
+    await ensureVendorAdmin(db, config.vendorAdmin, app.log);
+    jobs.handle(MAIL_JOB, mailDeliveryJob(db, config, app.log));
     await presence.resumeAfterRestart();
     await p2p.resumeAfterRestart();
     await ctx.ipDomain.schedule();

@@ -8,6 +8,7 @@ import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { ApiClient } from '@vigil/cloud/testing';
+import { authenticateThroughVendor } from './harness/company.js';
 import { ENTRY, ROOT, startProcess, type Proc } from './harness/process.js';
 
 const DEMO = {
@@ -18,6 +19,8 @@ const DEMO = {
   edgeSerial: 'VGDEMO0001',
   edgeCode: 'DEMO2026',
   cameraPassword: 'Cam-pass-2024',
+  /** The platform operator, who reviews companies' authentications and keeps the region matrix. */
+  vendor: { email: 'vendor@vigil.example', password: 'Operate-2026' },
 };
 const home = join(ROOT, '.vigil/demo');
 const logDir = join(home, 'logs');
@@ -71,7 +74,13 @@ async function main(): Promise<void> {
     name: 'cloud',
     entry: ENTRY.cloud,
     logDir,
-    env: { VIGIL_HTTP_PORT: String(port), VIGIL_DATA_DIR: join(home, 'cloud'), DATABASE_URL: process.env.DATABASE_URL ?? '' },
+    env: {
+      VIGIL_HTTP_PORT: String(port),
+      VIGIL_DATA_DIR: join(home, 'cloud'),
+      DATABASE_URL: process.env.DATABASE_URL ?? '',
+      VIGIL_VENDOR_ADMIN_EMAIL: DEMO.vendor.email,
+      VIGIL_VENDOR_ADMIN_PASSWORD: DEMO.vendor.password,
+    },
     ready: (l) => l.ready === true,
     timeoutMs: 120_000,
   });
@@ -105,6 +114,8 @@ async function main(): Promise<void> {
     login = registered;
   }
   if (login.status !== 200 && login.status !== 201) throw new Error(`demo sign-in failed: ${JSON.stringify(login.body)}`);
+  // Value-added services (the demo's cloud storage) are for authenticated companies: the vendor admin approves the demo's.
+  await authenticateThroughVendor(`${url}/api/v1`, api, DEMO.vendor);
   const sites = await api.get<{ items: { id: string; name: string }[] }>(`/sites?search=${encodeURIComponent('corner shop')}`);
   const siteId =
     sites.body.items.find((s) => s.name === DEMO.site)?.id ??
@@ -139,6 +150,7 @@ async function main(): Promise<void> {
 Vigil is running.
   Portal:    ${url}
   Sign in:   ${DEMO.email} / ${DEMO.password}
+             (the platform operator: ${DEMO.vendor.email} / ${DEMO.vendor.password})
   Edge box:  ${DEMO.edgeSerial} (verification code ${DEMO.edgeCode}) at "${DEMO.site}", with 3 simulated cameras
              (the site's Live view tab plays them through the box); its On-site page lists 5 more devices on
              the LAN waiting to be activated (the NVR among them has recordings for the Playback tab once added)

@@ -8,6 +8,7 @@ import {
   AuthorizeSiteBodySchema,
   EnableArcServiceBodySchema,
   Permission,
+  RegionFeature,
   SiteAlarmRelaySchema,
   SiteArcServiceSchema,
   SiteType,
@@ -24,6 +25,7 @@ import { AppError } from '../http/errors.js';
 import { requireAuth, requirePermission } from '../auth/plugin.js';
 import { seeSites } from '../devices/routes.js';
 import { siteOfRequest } from '../sites/access.js';
+import { requireFeature } from '../regions/features.js';
 import { callerCompany, installerSide } from './access.js';
 import { panelView, sitePanel, sitePanels, updateService } from './panels.js';
 import { listedArcs } from './profile.js';
@@ -157,6 +159,7 @@ export async function arcSiteRoutes(app: FastifyInstance) {
     '/sites/:siteId/arc/panels/:deviceId',
     { schema: { params: PanelParams, body: EnableArcServiceBodySchema, response: { 200: ArcPanelSchema } }, preHandler: manageDevices, config: { oplog: ENABLE_ACTION } },
     async (request) => {
+      await requireFeature(ctx.db, requireAuth(request), RegionFeature.arcService);
       const site = await siteOf(request);
       const device = await sitePanel(ctx.db, site.id, (request.params as { deviceId: string }).deviceId);
       request.oplog.target = device.name;

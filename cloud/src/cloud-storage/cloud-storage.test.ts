@@ -17,7 +17,7 @@ import type { AddLanDevicesResult, BandwidthTest, CloudStorageChannel, DeviceClo
 import { ConfigError, loadConfig } from '../config.js';
 import { clips, cloudStorageChannels, devices } from '../db/schema.js';
 import type { ApiClient} from '../testing/cloud.js';
-import { registerCompany, signInEmployee, startTestCloud, type TestCloud } from '../testing/cloud.js';
+import { authenticateCompany, registerCompany, signInEmployee, startTestCloud, type TestCloud } from '../testing/cloud.js';
 import { answerCommands, EdgePlayers, nonce, publish, until } from '../testing/edge.js';
 import { grantPackage } from './packages.js';
 
@@ -78,6 +78,8 @@ async function answeringBox(box: { serial: string; edge: MqttClient; password: s
  */
 async function setup() {
   const company = await registerCompany(cloud.api);
+  // Cloud storage is a value-added service: bought by authenticated companies only.
+  await authenticateCompany(cloud, company.companyId);
   const site = await company.client.post<{ id: string }>('/sites', { name: `Site ${nonce()}`, type: 'personal', timeZone: 'Europe/London', offlineDelaySec: 1 });
   expect(site.status).toBe(201);
   const siteId = site.body.id;

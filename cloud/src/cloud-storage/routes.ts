@@ -14,6 +14,7 @@ import {
   PackageSchema,
   PackagesReplySchema,
   RecordingMode,
+  RegionFeature,
   Permission,
   RecorderLoginBodySchema,
   ServiceState,
@@ -30,6 +31,7 @@ import { deviceFor, seeSites } from '../devices/routes.js';
 import { clips, cloudStorageChannels, cloudStorageDevices, devices } from '../db/schema.js';
 import { AppError } from '../http/errors.js';
 import { siteOfRequest } from '../sites/access.js';
+import { requireAuthenticatedCompany, requireFeature } from '../regions/features.js';
 import {
   channelCount,
   channelLabel,
@@ -86,6 +88,9 @@ export async function cloudStorageRoutes(app: FastifyInstance) {
     },
     async (request, reply) => {
       const auth = requireAuth(request);
+      // A value-added service: only where the region has it, and only for an authenticated company.
+      await requireFeature(ctx.db, auth, RegionFeature.cloudStorage);
+      await requireAuthenticatedCompany(ctx.db, auth);
       const body = request.body as PackageOrderBody;
       const ordered = await orderPackage(ctx.db, auth.companyId, body, auth.accountId);
       request.oplog.detail = `${body.channels} channel(s), ${body.retentionDays}-day ${body.term} ${body.mode === RecordingMode.event ? 'event' : '24/7'} recording`;
@@ -217,6 +222,7 @@ export async function cloudStorageRoutes(app: FastifyInstance) {
       const auth = requireAuth(request);
       const { channel } = request.params as { channel: number };
       const { packageId } = request.body as { packageId: string };
+      await requireFeature(ctx.db, auth, RegionFeature.cloudStorage);
       const { device, edgeSerial } = await storageDevice(request);
       checkChannel(device, channel);
       const label = channelLabel(device, channel);

@@ -6,9 +6,13 @@ import { AppError } from '../http/errors.js';
 import { hashSecret } from '../security/secrets.js';
 import { meOf } from '../auth/sessions.js';
 import { startPortalSession } from '../auth/routes.js';
+import { authenticationRoutes } from './authentication.js';
+import { profileRoutes } from './profile.js';
 
 export async function companyRoutes(app: FastifyInstance) {
   const { ctx } = app;
+  await app.register(profileRoutes);
+  await app.register(authenticationRoutes);
 
   /** Registers a company with its Installer Admin, who is signed in at once. */
   app.post(

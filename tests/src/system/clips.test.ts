@@ -7,6 +7,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Clip, ClipsPage, CloudStorageChannel, DeviceCloudStorage, Package } from '@vigil/protocol/api';
 import { launchChromium, signIn, type ChromiumSession } from '../browser/chromium.js';
+import { VENDOR_ADMIN } from '@vigil/cloud/testing';
+import { authenticateThroughVendor } from '../harness/company.js';
 import { CuttingProxy } from '../harness/cutting-proxy.js';
 import { eventually } from '../harness/process.js';
 import { scenarioDir } from '../harness/system.js';
@@ -33,9 +35,16 @@ beforeAll(async () => {
   // The cloud tells the box to upload through its public URL: a proxy that can cut an upload in the middle.
   proxy = await CuttingProxy.start();
   site = await startVideoSite(dir, CAMERAS, {
-    cloudEnv: { VIGIL_PUBLIC_URL: `http://127.0.0.1:${proxy.port}`, VIGIL_CLIP_RETENTION_INTERVAL_MS: '500' },
+    cloudEnv: {
+      VIGIL_PUBLIC_URL: `http://127.0.0.1:${proxy.port}`,
+      VIGIL_CLIP_RETENTION_INTERVAL_MS: '500',
+      VIGIL_VENDOR_ADMIN_EMAIL: VENDOR_ADMIN.email,
+      VIGIL_VENDOR_ADMIN_PASSWORD: VENDOR_ADMIN.password,
+    },
   });
   proxy.target = { host: '127.0.0.1', port: Number(new URL(site.cloudUrl).port) };
+  // Cloud storage is bought by authenticated companies only.
+  await authenticateThroughVendor(`${site.cloudUrl}/api/v1`, site.client, VENDOR_ADMIN);
   const order = await site.client.post<Package>('/cloud-storage/packages', { retentionDays: 30, term: 'annual', mode: 'event', channels: 4 });
   expect(order.status, JSON.stringify(order.body)).toBe(201);
   packageId = order.body.id;
