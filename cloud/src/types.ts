@@ -23,8 +23,8 @@ export interface OplogDraft {
   detail?: string;
   /** Overrides the route's declared action (a route whose action depends on the request). */
   action?: string;
-  /** For calls made before anyone is signed in (registration, login): who they concern. */
-  actor?: { accountId: string; companyId: string; name: string; email: string };
+  /** For calls made before anyone is signed in (registration, login): who they concern (no account yet: a join request). */
+  actor?: { accountId: string | null; companyId: string; name: string; email: string };
 }
 
 declare module 'fastify' {

@@ -20,9 +20,16 @@ export async function liveRoutes(app: FastifyInstance) {
       res.write(`data: ${JSON.stringify(event)}\n\n`);
     });
     const keepalive = setInterval(() => res.write(': keepalive\n\n'), KEEPALIVE_MS);
-    request.raw.on('close', () => {
+    const stop = () => {
       clearInterval(keepalive);
       unsubscribe();
+      untrack();
+    };
+    // Disabling or removing the account ends its stream from this side.
+    const untrack = app.ctx.hub.track(auth.accountId, () => {
+      stop();
+      res.end();
     });
+    request.raw.on('close', stop);
   });
 }

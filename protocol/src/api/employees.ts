@@ -1,5 +1,6 @@
 import Type, { type Static } from 'typebox';
 import { IsoDateSchema, UuidSchema } from './common.js';
+import type { Permission } from './permissions.js';
 
 /**
  * Employees, roles and the Employee Account Add-On (manual §1.4.1, §3.4.2). Everything here needs
@@ -59,6 +60,17 @@ export const EmployeeErrorCode = {
   syncedAccount: 'SYNCED_ACCOUNT',
 } as const;
 export type EmployeeErrorCode = (typeof EmployeeErrorCode)[keyof typeof EmployeeErrorCode];
+
+/** How the portal names each permission when a role is edited. */
+export const PERMISSION_LABELS: Record<Permission, string> = {
+  'site.manage_all': 'Manage All Sites',
+  'site.manage_assigned': 'Manage Assigned Sites',
+  'device.manage': 'Manage devices',
+  'device.configure': 'Configure devices remotely',
+  'video.live_view': 'Live view',
+  'video.playback': 'Playback',
+  'accounts.manage': 'Manage accounts and roles',
+};
 
 export const RoleSchema = Type.Object({
   id: UuidSchema,
@@ -123,14 +135,19 @@ export const InvitationSchema = Type.Object({
 export type Invitation = Static<typeof InvitationSchema>;
 export const InvitationsReplySchema = Type.Object({ items: Type.Array(InvitationSchema) });
 export const InvitationPreviewSchema = Type.Object({ companyName: Type.String(), email: Type.String(), expiresAt: IsoDateSchema });
+export type InvitationPreview = Static<typeof InvitationPreviewSchema>;
 export const AcceptInvitationBodySchema = Type.Object(
   { name: Type.String({ minLength: 1, maxLength: 128 }), password: Type.String({ minLength: 1, maxLength: 256 }) },
   { additionalProperties: false },
 );
+export type AcceptInvitationBody = Static<typeof AcceptInvitationBodySchema>;
 
-export const SimilarCompaniesReplySchema = Type.Object({
-  items: Type.Array(Type.Object({ id: UuidSchema, name: Type.String(), countryCode: Type.String() })),
-});
+/** Self-registration's company search: at least 3 characters, so the list cannot be walked letter by letter. */
+export const SIMILAR_NAME_MIN = 3;
+export const SimilarCompaniesQuerySchema = Type.Object({ name: Type.String({ minLength: SIMILAR_NAME_MIN, maxLength: 128 }) }, { additionalProperties: false });
+export const SimilarCompanySchema = Type.Object({ id: UuidSchema, name: Type.String(), countryCode: Type.String() });
+export type SimilarCompany = Static<typeof SimilarCompanySchema>;
+export const SimilarCompaniesReplySchema = Type.Object({ items: Type.Array(SimilarCompanySchema) });
 export const JoinRequestBodySchema = Type.Object(
   {
     companyId: UuidSchema,
@@ -142,6 +159,7 @@ export const JoinRequestBodySchema = Type.Object(
 );
 export type JoinRequestBody = Static<typeof JoinRequestBodySchema>;
 export const JoinRequestSchema = Type.Object({ id: UuidSchema, name: Type.String(), email: Type.String(), createdAt: IsoDateSchema });
+export type JoinRequest = Static<typeof JoinRequestSchema>;
 export const JoinRequestsReplySchema = Type.Object({ items: Type.Array(JoinRequestSchema) });
 
 export const AddOnReplySchema = Type.Object({
@@ -153,3 +171,4 @@ export const AddOnReplySchema = Type.Object({
 });
 export type AddOnReply = Static<typeof AddOnReplySchema>;
 export const AddOnOrderBodySchema = Type.Object({ quantity: Type.Integer({ minimum: 1, maximum: 1000 }) }, { additionalProperties: false });
+export type AddOnOrderBody = Static<typeof AddOnOrderBodySchema>;
