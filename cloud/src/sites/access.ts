@@ -1,4 +1,4 @@
-import { and, eq, type SQL } from 'drizzle-orm';
+import { and, eq, or, sql, type SQL } from 'drizzle-orm';
 import { ErrorCode, OFFLINE_DELAY_MAX_SEC, Permission } from '@vigil/protocol/api';
 import type { Db } from '../db/client.js';
 import { sites } from '../db/schema.js';
@@ -13,7 +13,23 @@ import type { Auth } from '../types.js';
  */
 export function siteScope(auth: Auth): SQL {
   const inCompany = eq(sites.companyId, auth.companyId);
-  return auth.permissions.has(Permission.siteManageAll) ? inCompany : and(inCompany, eq(sites.createdBy, auth.accountId))!;
+  const own = auth.permissions.has(Permission.siteManageAll) ? inCompany : and(inCompany, eq(sites.createdBy, auth.accountId))!;
+  return or(own, partnerOf(auth))!;
+}
+
+/**
+ * Another company's site on which the caller is an active ISP/MSP partner (manual §3.4.5): the partner works on it
+ * with its own role's permissions. Written out in SQL: inside a subquery Drizzle would leave the outer column unqualified.
+ */
+const partnerOf = (auth: Auth): SQL =>
+  sql`EXISTS (SELECT 1 FROM site_collaborations sc WHERE sc.site_id = "sites"."id" AND sc.partner_account_id = ${auth.accountId} AND sc.status = 'active')`;
+
+/**
+ * Refuses an ISP/MSP partner what only the site's own company may do (manage the site's partners; edit or delete
+ * the site itself, per the manual's authorization matrix).
+ */
+export function requireOwnCompanySite(auth: Auth, site: { companyId: string }): void {
+  if (site.companyId !== auth.companyId) throw new AppError(403, ErrorCode.permissionDenied, "Only the site's own company may do this.");
 }
 
 /** Loads a site the caller may see; any other id, including another company's, is "not found". */

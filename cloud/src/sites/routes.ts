@@ -16,7 +16,7 @@ import {
 import { edges, sites } from '../db/schema.js';
 import { AppError } from '../http/errors.js';
 import { requireAuth, requirePermission } from '../auth/plugin.js';
-import { siteScope, siteOfRequest, visibleSite } from './access.js';
+import { requireOwnCompanySite, siteScope, siteOfRequest, visibleSite } from './access.js';
 import { checkSiteFields, insertSite, rethrowSiteError } from './create.js';
 
 const SiteParams = Type.Object({ siteId: Type.String({ format: 'uuid' }) });
@@ -102,6 +102,7 @@ export async function siteRoutes(app: FastifyInstance) {
     { schema: { params: SiteParams, body: UpdateSiteBodySchema, response: { 200: SiteSchema } }, preHandler: manageSites, config: { oplog: 'Edit Site' } },
     async (request) => {
       const site = await siteOfRequest(ctx.db, request);
+      requireOwnCompanySite(requireAuth(request), site);
       request.oplog.target = site.name;
       const body = request.body as UpdateSiteBody;
       checkFields(body);
@@ -122,7 +123,9 @@ export async function siteRoutes(app: FastifyInstance) {
     '/sites/:siteId',
     { schema: { params: SiteParams, response: { 204: Type.Null() } }, preHandler: manageSites, config: { oplog: 'Delete Site' } },
     async (request, reply) => {
-      const site = await visibleSite(ctx.db, requireAuth(request), (request.params as { siteId: string }).siteId);
+      const auth = requireAuth(request);
+      const site = await visibleSite(ctx.db, auth, (request.params as { siteId: string }).siteId);
+      requireOwnCompanySite(auth, site);
       request.oplog.target = site.name;
       request.oplog.siteName = site.name;
       // The site's boxes are released: their credentials die with their rows and they return to claim mode.

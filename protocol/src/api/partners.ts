@@ -5,26 +5,36 @@ import { IsoDateSchema, UuidSchema } from './common.js';
  * Working with other companies: ISP/MSP collaboration on sites (manual §3.4.5) and merging companies (§3.4.6).
  *
  * Collaboration (region feature `site_collaboration`; the inviter needs site management of the site):
- *   POST   /api/v1/sites/:siteId/collaborations          CollaborationBody → Collaboration (status invited; the
+ *   POST   /api/v1/sites/:siteId/collaborations          CollaborationBody → 201 Collaboration (status invited; the
  *                                                        partner account gets a notification and an email)
  *   GET    /api/v1/sites/:siteId/collaborations          → CollaborationsReply
  *   DELETE /api/v1/sites/:siteId/collaborations/:id      → 204 (cancelled: the partner's access ends at once)
  *   GET    /api/v1/collaborations                        → CollaborationsReply (where the caller is the partner)
  *   POST   /api/v1/collaborations/:id/accept             → Collaboration (active: the site is visible to the partner)
  *   POST   /api/v1/collaborations/:id/decline            → Collaboration
- * Refusals (422, the code is the CollaborationRefusal): own company's account, another country or region, an ISP
- * account without Manage All Sites or Manage Assigned Sites, an MSP account that is not an Installer Admin; a site
- * status other than NotHandedOver (ISP) or AuthorizedAndMonitoring (MSP) → 409 SITE_STATUS_FORBIDS.
+ * Refusals (422, the code is the CollaborationRefusal): no installer account with the email, own company's account,
+ * another country or region, an ISP account without Manage All Sites or Manage Assigned Sites, an MSP account that
+ * is not an Installer Admin, a partner already invited or active on the site; a site status other than
+ * NotHandedOver (ISP) or AuthorizedAndMonitoring (MSP) → 409 SITE_STATUS_FORBIDS (at accepting too). The site
+ * routes are for the site's own company (a partner gets 403); accept/decline only for the invited account (anyone
+ * else 404 COLLABORATION_NOT_FOUND), only while invited (409 COLLABORATION_STATE). An active collaboration makes
+ * the site and its devices visible to the partner account, with its own role's permissions; a handover ends ISPs'.
  *
  * Merger (Installer Admin only, region feature `company_merger`):
- *   POST   /api/v1/company/mergers                       MergerBody → Merger (invites another company's Installer Admin)
+ *   POST   /api/v1/company/mergers                       MergerBody → 201 Merger (invites another company's Installer Admin)
  *                                                        a precondition not met → 422 with the MergerFailure as the code
- *                                                        (at accepting too: the merger is then `failed` with that reason)
+ *                                                        (at the final acceptance too: the merger is then stored as
+ *                                                        `failed` with that reason, and the reply is that 422)
  *   GET    /api/v1/company/mergers                       → MergersReply (as initiator or invited)
- *   POST   /api/v1/company/mergers/:id/accept            → Merger (completed, or failed with a reason)
+ *   POST   /api/v1/company/mergers/:id/accept            → Merger (completed; or pending, waiting for A, in the
+ *                                                        platform's flow once B has accepted)
  *   POST   /api/v1/company/mergers/:id/reject            → Merger
- *   POST   /api/v1/vendor/mergers                        VendorMergerBody → Merger (the platform merges B into A:
+ *   GET    /api/v1/vendor/mergers                        → MergersReply (the newest 200 of every company)
+ *   POST   /api/v1/vendor/mergers                        VendorMergerBody → 201 Merger (the platform merges B into A:
  *                                                        B accepts first, then A; completes when both have)
+ * Only the side whose answer is awaited may accept or reject (409 MERGER_STATE otherwise; 404 MERGER_NOT_FOUND
+ * for a company that is not a party). A company with a merger waiting for its answer cannot be invited again (409).
+ * HC_LINKED is not checked until customer accounts exist.
  */
 
 export const CollaborationType = { isp: 'isp', msp: 'msp' } as const;
