@@ -10,12 +10,17 @@ import { alarmLogRoutes } from './alarms/routes.js';
 import { arcRoutes } from './arc/routes.js';
 import { authRoutes } from './auth/routes.js';
 import { companyRoutes } from './companies/routes.js';
+import { notificationRoutes } from './notifications/routes.js';
+import { vendorRoutes } from './vendor/routes.js';
 import { cloudStorageRoutes } from './cloud-storage/routes.js';
+import { collaborationRoutes } from './collaboration/routes.js';
+import { mergerRoutes } from './mergers/routes.js';
 import { clipRoutes } from './clips/routes.js';
 import { edgeClipRoutes } from './clips/edge-routes.js';
 import { channelRoutes } from './devices/channels.js';
 import { deviceRoutes } from './devices/routes.js';
 import { edgeRoutes } from './edges/routes.js';
+import { employeeRoutes } from './employees/routes.js';
 import { healthRoutes } from './health/routes.js';
 import { installErrorHandling } from './http/errors.js';
 import { liveRoutes } from './live/routes.js';
@@ -29,6 +34,8 @@ import { p2pRoutes } from './p2p/routes.js';
 import { panelRoutes } from './panels/routes.js';
 import { ipDomainRoutes } from './ipdomain/routes.js';
 import { siteRoutes } from './sites/routes.js';
+import { scimRoutes } from './sso/scim.js';
+import { ssoRoutes } from './sso/routes.js';
 import { videoRoutes } from './video/routes.js';
 
 export const API_PREFIX = '/api/v1';
@@ -77,6 +84,8 @@ export async function buildApp(config: CloudConfig, makeContext: (app: FastifyIn
     async (api) => {
       await api.register(healthRoutes);
       await api.register(companyRoutes);
+      await api.register(notificationRoutes);
+      await api.register(vendorRoutes);
       await api.register(authRoutes);
       await api.register(siteRoutes);
       await api.register(edgeRoutes);
@@ -98,10 +107,17 @@ export async function buildApp(config: CloudConfig, makeContext: (app: FastifyIn
       await api.register(edgeClipRoutes);
       await api.register(clipRoutes);
       await api.register(cloudStorageRoutes);
+      await api.register(collaborationRoutes);
+      await api.register(mergerRoutes);
+      await api.register(employeeRoutes);
+      await api.register(ssoRoutes);
       api.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
     },
     { prefix: API_PREFIX },
   );
+
+  // SCIM 2.0 for the companies' identity providers: outside /api, with its own bearer tokens and error format.
+  await app.register(scimRoutes, { prefix: '/scim/v2' });
 
   app.get('/metrics', { config: { public: true } }, async (_request, reply) =>
     reply.type('text/plain; version=0.0.4').send(app.ctx.metrics.render()),

@@ -19,5 +19,7 @@ export { CameraFleet, fleetSerial, type CameraFleetOptions } from './camera/flee
 export { parseCliArgs, parseLanArgs, runCli, runLan, USAGE, type CliCommand, type ReadyLine, type RunningCli } from './cli-core.js';
 export * from './devices/index.js';
 export * from './receiver/index.js';
+export * from './idp/index.js';
 export * from './panels/index.js';
 export * from './rtsp/index.js';
+export * from './mail/index.js';
