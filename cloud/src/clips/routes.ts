@@ -1,3 +1,4 @@
+import { SiteParams } from '../http/params.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { and, desc, eq, gte, lt, lte, sql, type SQL } from 'drizzle-orm';
 import Type from 'typebox';
@@ -22,7 +23,6 @@ import { siteOfRequest, siteScope } from '../sites/access.js';
 import { ClipObjectMissing, type ByteRange } from './store.js';
 import { clipObjectKey } from './uploads.js';
 
-const SiteParams = Type.Object({ siteId: Type.String({ format: 'uuid' }) });
 const ClipParams = Type.Object({ clipId: Type.String({ format: 'uuid' }) });
 const VideoQuery = Type.Object({ download: Type.Optional(Type.Integer({ minimum: 0, maximum: 1 })) }, { additionalProperties: false });
 /** `next` of a page: the last clip's event time (ms) and id. */

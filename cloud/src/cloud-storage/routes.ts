@@ -1,3 +1,4 @@
+import { SiteParams } from '../http/params.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { and, asc, desc, eq, isNotNull, sql } from 'drizzle-orm';
 import Type from 'typebox';
@@ -51,7 +52,6 @@ import { listPackages, lockPackage, orderPackage } from './packages.js';
 
 const DeviceParams = Type.Object({ deviceId: Type.String({ format: 'uuid' }) });
 const ChannelParams = Type.Object({ deviceId: Type.String({ format: 'uuid' }), channel: Type.Integer({ minimum: 1, maximum: 9999 }) });
-const SiteParams = Type.Object({ siteId: Type.String({ format: 'uuid' }) });
 const configure = [seeSites, requirePermission(Permission.deviceConfigure)];
 
 /** How long the box uploads in the bandwidth test. */

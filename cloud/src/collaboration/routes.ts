@@ -1,3 +1,4 @@
+import { IdParams, SiteParams } from '../http/params.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import Type from 'typebox';
@@ -25,9 +26,7 @@ import { requireOwnCompanySite, siteOfRequest } from '../sites/access.js';
 import type { Auth } from '../types.js';
 import { collaborationById, listCollaborations, OPEN_STATUSES, STATUS_FOR_TYPE } from './collaborations.js';
 
-const SiteParams = Type.Object({ siteId: Type.String({ format: 'uuid' }) });
 const SiteCollaborationParams = Type.Object({ siteId: Type.String({ format: 'uuid' }), id: Type.String({ format: 'uuid' }) });
-const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
 
 const TYPE_LABEL: Record<CollaborationType, string> = { isp: 'installation service partner (ISP)', msp: 'maintenance service partner (MSP)' };
 

@@ -1,3 +1,4 @@
+import { SiteParams } from '../http/params.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { eq } from 'drizzle-orm';
 import Type from 'typebox';
@@ -16,7 +17,6 @@ import { requireAuth, requirePermission } from '../auth/plugin.js';
 import { checkOfflineDelay, siteScope, siteOfRequest, visibleSite } from '../sites/access.js';
 import { edgeView } from './service.js';
 
-const SiteParams = Type.Object({ siteId: Type.String({ format: 'uuid' }) });
 const SerialParams = Type.Object({ serial: Type.String({ minLength: 1, maxLength: 64 }) });
 const EdgeList = Type.Object({ items: Type.Array(EdgeSchema) });
 const seeSites = requirePermission(Permission.siteManageAll, Permission.siteManageAssigned);

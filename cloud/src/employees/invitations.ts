@@ -1,3 +1,4 @@
+import { IdParams } from '../http/params.js';
 import type { FastifyInstance } from 'fastify';
 import { and, desc, eq, gt, sql } from 'drizzle-orm';
 import Type from 'typebox';
@@ -26,7 +27,6 @@ import { hashSecret, randomToken, sha256 } from '../security/secrets.js';
 import { roleOf } from '../roles/routes.js';
 import { checkEmailFree, manageAccounts, nameOf } from './service.js';
 
-const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
 const TokenParams = Type.Object({ token: Type.String({ minLength: 1, maxLength: 128 }) });
 
 type InvitationRow = typeof employeeInvitations.$inferSelect;

@@ -1,3 +1,4 @@
+import { IdParams } from '../http/params.js';
 import type { FastifyInstance } from 'fastify';
 import { and, asc, desc, eq, ne, sql } from 'drizzle-orm';
 import Type from 'typebox';
@@ -23,7 +24,6 @@ import { notifyAccounts } from '../notifications/notify.js';
 import { hashSecret } from '../security/secrets.js';
 import { accountManagers, checkEmailFree, employeeView, manageAccounts, nameOf } from './service.js';
 
-const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
 const SIMILAR_MAX = 10;
 /** Words shorter than this ("&", "of") would match nearly every company. */
 const WORD_MIN = 2;

@@ -1,6 +1,6 @@
+import { IdParams } from '../http/params.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { and, desc, eq, or, sql, type SQL } from 'drizzle-orm';
-import Type from 'typebox';
 import {
   CompanyErrorCode,
   MergerBodySchema,
@@ -22,7 +22,6 @@ import { requireFeature } from '../regions/features.js';
 import { runMerger } from './merge.js';
 import { FAILURE_TEXT, mergerBlocker } from './preconditions.js';
 
-const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
 type Company = typeof companies.$inferSelect;
 
 const failure = (reason: MergerFailure) => new AppError(422, reason, FAILURE_TEXT[reason]);

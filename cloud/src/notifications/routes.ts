@@ -1,3 +1,4 @@
+import { IdParams } from '../http/params.js';
 import type { FastifyInstance } from 'fastify';
 import { and, count, desc, eq, isNull } from 'drizzle-orm';
 import Type from 'typebox';
@@ -10,7 +11,6 @@ import { AppError } from '../http/errors.js';
 const LIST_LIMIT = 100;
 
 const ListQuery = Type.Object({ unread: Type.Optional(Type.Integer({ minimum: 0, maximum: 1 })) }, { additionalProperties: false });
-const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
 
 /** The caller's own in-app messages (manual §1.4: the Notification Center), newest first. */
 export async function notificationRoutes(app: FastifyInstance) {

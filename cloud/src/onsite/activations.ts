@@ -1,3 +1,4 @@
+import { SiteParams } from '../http/params.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { and, desc, eq } from 'drizzle-orm';
 import Type from 'typebox';
@@ -11,7 +12,6 @@ import { checkDevicePassword, checkVerificationCode, readDeviceDefaults, saveDev
 import { loadJobs } from './jobs.js';
 import { edgeSeeingAll, names, sightingsOf } from './sightings.js';
 
-const SiteParams = Type.Object({ siteId: Type.String({ format: 'uuid' }) });
 const JobParams = Type.Object({ siteId: Type.String({ format: 'uuid' }), jobId: Type.String({ format: 'uuid' }) });
 const LIST_LIMIT = 20;
 

@@ -1,5 +1,5 @@
+import { SiteParams } from '../http/params.js';
 import type { FastifyInstance } from 'fastify';
-import Type from 'typebox';
 import { DeviceKind, DeviceProtocol } from '@vigil/protocol';
 import {
   AddLanDevicesBodySchema,
@@ -20,7 +20,6 @@ import { siteOfRequest, visibleSite } from '../sites/access.js';
 import { checkSiteFields } from '../sites/create.js';
 import { names, sightingsOf } from './sightings.js';
 
-const SiteParams = Type.Object({ siteId: Type.String({ format: 'uuid' }) });
 
 /**
  * Adding LAN devices to a site (the manual's "Add to Hik-Partner Pro" after SADP, §3.1.3): devices the site's

@@ -1,5 +1,5 @@
+import { SiteParams } from '../http/params.js';
 import type { FastifyInstance } from 'fastify';
-import Type from 'typebox';
 import { RECOMMENDED_SUBNET_MASKS, RpcMethod, type LanOperateParams } from '@vigil/protocol';
 import { ErrorCode, LanOperationBodySchema, LanOperationReplySchema, Permission, type LanOperationBody } from '@vigil/protocol/api';
 import { requireAuth, requirePermission } from '../auth/plugin.js';
@@ -9,7 +9,6 @@ import { readDeviceDefaults } from './defaults.js';
 import { edgeSeeingAll, names, sightingsOf } from './sightings.js';
 import { checkVlanRequest } from './vlan.js';
 
-const SiteParams = Type.Object({ siteId: Type.String({ format: 'uuid' }) });
 
 const ACTIONS: Record<LanOperationBody['operation'], string> = {
   reboot: 'Reboot Device',

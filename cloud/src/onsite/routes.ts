@@ -1,13 +1,12 @@
+import { SiteParams } from '../http/params.js';
 import type { FastifyInstance } from 'fastify';
 import { and, asc, eq, inArray } from 'drizzle-orm';
-import Type from 'typebox';
 import { pingLevel, shortSerial, type DiscoveredDevice } from '@vigil/protocol';
 import { LanDeviceListSchema, Permission } from '@vigil/protocol/api';
 import { devices, edges, lanDevices } from '../db/schema.js';
 import { requireAuth, requirePermission } from '../auth/plugin.js';
 import { visibleSite } from '../sites/access.js';
 
-const SiteParams = Type.Object({ siteId: Type.String({ format: 'uuid' }) });
 
 /** The On-site view: what the site's edge boxes discover on the customer's LAN (the SADP role). */
 export async function onsiteRoutes(app: FastifyInstance) {

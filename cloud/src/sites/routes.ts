@@ -1,3 +1,4 @@
+import { SiteParams } from '../http/params.js';
 import type { FastifyInstance } from 'fastify';
 import { and, count, desc, eq, ilike, or, sql, type SQL } from 'drizzle-orm';
 import Type from 'typebox';
@@ -19,7 +20,6 @@ import { requireAuth, requirePermission } from '../auth/plugin.js';
 import { requireOwnCompanySite, siteScope, siteOfRequest, visibleSite } from './access.js';
 import { checkSiteFields, insertSite, rethrowSiteError } from './create.js';
 
-const SiteParams = Type.Object({ siteId: Type.String({ format: 'uuid' }) });
 const manageSites = requirePermission(Permission.siteManageAll, Permission.siteManageAssigned);
 
 // Written out in SQL: inside a subquery Drizzle would leave the outer column unqualified.

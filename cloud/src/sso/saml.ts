@@ -1,7 +1,8 @@
 import { and, eq, gt, lt, sql } from 'drizzle-orm';
 import { SAML, ValidateInResponseTo, type CacheItem, type CacheProvider, type Profile } from '@node-saml/node-saml';
 import type { Db } from '../db/client.js';
-import { samlIds, ssoConfigs } from '../db/schema.js';
+import type { ssoConfigs } from '../db/schema.js';
+import { samlIds } from '../db/schema.js';
 
 /** An AuthnRequest must be answered within this time. */
 export const REQUEST_TTL_MS = 10 * 60_000;
