@@ -18,7 +18,8 @@ export interface CloudChild {
   stop(): Promise<void>;
 }
 
-export async function startCloud(name: string, logDir: string): Promise<CloudChild> {
+/** `env` adds to the cloud's environment, e.g. VIGIL_SMTP_URL for a mail catcher. */
+export async function startCloud(name: string, logDir: string, env: Record<string, string> = {}): Promise<CloudChild> {
   const db = await freshDatabase();
   const dropDb = onRelease(`${name} database`, () => db.drop());
   const dataDir = mkdtempSync(join(tmpdir(), 'vigil-bench-cloud-'));
@@ -28,7 +29,7 @@ export async function startCloud(name: string, logDir: string): Promise<CloudChi
     process.execPath,
     // e.g. BENCH_CLOUD_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to see where the cloud's time goes.
     [...(process.env.BENCH_CLOUD_NODE_ARGS ?? '').split(' ').filter(Boolean), CLOUD_ENTRY],
-    { VIGIL_MQTT_TCP_PORT: '0', VIGIL_HTTP_PORT: '0', DATABASE_URL: db.url, VIGIL_LOG_LEVEL: 'warn', VIGIL_DATA_DIR: dataDir },
+    { VIGIL_MQTT_TCP_PORT: '0', VIGIL_HTTP_PORT: '0', DATABASE_URL: db.url, VIGIL_LOG_LEVEL: 'warn', VIGIL_DATA_DIR: dataDir, ...env },
     logDir,
   );
   const ready = await child.waitFor((l) => l.ready === true, 'the ready line', 60_000);
