@@ -1,4 +1,4 @@
-import { and, eq, gt, sql } from 'drizzle-orm';
+import { and, eq, gt, inArray, sql } from 'drizzle-orm';
 import { ALL_PERMISSIONS, ErrorCode, Permission, type MeReply } from '@vigil/protocol/api';
 import type { Db } from '../db/client.js';
 import { accounts, companies, roles, sessions } from '../db/schema.js';
@@ -72,7 +72,7 @@ export function permissionsOf(role: Auth['role'], limited: boolean, rolePermissi
 
 /** Ends every session of an account at once (disabled, removed, merged away). */
 export async function endSessionsOf(db: Db, accountIds: readonly string[]): Promise<void> {
-  for (const id of accountIds) await db.delete(sessions).where(eq(sessions.accountId, id));
+  if (accountIds.length > 0) await db.delete(sessions).where(inArray(sessions.accountId, [...accountIds]));
 }
 
 export async function endSession(db: Db, tokenHash: string): Promise<void> {
