@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import Type from 'typebox';
 import {
+  AccountRole,
   CollaborationBodySchema,
   CollaborationRefusal,
   CollaborationSchema,
@@ -20,7 +21,7 @@ import { permissionsOf } from '../auth/sessions.js';
 import { seeSites } from '../devices/routes.js';
 import { accounts, companies, roles, siteCollaborations, sites } from '../db/schema.js';
 import { AppError } from '../http/errors.js';
-import { notifyAccounts } from '../notifications/notify.js';
+import { accountsWithRole, notifyAccounts, tellAccounts } from '../notifications/notify.js';
 import { requireFeature } from '../regions/features.js';
 import { requireOwnCompanySite, siteOfRequest } from '../sites/access.js';
 import type { Auth } from '../types.js';
@@ -127,20 +128,15 @@ export async function collaborationRoutes(app: FastifyInstance) {
           .values({ siteId: site.id, ownerCompanyId: auth.companyId, partnerCompanyId: partner.company.id, partnerAccountId: partner.account.id, type: body.type, invitedBy: auth.accountId })
           .returning({ id: siteCollaborations.id });
         const what = `${own!.name} invites you to collaborate on the site "${site.name}" as its ${TYPE_LABEL[body.type]}.`;
-        await notifyAccounts(tx, [partner.account.id], {
-          kind: 'collaboration.invitation',
-          title: 'Site collaboration invitation',
-          body: what,
-          data: { collaborationId: row!.id, siteId: site.id },
-        });
-        await ctx.mail.send(
-          {
-            to: partner.account.email,
-            kind: 'collaboration.invitation',
+        await tellAccounts(
+          tx,
+          ctx.mail,
+          [partner.account],
+          { kind: 'collaboration.invitation', title: 'Site collaboration invitation', body: what, data: { collaborationId: row!.id, siteId: site.id } },
+          () => ({
             subject: `${own!.name} invites you to collaborate on a site`,
             text: `${what}\n\nAccept or decline the invitation in the portal: ${ctx.publicUrl}/collaborations\n`,
-          },
-          tx,
+          }),
         );
         return row!.id;
       });
@@ -217,21 +213,15 @@ export async function collaborationRoutes(app: FastifyInstance) {
       await tx.update(siteCollaborations).set({ status, decidedAt: sql`now()` }).where(eq(siteCollaborations.id, id));
 
       const inviter = row.c.invitedBy
-        ? await tx.select({ id: accounts.id, email: accounts.email }).from(accounts).where(eq(accounts.id, row.c.invitedBy))
-        : await tx
-            .select({ id: accounts.id, email: accounts.email })
-            .from(accounts)
-            .where(and(eq(accounts.companyId, row.c.ownerCompanyId), eq(accounts.role, 'installer_admin')));
+        ? await tx.select({ id: accounts.id, email: accounts.email, name: accounts.name }).from(accounts).where(eq(accounts.id, row.c.invitedBy))
+        : await accountsWithRole(tx, AccountRole.installerAdmin, row.c.ownerCompanyId);
       const verb = accept ? 'accepted' : 'declined';
       const text = `${auth.email} has ${verb} your invitation to collaborate on the site "${row.site.name}".`;
-      await notifyAccounts(
-        tx,
-        inviter.map((a) => a.id),
-        { kind: `collaboration.${verb}`, title: `Site collaboration ${verb}`, body: text, data: { collaborationId: id, siteId: row.site.id } },
-      );
-      for (const a of inviter) {
-        await ctx.mail.send({ to: a.email, kind: `collaboration.${verb}`, subject: `Site collaboration ${verb}`, text: `${text}\n` }, tx);
-      }
+      const title = `Site collaboration ${verb}`;
+      await tellAccounts(tx, ctx.mail, inviter, { kind: `collaboration.${verb}`, title, body: text, data: { collaborationId: id, siteId: row.site.id } }, () => ({
+        subject: title,
+        text: `${text}\n`,
+      }));
     });
     return collaborationById(ctx.db, id);
   }

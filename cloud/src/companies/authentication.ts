@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { and, asc, eq } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import {
   AccountRole,
   AuthenticationStatus,
@@ -12,10 +12,10 @@ import {
   type CompanyAuthentication,
 } from '@vigil/protocol/api';
 import { requireAuth, requireInstallerAdmin } from '../auth/plugin.js';
-import type { Db, Tx } from '../db/client.js';
-import { accounts, companies, companyAuthentications } from '../db/schema.js';
+import type { Tx } from '../db/client.js';
+import { companies, companyAuthentications } from '../db/schema.js';
 import { AppError } from '../http/errors.js';
-import { notifyAccounts } from '../notifications/notify.js';
+import { accountsWithRole, notifyAccounts } from '../notifications/notify.js';
 
 /**
  * The authentication form. The manual says only that the required information varies by country or region; these
@@ -79,15 +79,6 @@ function checkedFields(form: readonly AuthenticationField[], given: Record<strin
     throw new AppError(422, CompanyErrorCode.authenticationFieldsMissing, `Fill in the required fields: ${missing.map((f) => f.label).join(', ')}.`);
   }
   return fields;
-}
-
-/** Accounts of a role: the company's Installer Admin, or the platform operator's staff. */
-export async function accountsWithRole(db: Pick<Db, 'select'>, role: string, companyId?: string): Promise<{ id: string; email: string; name: string }[]> {
-  return db
-    .select({ id: accounts.id, email: accounts.email, name: accounts.name })
-    .from(accounts)
-    .where(and(eq(accounts.role, role), eq(accounts.enabled, true), companyId === undefined ? undefined : eq(accounts.companyId, companyId)))
-    .orderBy(asc(accounts.createdAt));
 }
 
 /**

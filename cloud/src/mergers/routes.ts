@@ -2,6 +2,7 @@ import { IdParams } from '../http/params.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { and, desc, eq, or, sql, type SQL } from 'drizzle-orm';
 import {
+  AccountRole,
   CompanyErrorCode,
   MergerBodySchema,
   MergerFailure,
@@ -17,7 +18,7 @@ import { requireAuth, requireInstallerAdmin, requireVendorAdmin } from '../auth/
 import type { Db, Tx } from '../db/client.js';
 import { accounts, companies, companyMergers } from '../db/schema.js';
 import { AppError } from '../http/errors.js';
-import { notifyAccounts } from '../notifications/notify.js';
+import { accountsWithRole, notifyAccounts, tellAccounts, type Recipient } from '../notifications/notify.js';
 import { requireFeature } from '../regions/features.js';
 import { runMerger } from './merge.js';
 import { FAILURE_TEXT, mergerBlocker } from './preconditions.js';
@@ -62,9 +63,8 @@ async function listMergers(db: Db, where: SQL, limit?: number): Promise<Merger[]
 
 const mergerById = async (db: Db, id: string) => (await listMergers(db, eq(companyMergers.id, id)))[0]!;
 
-/** A company's Installer Admin(s): who decides a merger and hears of it. */
-const adminsOf = (db: Db | Tx, companyId: string) =>
-  db.select({ id: accounts.id, email: accounts.email }).from(accounts).where(and(eq(accounts.companyId, companyId), eq(accounts.role, 'installer_admin')));
+/** A company's Installer Admin: who decides a merger and hears of it. */
+const adminsOf = (db: Db | Tx, companyId: string) => accountsWithRole(db, AccountRole.installerAdmin, companyId);
 
 /**
  * Merging companies (manual §3.4.6). A company's Installer Admin invites another company's, or the platform operator
@@ -75,10 +75,10 @@ const adminsOf = (db: Db | Tx, companyId: string) =>
 export async function mergerRoutes(app: FastifyInstance) {
   const { ctx } = app;
 
-  async function tell(tx: Tx, to: { id: string; email: string }[], kind: string, title: string, body: string, data: Record<string, string>, mail: boolean) {
-    await notifyAccounts(tx, to.map((a) => a.id), { kind, title, body, data });
-    if (!mail) return;
-    for (const a of to) await ctx.mail.send({ to: a.email, kind, subject: title, text: `${body}\n\nSee it in the portal: ${ctx.publicUrl}/company/mergers\n` }, tx);
+  async function tell(tx: Tx, to: Recipient[], kind: string, title: string, body: string, data: Record<string, string>, mail: boolean) {
+    const draft = { kind, title, body, data };
+    if (!mail) return notifyAccounts(tx, to.map((a) => a.id), draft);
+    await tellAccounts(tx, ctx.mail, to, draft, () => ({ subject: title, text: `${body}\n\nSee it in the portal: ${ctx.publicUrl}/company/mergers\n` }));
   }
 
   /** Refuses a merger of B into A that cannot run; the region's feature too (both companies share the region by then). */

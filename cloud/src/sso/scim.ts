@@ -1,10 +1,12 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { and, eq, sql } from 'drizzle-orm';
+import { AccountRole } from '@vigil/protocol/api';
 import { endSessionsOf } from '../auth/sessions.js';
 import { accounts, ssoConfigs } from '../db/schema.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { AppError } from '../http/errors.js';
 import { sha256 } from '../security/secrets.js';
+import { accountsWithRole } from '../notifications/notify.js';
 import type { SsoConfigRow } from './saml.js';
 
 const SCIM_JSON = 'application/scim+json';
@@ -35,7 +37,6 @@ class ScimError extends Error {
 type Account = typeof accounts.$inferSelect;
 interface Caller {
   config: SsoConfigRow;
-  admin: { accountId: string; companyId: string; name: string; email: string } | undefined;
 }
 /** What a user resource may change on an account. */
 interface UserFields {
@@ -133,14 +134,10 @@ export async function scimRoutes(app: FastifyInstance) {
     if (!m) throw new ScimError(401, 'Send the Secret Token as a bearer token.');
     const [config] = await ctx.db.select().from(ssoConfigs).where(eq(ssoConfigs.scimTokenHash, sha256(m[1]!)));
     if (!config) throw new ScimError(401, 'The Secret Token is not valid: copy the current one from Azure AD Login.');
-    const [admin] = await ctx.db
-      .select({ accountId: accounts.id, companyId: accounts.companyId, name: accounts.name, email: accounts.email })
-      .from(accounts)
-      .where(and(eq(accounts.companyId, config.companyId), eq(accounts.role, 'installer_admin')))
-      .limit(1);
-    callers.set(request, { config, admin });
+    const [admin] = await accountsWithRole(ctx.db, AccountRole.installerAdmin, config.companyId);
+    callers.set(request, { config });
     // Changes are attributed to the Installer Admin who set the synchronization up.
-    request.oplog.actor = admin;
+    request.oplog.actor = admin && { accountId: admin.id, companyId: config.companyId, name: admin.name, email: admin.email };
     request.oplog.detail = SYNC_DETAIL;
   });
 

@@ -10,10 +10,10 @@ import {
   VendorAuthenticationsReplySchema,
 } from '@vigil/protocol/api';
 import { requireAuth, requireVendorAdmin } from '../auth/plugin.js';
-import { accountsWithRole, authenticationView, lockedApplication } from '../companies/authentication.js';
+import { authenticationView, lockedApplication } from '../companies/authentication.js';
 import { companies, companyAuthentications } from '../db/schema.js';
 import { AppError } from '../http/errors.js';
-import { notifyAccounts } from '../notifications/notify.js';
+import { accountsWithRole, tellAccounts } from '../notifications/notify.js';
 import { regionRoutes } from '../regions/routes.js';
 
 const StatusQuery = Type.Object(
@@ -87,17 +87,11 @@ export async function vendorRoutes(app: FastifyInstance) {
             ? `${company.name} is now an authenticated company: its value-added services can be bought.`
             : `The authentication of ${company.name} was rejected. Reason: ${/[.!?]$/.test(comment) ? comment : `${comment}.`} Correct the form and send it again.`;
           const admins = await accountsWithRole(tx, AccountRole.installerAdmin, companyId);
-          for (const admin of admins) {
-            await ctx.mail.send(
-              { to: admin.email, subject: `Vigil: ${title.toLowerCase()}`, text: `Hello ${admin.name},\n\n${body}\n\n${link}\n`, kind: `company.authentication.${status}` },
-              tx,
-            );
-          }
-          await notifyAccounts(
-            tx,
-            admins.map((a) => a.id),
-            { kind: 'company.authentication', title, body, data: { companyId } },
-          );
+          await tellAccounts(tx, ctx.mail, admins, { kind: 'company.authentication', title, body, data: { companyId } }, (admin) => ({
+            subject: `Vigil: ${title.toLowerCase()}`,
+            text: `Hello ${admin.name},\n\n${body}\n\n${link}\n`,
+            kind: `company.authentication.${status}`,
+          }));
           return authenticationView(updated!, reviewed);
         });
       },
