@@ -8,8 +8,6 @@ export interface Auth {
   name: string;
   email: string;
   role: 'installer_admin' | 'installer' | 'vendor_admin';
-  /** An employee whose account limit is not removed: `permissions` then holds no site, device or video permission. */
-  limited: boolean;
   permissions: ReadonlySet<Permission>;
   client: 'portal' | 'api' | 'mobile';
   tokenHash: string;

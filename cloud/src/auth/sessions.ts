@@ -40,7 +40,6 @@ export async function resolveSession(db: Db, token: string): Promise<Auth | null
     name: a.name,
     email: a.email,
     role,
-    limited: role === 'installer' && a.limited,
     permissions: new Set(permissionsOf(role, a.limited, row.rolePermissions)),
     client: row.kind === 'api' || row.kind === 'mobile' ? row.kind : 'portal',
     tokenHash,

@@ -31,28 +31,25 @@ export async function featuresOf(db: Db, countryCode: string): Promise<RegionFea
   return ALL_REGION_FEATURES.filter((f) => !off.has(f));
 }
 
-async function companyOf(db: Db, companyId: string) {
-  const [company] = await db.select({ countryCode: companies.countryCode, authStatus: companies.authStatus }).from(companies).where(eq(companies.id, companyId));
-  if (!company) throw new AppError(404, CompanyErrorCode.companyNotFound, 'Company not found.');
-  return company;
-}
-
 /** Refuses the call when the caller's company's region does not have the feature. */
 export async function requireFeature(db: Db, auth: Pick<Auth, 'companyId'>, feature: RegionFeature): Promise<void> {
-  const { countryCode } = await companyOf(db, auth.companyId);
+  // One query: the company's country with the matrix's row for it, if any.
   const [row] = await db
-    .select({ enabled: regionFeatures.enabled })
-    .from(regionFeatures)
-    .where(and(eq(regionFeatures.countryCode, countryCode), eq(regionFeatures.feature, feature)));
-  if (row && !row.enabled) {
-    throw new AppError(403, CompanyErrorCode.featureUnavailable, `This feature is not available in your company's country or region (${countryCode}).`);
+    .select({ countryCode: companies.countryCode, enabled: regionFeatures.enabled })
+    .from(companies)
+    .leftJoin(regionFeatures, and(eq(regionFeatures.countryCode, companies.countryCode), eq(regionFeatures.feature, feature)))
+    .where(eq(companies.id, auth.companyId));
+  if (!row) throw new AppError(404, CompanyErrorCode.companyNotFound, 'Company not found.');
+  if (row.enabled === false) {
+    throw new AppError(403, CompanyErrorCode.featureUnavailable, `This feature is not available in your company's country or region (${row.countryCode}).`);
   }
 }
 
 /** Refuses the call unless the platform operator has approved the company's authentication. */
 export async function requireAuthenticatedCompany(db: Db, auth: Pick<Auth, 'companyId'>): Promise<void> {
-  const { authStatus } = await companyOf(db, auth.companyId);
-  if (authStatus !== 'approved') {
+  const [company] = await db.select({ authStatus: companies.authStatus }).from(companies).where(eq(companies.id, auth.companyId));
+  if (!company) throw new AppError(404, CompanyErrorCode.companyNotFound, 'Company not found.');
+  if (company.authStatus !== 'approved') {
     throw new AppError(403, CompanyErrorCode.companyNotAuthenticated, 'Authenticate your company first: this feature is for authenticated companies.');
   }
 }
