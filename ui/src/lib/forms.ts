@@ -1,4 +1,5 @@
 import { tick } from 'svelte';
+import { PASSWORD_MAX, PASSWORD_MIN, passwordProblem } from '@vigil/protocol/api';
 import { ApiError, errorMessage } from './api';
 
 export type FieldErrors = Record<string, string>;
@@ -52,3 +53,15 @@ export async function focusFirstInvalid(form: HTMLElement | null | undefined): P
 }
 
 export const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+/** The account password policy, as the forms that set a password state it. */
+export const PASSWORD_POLICY_TEXT = `${PASSWORD_MIN} to ${PASSWORD_MAX} characters with at least three of: upper-case letters, lower-case letters, digits, other characters. It must not contain the name part of your email address.`;
+
+/** Adds the errors of a new password and its confirmation to `errors` (the policy is the server's, from protocol). */
+export function checkNewPassword(errors: FieldErrors, password: string, confirm: string, email: string): void {
+  const problem = passwordProblem(password, email);
+  if (!password) errors.password = 'Choose a password.';
+  else if (problem) errors.password = problem;
+  if (!confirm) errors.confirm = 'Enter the password again.';
+  else if (confirm !== password) errors.confirm = 'The passwords do not match.';
+}
