@@ -69,13 +69,16 @@ describe('ISAPI requests to P2P devices over their own connection', () => {
 
   it('times out with 504 RPC_TIMEOUT, and fails with 409 when the device is not connected or leaves before answering', async () => {
     const device = await onSite('I00000002');
-    await answerIsapi(device, 'I00000002', () => null);
+    let received = 0;
+    await answerIsapi(device, 'I00000002', () => (received++, null));
     const t0 = Date.now();
     expect(await refusal(cloud.ctx.p2p.isapi('I00000002', { ...DEVICE_INFO }, 200))).toEqual([504, 'RPC_TIMEOUT']);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(190);
 
-    // Leaving settles what is waiting, long before its timeout.
+    // Leaving settles what is waiting, long before its timeout (the device leaves once the request reached it).
     const waiting = refusal(cloud.ctx.p2p.isapi('I00000002', { ...DEVICE_INFO }, 20_000));
+    for (let end = Date.now() + 5000; received < 2 && Date.now() < end; ) await new Promise((r) => setTimeout(r, 10));
+    expect(received).toBe(2);
     const t1 = Date.now();
     await device.endAsync(true);
     expect(await waiting).toEqual([409, 'DEVICE_NOT_CONNECTED']);
