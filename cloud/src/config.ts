@@ -15,6 +15,8 @@ export interface CloudConfig {
   tls: { cert: Buffer; key: Buffer } | null;
   uiDir: string | null;
   minOfflineDelaySec: number;
+  /** The length of "1 hour" for permission validities (tests shorten it to see a grant expire). */
+  permissionHourMs: number;
   loginMaxFailures: number;
   loginLockSec: number;
   claimMaxFailures: number;
@@ -141,6 +143,7 @@ export function loadConfig(env: Env = process.env): CloudConfig {
     tls,
     uiDir,
     minOfflineDelaySec: int('VIGIL_MIN_OFFLINE_DELAY_SEC', OFFLINE_DELAY_MIN_SEC, 1, OFFLINE_DELAY_MIN_SEC),
+    permissionHourMs: int('VIGIL_PERMISSION_HOUR_MS', 3_600_000, 100, 3_600_000),
     loginMaxFailures: int('VIGIL_LOGIN_MAX_FAILURES', 5, 1, 100),
     loginLockSec: int('VIGIL_LOGIN_LOCK_SEC', 900, 1, 86_400),
     claimMaxFailures: int('VIGIL_CLAIM_MAX_FAILURES', 5, 1, 100),

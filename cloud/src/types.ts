@@ -7,7 +7,7 @@ export interface Auth {
   companyId: string;
   name: string;
   email: string;
-  role: 'installer_admin' | 'installer' | 'vendor_admin';
+  role: 'installer_admin' | 'installer' | 'vendor_admin' | 'customer';
   permissions: ReadonlySet<Permission>;
   client: 'portal' | 'api' | 'mobile';
   tokenHash: string;

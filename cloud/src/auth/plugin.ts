@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
-import { CompanyErrorCode, ErrorCode, type Permission } from '@vigil/protocol/api';
+import { CompanyErrorCode, ErrorCode, SiteStatusErrorCode, type Permission } from '@vigil/protocol/api';
 import { operationLogs } from '../db/schema.js';
 import { AppError } from '../http/errors.js';
 import type { Auth, OplogDraft } from '../types.js';
@@ -118,6 +118,11 @@ export const requireInstallerAdmin: preHandlerAsyncHookHandler = async (request)
   if (requireAuth(request).role !== 'installer_admin') {
     throw new AppError(403, CompanyErrorCode.installerAdminOnly, "Only the company's Installer Admin may do this.");
   }
+};
+
+/** A route guard: only customers (site owners and sharing recipients, the end-user side). */
+export const requireCustomer: preHandlerAsyncHookHandler = async (request) => {
+  if (requireAuth(request).role !== 'customer') throw new AppError(403, SiteStatusErrorCode.customerOnly, 'Only a customer account may do this.');
 };
 
 /** A route guard: only the platform operator's vendor admin. */

@@ -56,15 +56,15 @@ const MANAGEMENT_PERMISSIONS: ReadonlySet<string> = new Set([
   Permission.playback,
 ]);
 
-const roleOf = (role: string): Auth['role'] => (role === 'installer_admin' || role === 'vendor_admin' ? role : 'installer');
+const roleOf = (role: string): Auth['role'] => (role === 'installer_admin' || role === 'vendor_admin' || role === 'customer' ? role : 'installer');
 
 /**
- * What an account may do: the Installer Admin everything, the vendor admin none of an installer's permissions, an
+ * What an account may do: the Installer Admin everything, the vendor admin and customers none of an installer's permissions, an
  * employee its role's (names the platform no longer knows are ignored), without the management ones while limited.
  */
 export function permissionsOf(role: Auth['role'], limited: boolean, rolePermissions: readonly string[] | null): Permission[] {
   if (role === 'installer_admin') return [...ALL_PERMISSIONS];
-  if (role === 'vendor_admin') return [];
+  if (role === 'vendor_admin' || role === 'customer') return [];
   const known = new Set<string>(ALL_PERMISSIONS);
   return (rolePermissions ?? []).filter((p): p is Permission => known.has(p) && !(limited && MANAGEMENT_PERMISSIONS.has(p)));
 }
@@ -133,6 +133,6 @@ export async function meOf(db: Db, accountId: string) {
       createdAt: c.createdAt.toISOString(),
     },
     permissions: permissionsOf(role, a.limited, row.rolePermissions),
-    features: role === 'vendor_admin' ? [] : await featuresOf(db, c.countryCode),
+    features: role === 'vendor_admin' || role === 'customer' ? [] : await featuresOf(db, c.countryCode),
   } satisfies MeReply;
 }

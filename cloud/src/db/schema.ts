@@ -73,6 +73,8 @@ export const accounts = pgTable(
     synced: boolean('synced').notNull().default(false),
     /** The identity provider's id of the user (SCIM externalId), unique within the company. */
     externalId: text('external_id'),
+    /** A customer's mobile number in E.164 (handovers by phone find the customer by it). */
+    phone: text('phone'),
     lastLoginAt: ts('last_login_at'),
     createdAt: createdAt(),
   },
@@ -80,6 +82,7 @@ export const accounts = pgTable(
     uniqueIndex('accounts_email_key').on(sql`lower(${t.email})`),
     index('accounts_company_idx').on(t.companyId),
     uniqueIndex('accounts_external_id_key').on(t.companyId, t.externalId),
+    uniqueIndex('accounts_phone_key').on(t.phone),
   ],
 );
 
@@ -126,10 +129,14 @@ export const sites = pgTable(
     customerRemark: text('customer_remark').notNull().default(''),
     offlineDelaySec: integer('offline_delay_sec').notNull(),
     createdBy: uuid('created_by').references(() => accounts.id, { onDelete: 'set null' }),
+    /** The customer who accepted a transfer handover: the Site Owner. */
+    ownerAccountId: uuid('owner_account_id').references(() => accounts.id, { onDelete: 'set null' }),
+    /** A personal site's group (at most one). */
+    groupId: uuid('group_id').references(() => siteGroups.id, { onDelete: 'set null' }),
     createdAt: createdAt(),
     updatedAt: ts('updated_at').notNull().defaultNow(),
   },
-  (t) => [uniqueIndex('sites_company_name_key').on(t.companyId, sql`lower(${t.name})`)],
+  (t) => [uniqueIndex('sites_company_name_key').on(t.companyId, sql`lower(${t.name})`), index('sites_owner_idx').on(t.ownerAccountId)],
 );
 
 /** An edge box added to a site (before that, only its announcements are known). */
@@ -859,3 +866,264 @@ export const companyMergers = pgTable('company_mergers', {
   createdAt: createdAt(),
   decidedAt: ts('decided_at'),
 });
+
+/** Groups of a company's personal sites (by city, or a customer's chain of stores). */
+export const siteGroups = pgTable(
+  'site_groups',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    companyId: uuid('company_id')
+      .notNull()
+      .references(() => companies.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('site_groups_company_name_key').on(t.companyId, sql`lower(${t.name})`)],
+);
+
+/** Installers assigned to a site (§3.4.4); a null expiry is Lifetime. */
+export const siteManagers = pgTable(
+  'site_managers',
+  {
+    siteId: uuid('site_id')
+      .notNull()
+      .references(() => sites.id, { onDelete: 'cascade' }),
+    accountId: uuid('account_id')
+      .notNull()
+      .references(() => accounts.id, { onDelete: 'cascade' }),
+    expiresAt: ts('expires_at'),
+    assignedBy: uuid('assigned_by').references(() => accounts.id, { onDelete: 'set null' }),
+    assignedAt: ts('assigned_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.siteId, t.accountId] }), index('site_managers_account_idx').on(t.accountId)],
+);
+
+/** A handover by transfer: the site is offered to one customer, who becomes its owner on accepting. */
+export const handovers = pgTable(
+  'handovers',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    siteId: uuid('site_id')
+      .notNull()
+      .references(() => sites.id, { onDelete: 'cascade' }),
+    companyId: uuid('company_id')
+      .notNull()
+      .references(() => companies.id, { onDelete: 'cascade' }),
+    createdBy: uuid('created_by').references(() => accounts.id, { onDelete: 'set null' }),
+    /** email, phone. */
+    channel: text('channel').notNull(),
+    /** The email (lower case) or E.164 phone number it was sent to. */
+    recipient: text('recipient').notNull(),
+    /** The customer's account once known (at once for a registered customer, at registration otherwise). */
+    recipientAccountId: uuid('recipient_account_id').references(() => accounts.id, { onDelete: 'set null' }),
+    customerName: text('customer_name').notNull().default(''),
+    remarks: text('remarks').notNull().default(''),
+    /** What the installer asked for, granted as it is when the customer accepts. */
+    permissions: jsonb('permissions').$type<{ permission: string; deviceIds: string[]; validity: string }[]>().notNull().default([]),
+    /** NotRegistered, ToBeAccepted, Accepted, Rejected, Invalidated (superseded by a resend), Expired, Cancelled. */
+    status: text('status').notNull(),
+    /** SHA-256 of the link's token. */
+    tokenHash: text('token_hash').notNull().unique(),
+    expiresAt: ts('expires_at').notNull(),
+    decidedAt: ts('decided_at'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('handovers_site_idx').on(t.siteId, t.createdAt), index('handovers_recipient_idx').on(t.recipientAccountId, t.status)],
+);
+
+/** A handover by sharing (personal sites): the company keeps the devices; customers get what is shared with them. */
+export const sharings = pgTable('sharings', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  siteId: uuid('site_id')
+    .notNull()
+    .unique()
+    .references(() => sites.id, { onDelete: 'cascade' }),
+  companyId: uuid('company_id')
+    .notNull()
+    .references(() => companies.id, { onDelete: 'cascade' }),
+  /** A: the installer applies to the Customer Administrator for device permissions; B: it keeps them all. */
+  mode: text('mode').notNull(),
+  /** The ARC sub-permissions asked for in Mode A when the ARC service is enabled (PIRCAM GIF, Video Clips). */
+  arcPermissions: text('arc_permissions').array().notNull().default(sql`'{}'::text[]`),
+  remarks: text('remarks').notNull().default(''),
+  createdBy: uuid('created_by').references(() => accounts.id, { onDelete: 'set null' }),
+  createdAt: createdAt(),
+});
+
+export const sharingRecipients = pgTable(
+  'sharing_recipients',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    sharingId: uuid('sharing_id')
+      .notNull()
+      .references(() => sharings.id, { onDelete: 'cascade' }),
+    siteId: uuid('site_id')
+      .notNull()
+      .references(() => sites.id, { onDelete: 'cascade' }),
+    channel: text('channel').notNull(),
+    recipient: text('recipient').notNull(),
+    recipientAccountId: uuid('recipient_account_id').references(() => accounts.id, { onDelete: 'set null' }),
+    remarks: text('remarks').notNull().default(''),
+    /** Mode A: the one who reviews the installer's permission applications. */
+    isAdmin: boolean('is_admin').notNull().default(false),
+    /** NotRegistered, ToBeAccepted, Accepted, Rejected, Expired, Cancelled. */
+    status: text('status').notNull(),
+    tokenHash: text('token_hash').notNull().unique(),
+    expiresAt: ts('expires_at').notNull(),
+    decidedAt: ts('decided_at'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('sharing_recipients_sharing_idx').on(t.sharingId), index('sharing_recipients_account_idx').on(t.recipientAccountId, t.status)],
+);
+
+/** What a sharing recipient may use of a device (a device added later is shared with no one until assigned here). */
+export const sharedDevices = pgTable(
+  'shared_devices',
+  {
+    recipientId: uuid('recipient_id')
+      .notNull()
+      .references(() => sharingRecipients.id, { onDelete: 'cascade' }),
+    deviceId: uuid('device_id')
+      .notNull()
+      .references(() => devices.id, { onDelete: 'cascade' }),
+    permissions: text('permissions').array().notNull(),
+    validity: text('validity').notNull().default('Permanent'),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.recipientId, t.deviceId] }), index('shared_devices_device_idx').on(t.deviceId)],
+);
+
+/**
+ * An installer company's permission on a handed-over site (SiteAuthorization, ManageSiteInformation; deviceId null)
+ * or on one of its devices (Configuration, LiveView, Playback): applied for and reviewed by the customer, or granted
+ * with an accepted handover. Usable while approved, not released and not past its expiry (null: Permanent).
+ */
+export const devicePermissions = pgTable(
+  'device_permissions',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    siteId: uuid('site_id')
+      .notNull()
+      .references(() => sites.id, { onDelete: 'cascade' }),
+    deviceId: uuid('device_id').references(() => devices.id, { onDelete: 'cascade' }),
+    companyId: uuid('company_id')
+      .notNull()
+      .references(() => companies.id, { onDelete: 'cascade' }),
+    permission: text('permission').notNull(),
+    /** Permanent, 1h, 2h, 4h, 8h. */
+    validity: text('validity').notNull(),
+    /** pending, approved, denied, released. */
+    status: text('status').notNull(),
+    /** handover, application. */
+    source: text('source').notNull(),
+    remark: text('remark').notNull().default(''),
+    applicantAccountId: uuid('applicant_account_id').references(() => accounts.id, { onDelete: 'set null' }),
+    reviewerAccountId: uuid('reviewer_account_id').references(() => accounts.id, { onDelete: 'set null' }),
+    decidedAt: ts('decided_at'),
+    expiresAt: ts('expires_at'),
+    releasedAt: ts('released_at'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('device_permissions_use_idx').on(t.siteId, t.companyId, t.permission, t.status), index('device_permissions_device_idx').on(t.deviceId)],
+);
+
+/** A customer invites an installer (by its account email) to manage devices it owns; valid 3 days. */
+export const deviceInvitations = pgTable(
+  'device_invitations',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    customerAccountId: uuid('customer_account_id')
+      .notNull()
+      .references(() => accounts.id, { onDelete: 'cascade' }),
+    inviteeEmail: text('invitee_email').notNull(),
+    inviteeAccountId: uuid('invitee_account_id').references(() => accounts.id, { onDelete: 'cascade' }),
+    deviceIds: uuid('device_ids').array().notNull(),
+    siteName: text('site_name').notNull(),
+    permissions: text('permissions').array().notNull(),
+    /** Pending, Accepted, Declined, Expired (shown as Expired once past expiresAt). */
+    status: text('status').notNull().default('Pending'),
+    /** The installer's site the devices went to. */
+    targetSiteId: uuid('target_site_id').references(() => sites.id, { onDelete: 'set null' }),
+    expiresAt: ts('expires_at').notNull(),
+    decidedAt: ts('decided_at'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('device_invitations_invitee_idx').on(t.inviteeAccountId, t.status)],
+);
+
+/** Moving P2P devices to another site of the same owner; an owned source site needs the owner's approval. */
+export const deviceMoves = pgTable('device_moves', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  companyId: uuid('company_id')
+    .notNull()
+    .references(() => companies.id, { onDelete: 'cascade' }),
+  sourceSiteId: uuid('source_site_id')
+    .notNull()
+    .references(() => sites.id, { onDelete: 'cascade' }),
+  targetSiteId: uuid('target_site_id')
+    .notNull()
+    .references(() => sites.id, { onDelete: 'cascade' }),
+  deviceIds: uuid('device_ids').array().notNull(),
+  /** The owner who reviews it; null when neither site has one (the move is done at once). */
+  ownerAccountId: uuid('owner_account_id').references(() => accounts.id, { onDelete: 'set null' }),
+  /** Pending, Approved (done), Rejected. */
+  status: text('status').notNull(),
+  requestedBy: uuid('requested_by').references(() => accounts.id, { onDelete: 'set null' }),
+  decidedAt: ts('decided_at'),
+  createdAt: createdAt(),
+});
+
+/** A company's co-branding: what its customers see of it, while the service is valid. */
+export const coBrandings = pgTable('co_brandings', {
+  companyId: uuid('company_id')
+    .primaryKey()
+    .references(() => companies.id, { onDelete: 'cascade' }),
+  enabled: boolean('enabled').notNull().default(false),
+  /** The logo's bytes, base64; null: customers see the company name. */
+  logo: text('logo'),
+  logoContentType: text('logo_content_type'),
+  validUntil: ts('valid_until'),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+});
+
+/** How the co-branding service was obtained or extended: purchase, service_key, reward_points, free_promo. */
+export const coBrandingOrders = pgTable('co_branding_orders', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  companyId: uuid('company_id')
+    .notNull()
+    .references(() => companies.id, { onDelete: 'cascade' }),
+  source: text('source').notNull(),
+  months: integer('months').notNull(),
+  details: jsonb('details').$type<Record<string, string>>().notNull().default({}),
+  createdBy: uuid('created_by').references(() => accounts.id, { onDelete: 'set null' }),
+  createdAt: createdAt(),
+});
+
+/** Keys sold offline by distributors, each redeemable once for a service's months. */
+export const serviceKeys = pgTable('service_keys', {
+  code: text('code').primaryKey(),
+  /** co_branding, employee_addon. */
+  serviceType: text('service_type').notNull(),
+  months: integer('months').notNull(),
+  redeemedByCompanyId: uuid('redeemed_by_company_id').references(() => companies.id, { onDelete: 'set null' }),
+  redeemedAt: ts('redeemed_at'),
+  createdAt: createdAt(),
+});
+
+/** Outgoing text messages, delivered by a durable job to the configured sink. */
+export const smsOutbox = pgTable(
+  'sms_outbox',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    toNumber: text('to_number').notNull(),
+    text: text('text').notNull(),
+    kind: text('kind').notNull(),
+    /** queued, sent, failed. */
+    status: text('status').notNull().default('queued'),
+    attempts: integer('attempts').notNull().default(0),
+    lastError: text('last_error'),
+    sentAt: ts('sent_at'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('sms_outbox_status_idx').on(t.status, t.createdAt)],
+);

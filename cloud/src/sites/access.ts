@@ -8,14 +8,18 @@ import { requireAuth } from '../auth/plugin.js';
 import type { Auth } from '../types.js';
 
 /**
- * Which sites a caller may see. Managing all sites covers the company; otherwise only the sites the
- * employee created (assignment of other sites arrives with company roles).
+ * Which sites a caller may see. Managing all sites covers the company; otherwise only the sites the employee
+ * manages (§3.4.4: assigned, or created by it, until the assignment expires), and those it works on as a partner.
  */
 export function siteScope(auth: Auth): SQL {
   const inCompany = eq(sites.companyId, auth.companyId);
-  const own = auth.permissions.has(Permission.siteManageAll) ? inCompany : and(inCompany, eq(sites.createdBy, auth.accountId))!;
+  const own = auth.permissions.has(Permission.siteManageAll) ? inCompany : and(inCompany, managerOf(auth))!;
   return or(own, partnerOf(auth))!;
 }
+
+/** The caller is a site manager of the site whose assignment has not expired. */
+const managerOf = (auth: Auth): SQL =>
+  sql`EXISTS (SELECT 1 FROM site_managers sm WHERE sm.site_id = "sites"."id" AND sm.account_id = ${auth.accountId} AND (sm.expires_at IS NULL OR sm.expires_at > now()))`;
 
 /**
  * Another company's site on which the caller is an active ISP/MSP partner (manual §3.4.5): the partner works on it

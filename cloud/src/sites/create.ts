@@ -1,7 +1,7 @@
 import { ErrorCode, OFFLINE_DELAY_DEFAULT_SEC, type CreateSiteBody } from '@vigil/protocol/api';
 import type { Db, Tx } from '../db/client.js';
 import { isUniqueViolation } from '../db/errors.js';
-import { sites } from '../db/schema.js';
+import { siteManagers, sites } from '../db/schema.js';
 import { AppError } from '../http/errors.js';
 import type { Auth } from '../types.js';
 import { checkOfflineDelay } from './access.js';
@@ -32,20 +32,23 @@ export function rethrowSiteError(err: unknown, name: string): never {
 }
 
 /**
- * Creates a site of the caller's company (the fields checked first). Inside a transaction a taken name aborts
- * the transaction: the caller translates the error with rethrowSiteError after it.
+ * Creates a site of the caller's company (the fields checked first), its creator its Lifetime site manager. Inside
+ * a transaction a taken name aborts the transaction: the caller translates the error with rethrowSiteError after it.
  */
 export async function insertSite(db: Db | Tx, auth: Auth, body: CreateSiteBody, minDelaySec: number) {
   checkSiteFields(body, minDelaySec);
-  const [site] = await db
-    .insert(sites)
-    .values({
-      ...body,
-      name: body.name.trim(),
-      companyId: auth.companyId,
-      createdBy: auth.accountId,
-      offlineDelaySec: body.offlineDelaySec ?? Math.max(OFFLINE_DELAY_DEFAULT_SEC, minDelaySec),
-    })
-    .returning();
-  return site!;
+  return db.transaction(async (tx) => {
+    const [site] = await tx
+      .insert(sites)
+      .values({
+        ...body,
+        name: body.name.trim(),
+        companyId: auth.companyId,
+        createdBy: auth.accountId,
+        offlineDelaySec: body.offlineDelaySec ?? Math.max(OFFLINE_DELAY_DEFAULT_SEC, minDelaySec),
+      })
+      .returning();
+    await tx.insert(siteManagers).values({ siteId: site!.id, accountId: auth.accountId, assignedBy: auth.accountId });
+    return site!;
+  });
 }

@@ -8,6 +8,7 @@ import { eq } from 'drizzle-orm';
 import { accounts, companies, roles } from '../db/schema.js';
 import { hashSecret } from '../security/secrets.js';
 import { startCloud, type RunningCloud } from '../server.js';
+import { createCustomerAccount } from '../customers/accounts.js';
 
 const ADMIN_URL = process.env.VIGIL_TEST_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -130,6 +131,17 @@ export async function signInEmployee(cloud: TestCloud, companyId: string, permis
   const login = await client.post('/auth/login', { email, password });
   if (login.status !== 200) throw new Error(`employee sign-in failed: ${login.status} ${JSON.stringify(login.body)}`);
   return client;
+}
+
+/** A customer (the end-user side) with its own login, signed in; `email` defaults to a fresh one. */
+export async function signInCustomer(cloud: TestCloud, fields: { email?: string; phone?: string; name?: string } = {}) {
+  const email = fields.email ?? `customer.${randomBytes(5).toString('hex')}@example.test`;
+  const password = 'Customer-pass1';
+  const account = await createCustomerAccount(cloud.ctx.db, { name: fields.name ?? 'Customer', email, phone: fields.phone ?? null, password, countryCode: 'GB' });
+  const client = new ApiClient(cloud.api);
+  const login = await client.post('/auth/login', { email, password });
+  if (login.status !== 200) throw new Error(`customer sign-in failed: ${login.status} ${JSON.stringify(login.body)}`);
+  return { client, accountId: account.id, email, password };
 }
 
 /** Creates a site (personal, UTC, offline delay 1 s unless told otherwise) and returns its id; throws on a refusal. */

@@ -20,8 +20,10 @@ export const COMPANY_TYPE_LABELS: Record<CompanyType, string> = {
   oem: 'OEM',
 };
 
-/** The platform operator's staff (the manual's "Hikvision"): reviews authentications, edits the region matrix. */
-export const AccountRole = { installerAdmin: 'installer_admin', installer: 'installer', vendorAdmin: 'vendor_admin' } as const;
+/** The platform operator's staff (the manual's "Hikvision"): reviews authentications, edits the region matrix. Customers own handed-over sites. */
+export const AccountRole = { installerAdmin: 'installer_admin', installer: 'installer', vendorAdmin: 'vendor_admin', customer: 'customer' } as const;
+/** Each customer (the end-user side: site owners, sharing recipients) has a company of this type to itself. */
+export const CUSTOMER_COMPANY_TYPE = 'customer';
 export type AccountRole = (typeof AccountRole)[keyof typeof AccountRole];
 
 /** Account passwords: 8 to 64 characters with at least three of upper case, lower case, digits and others. */
@@ -95,8 +97,8 @@ export const TokenReplySchema = Type.Object({ token: Type.String(), expiresAt: I
 export const CompanySchema = Type.Object({
   id: UuidSchema,
   name: Type.String(),
-  /** An installer company's type, or `vendor` for the platform operator's own accounts. */
-  type: Type.Union([CompanyTypeSchema, Type.Literal('vendor')]),
+  /** An installer company's type, `vendor` for the platform operator's own accounts, `customer` for a customer's. */
+  type: Type.Union([CompanyTypeSchema, Type.Literal('vendor'), Type.Literal('customer')]),
   countryCode: Type.String(),
   authStatus: Type.Union([Type.Literal('unauthenticated'), Type.Literal('pending'), Type.Literal('approved'), Type.Literal('rejected')]),
   createdAt: IsoDateSchema,
@@ -108,7 +110,7 @@ export const AccountSchema = Type.Object({
   companyId: UuidSchema,
   name: Type.String(),
   email: Type.String(),
-  role: Type.Union([Type.Literal('installer_admin'), Type.Literal('installer'), Type.Literal('vendor_admin')]),
+  role: Type.Union([Type.Literal('installer_admin'), Type.Literal('installer'), Type.Literal('vendor_admin'), Type.Literal('customer')]),
   /** An employee whose account limit is not removed: signs in, but manages no sites or devices. */
   limited: Type.Boolean(),
   /** Signed in through the company's identity provider, provisioned by it. */

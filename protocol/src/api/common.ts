@@ -28,6 +28,7 @@ export const ErrorCode = {
   permissionDenied: 'PERMISSION_DENIED',
   crossOrigin: 'CROSS_ORIGIN_REFUSED',
   emailTaken: 'EMAIL_TAKEN',
+  phoneTaken: 'PHONE_TAKEN',
   passwordPolicy: 'PASSWORD_POLICY',
   invalidCredentials: 'INVALID_CREDENTIALS',
   accountLocked: 'ACCOUNT_LOCKED',

@@ -20,3 +20,4 @@ export * from './company.js';
 export * from './employees.js';
 export * from './sso.js';
 export * from './partners.js';
+export * from './site-status.js';

@@ -31,10 +31,30 @@ export type Route =
   | { name: 'vendorAuthentications' }
   | { name: 'vendorRegions' }
   | { name: 'vendorMergers' }
+  | { name: 'siteHandover'; siteId: string }
+  | { name: 'siteSharing'; siteId: string }
+  | { name: 'sitePermissions'; siteId: string }
+  | { name: 'siteManagers'; siteId: string }
+  | { name: 'moveDevices'; siteId: string }
+  | { name: 'mySite'; siteId: string }
+  | { name: 'mySiteAccess'; siteId: string }
+  | { name: 'siteGroups' }
+  | { name: 'deviceInvitations' }
+  | { name: 'coBranding' }
+  | { name: 'vendorServiceKeys' }
+  | { name: 'customerRegister' }
+  | { name: 'mySites' }
+  | { name: 'myHandovers' }
+  | { name: 'myRequests' }
+  | { name: 'myDeviceInvitations' }
+  | { name: 'handoverOffer'; token: string }
+  | { name: 'sharingOffer'; token: string }
   | { name: 'home' }
   | { name: 'notFound' };
 
-export const PUBLIC_ROUTES = new Set<Route['name']>(['login', 'register', 'invitation', 'join']);
+export const PUBLIC_ROUTES = new Set<Route['name']>(['login', 'register', 'invitation', 'join', 'handoverOffer', 'sharingOffer', 'customerRegister']);
+/** The customer's side (site owners, sharing recipients): the only pages a customer account sees, besides Notifications. */
+export const CUSTOMER_ROUTES = new Set<Route['name']>(['mySites', 'mySite', 'mySiteAccess', 'myHandovers', 'myRequests', 'myDeviceInvitations', 'notifications']);
 
 export function matchRoute(path: string): Route {
   const p = path.replace(/\/+$/, '') || '/';
@@ -58,6 +78,33 @@ export function matchRoute(path: string): Route {
   if (p === '/vendor/authentications') return { name: 'vendorAuthentications' };
   if (p === '/vendor/regions') return { name: 'vendorRegions' };
   if (p === '/vendor/mergers') return { name: 'vendorMergers' };
+  if (p === '/site-groups') return { name: 'siteGroups' };
+  if (p === '/device-invitations') return { name: 'deviceInvitations' };
+  if (p === '/company/co-branding') return { name: 'coBranding' };
+  if (p === '/vendor/service-keys') return { name: 'vendorServiceKeys' };
+  if (p === '/customer/register') return { name: 'customerRegister' };
+  if (p === '/my/sites') return { name: 'mySites' };
+  if (p === '/my/handovers') return { name: 'myHandovers' };
+  if (p === '/my/requests') return { name: 'myRequests' };
+  if (p === '/my/device-invitations') return { name: 'myDeviceInvitations' };
+  const handoverOffer = /^\/handover\/([^/]+)$/.exec(p);
+  if (handoverOffer?.[1]) return { name: 'handoverOffer', token: decodeURIComponent(handoverOffer[1]) };
+  const sharingOffer = /^\/share\/([^/]+)$/.exec(p);
+  if (sharingOffer?.[1]) return { name: 'sharingOffer', token: decodeURIComponent(sharingOffer[1]) };
+  const siteHandover = /^\/sites\/([^/]+)\/handover$/.exec(p);
+  if (siteHandover?.[1]) return { name: 'siteHandover', siteId: decodeURIComponent(siteHandover[1]) };
+  const siteSharing = /^\/sites\/([^/]+)\/sharing$/.exec(p);
+  if (siteSharing?.[1]) return { name: 'siteSharing', siteId: decodeURIComponent(siteSharing[1]) };
+  const sitePermissions = /^\/sites\/([^/]+)\/permissions$/.exec(p);
+  if (sitePermissions?.[1]) return { name: 'sitePermissions', siteId: decodeURIComponent(sitePermissions[1]) };
+  const siteManagers = /^\/sites\/([^/]+)\/managers$/.exec(p);
+  if (siteManagers?.[1]) return { name: 'siteManagers', siteId: decodeURIComponent(siteManagers[1]) };
+  const moveDevices = /^\/sites\/([^/]+)\/move-devices$/.exec(p);
+  if (moveDevices?.[1]) return { name: 'moveDevices', siteId: decodeURIComponent(moveDevices[1]) };
+  const mySite = /^\/my\/sites\/([^/]+)$/.exec(p);
+  if (mySite?.[1]) return { name: 'mySite', siteId: decodeURIComponent(mySite[1]) };
+  const mySiteAccess = /^\/my\/sites\/([^/]+)\/access$/.exec(p);
+  if (mySiteAccess?.[1]) return { name: 'mySiteAccess', siteId: decodeURIComponent(mySiteAccess[1]) };
   const invitation = /^\/invitation\/([^/]+)$/.exec(p);
   if (invitation?.[1]) return { name: 'invitation', token: decodeURIComponent(invitation[1]) };
   const siteCollaboration = /^\/sites\/([^/]+)\/collaboration$/.exec(p);
