@@ -7,7 +7,7 @@ beforeAll(async () => {
 });
 afterAll(() => cloud?.stop());
 
-type Site = { id: string; name: string; offlineDelaySec: number; status: string };
+type Site = { id: string; name: string; offlineDelaySec: number; status: string; timeZone: string; city: string };
 const site = (name: string, extra: object = {}) => ({ name, type: 'personal', timeZone: 'Europe/Paris', ...extra });
 
 describe('companies and sign-in', () => {
@@ -100,7 +100,11 @@ describe('sites', () => {
     const edited = await client.patch<Site>(`/sites/${a.body.id}`, { offlineDelaySec: 3600, name: 'Bakery' });
     expect(edited.status).toBe(200);
     expect(edited.body.offlineDelaySec).toBe(3600);
-    expect((await client.patch<{ code: string }>(`/sites/${a.body.id}`, { timeZone: 'Mars/Olympus' })).body.code).toBe('INVALID_TIME_ZONE');
+    const moved = await client.patch<{ code: string }>(`/sites/${a.body.id}`, { timeZone: 'Asia/Tokyo' });
+    expect([moved.status, moved.body.code]).toEqual([422, 'TIME_ZONE_IMMUTABLE']);
+    expect((await client.patch<{ code: string }>(`/sites/${a.body.id}`, { timeZone: 'Mars/Olympus' })).body.code).toBe('TIME_ZONE_IMMUTABLE');
+    const same = await client.patch<Site>(`/sites/${a.body.id}`, { timeZone: 'Europe/Paris', city: 'Paris' });
+    expect([same.status, same.body.timeZone, same.body.city]).toEqual([200, 'Europe/Paris', 'Paris']);
     expect((await client.patch<{ code: string }>(`/sites/${a.body.id}`, { offlineDelaySec: 90_000 })).body.code).toBe('VALIDATION_FAILED');
     expect((await client.patch<{ code: string }>(`/sites/${a.body.id}`, {})).body.code).toBe('VALIDATION_FAILED');
 

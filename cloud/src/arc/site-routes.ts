@@ -3,6 +3,7 @@ import { and, eq, inArray, ne } from 'drizzle-orm';
 import Type from 'typebox';
 import {
   ArcErrorCode,
+  DevicePermissionName,
   ErrorCode,
   ArcPanelSchema,
   AuthorizeSiteBodySchema,
@@ -11,6 +12,7 @@ import {
   RegionFeature,
   SiteAlarmRelaySchema,
   SiteArcServiceSchema,
+  SiteOperation,
   SiteType,
   type SiteAlarmRelay,
   type AuthorizeSiteBody,
@@ -25,6 +27,7 @@ import { AppError } from '../http/errors.js';
 import { requireAuth, requirePermission } from '../auth/plugin.js';
 import { seeSites } from '../devices/routes.js';
 import { siteOfRequest } from '../sites/access.js';
+import { requireDeviceUse } from '../sites/gate.js';
 import { requireFeature } from '../regions/features.js';
 import { callerCompany, installerSide } from './access.js';
 import { panelView, sitePanel, sitePanels, updateService } from './panels.js';
@@ -45,10 +48,21 @@ export async function arcSiteRoutes(app: FastifyInstance) {
   const installer = [installerSide(ctx.db), seeSites];
   const manageDevices = [...installer, requirePermission(Permission.deviceManage)];
 
-  /** The route's site, if the caller may see it; fills in the log line. */
-  async function siteOf(request: FastifyRequest) {
-    const site = await siteOfRequest(ctx.db, request);
+  /**
+   * The route's site, if the caller may see it; fills in the log line. The site's ARC authorization and its panels'
+   * service set how the panels report: Manage Device of Table 3-12.
+   */
+  async function siteOf(request: FastifyRequest, op?: SiteOperation) {
+    const site = await siteOfRequest(ctx.db, request, op);
     return site;
+  }
+
+  /** A panel of the site whose reporting is set: on a handed-over site, the customer's Configuration grant of it. */
+  async function panelToConfigure(request: FastifyRequest, site: { id: string; name: string; status: string }) {
+    const device = await sitePanel(ctx.db, site.id, (request.params as { deviceId: string }).deviceId);
+    request.oplog.target = device.name;
+    await requireDeviceUse(ctx.db, requireAuth(request), site, device, DevicePermissionName.configuration);
+    return device;
   }
 
   async function view(site: { id: string; type: string }): Promise<SiteArcService> {
@@ -83,7 +97,7 @@ export async function arcSiteRoutes(app: FastifyInstance) {
     },
     async (request) => {
       const auth = requireAuth(request);
-      const site = await siteOf(request);
+      const site = await siteOf(request, SiteOperation.manageDevice);
       const { arcCompanyId } = request.body as AuthorizeSiteBody;
       if (site.type !== SiteType.personal) {
         throw new AppError(422, ArcErrorCode.personalSitesOnly, 'The ARC service is available to personal sites only.');
@@ -134,7 +148,7 @@ export async function arcSiteRoutes(app: FastifyInstance) {
     '/sites/:siteId/arc/authorization',
     { schema: { params: SiteParams, response: { 200: SiteArcServiceSchema } }, preHandler: installer, config: { oplog: 'Withdraw Site Authorization from Alarm Receiving Center' } },
     async (request) => {
-      const site = await siteOf(request);
+      const site = await siteOf(request, SiteOperation.manageDevice);
       const withdrawn = await ctx.db.transaction(async (tx) => {
         const [row] = await tx.delete(siteArcAuthorizations).where(eq(siteArcAuthorizations.siteId, site.id)).returning();
         if (!row) return null;
@@ -160,9 +174,8 @@ export async function arcSiteRoutes(app: FastifyInstance) {
     { schema: { params: PanelParams, body: EnableArcServiceBodySchema, response: { 200: ArcPanelSchema } }, preHandler: manageDevices, config: { oplog: ENABLE_ACTION } },
     async (request) => {
       await requireFeature(ctx.db, requireAuth(request), RegionFeature.arcService);
-      const site = await siteOf(request);
-      const device = await sitePanel(ctx.db, site.id, (request.params as { deviceId: string }).deviceId);
-      request.oplog.target = device.name;
+      const site = await siteOf(request, SiteOperation.manageDevice);
+      const device = await panelToConfigure(request, site);
       const authorization = await authorizationOf(ctx.db, site.id);
       if (!authorization) throw new AppError(409, ArcErrorCode.notAuthorized, 'Authorize the site to an ARC first.');
       const saved = await updateService(ctx.db, device.id, (current) => {
@@ -178,9 +191,8 @@ export async function arcSiteRoutes(app: FastifyInstance) {
     '/sites/:siteId/arc/panels/:deviceId',
     { schema: { params: PanelParams, response: { 200: ArcPanelSchema } }, preHandler: manageDevices, config: { oplog: DISABLE_ACTION } },
     async (request) => {
-      const site = await siteOf(request);
-      const device = await sitePanel(ctx.db, site.id, (request.params as { deviceId: string }).deviceId);
-      request.oplog.target = device.name;
+      const site = await siteOf(request, SiteOperation.manageDevice);
+      const device = await panelToConfigure(request, site);
       const saved = await updateService(ctx.db, device.id, disable);
       changed(site.id, site.companyId, saved.arcCompanyId);
       return panelView(device, saved);

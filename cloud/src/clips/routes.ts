@@ -1,12 +1,13 @@
 import { SiteParams } from '../http/params.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { and, desc, eq, gte, lt, lte, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, gte, inArray, lt, lte, sql, type SQL } from 'drizzle-orm';
 import Type from 'typebox';
 import { ClipPart, type ClipEventType } from '@vigil/protocol';
 import {
   ClipsPageSchema,
   ClipsQuerySchema,
   CloudStorageErrorCode,
+  DevicePermissionName,
   ErrorCode,
   Permission,
   type Clip,
@@ -20,6 +21,7 @@ import { clipDrops, clips, devices, sites } from '../db/schema.js';
 import { AppError } from '../http/errors.js';
 import { isRecorder, videoFileName } from '../video/devices.js';
 import { siteOfRequest, siteScope } from '../sites/access.js';
+import { requireDeviceUse, usableDevices } from '../sites/gate.js';
 import { ClipObjectMissing, type ByteRange } from './store.js';
 import { clipObjectKey } from './uploads.js';
 
@@ -55,9 +57,16 @@ export async function clipRoutes(app: FastifyInstance) {
   const { ctx } = app;
 
   app.get('/sites/:siteId/clips', { schema: { params: SiteParams, querystring: ClipsQuerySchema, response: { 200: ClipsPageSchema } }, preHandler: guard }, async (request) => {
+    const auth = requireAuth(request);
     const site = await siteOfRequest(ctx.db, request);
     const q = request.query as ClipsQuery;
     const limit = q.limit ?? 50;
+    // A handed-over site's timeline holds the clips of the devices the customer lets the company play back.
+    const usable = await usableDevices(ctx.db, auth, site, DevicePermissionName.playback);
+    if (usable && q.deviceId && !usable.includes(q.deviceId)) {
+      const [device] = await ctx.db.select({ id: devices.id, name: devices.name }).from(devices).where(and(eq(devices.id, q.deviceId), eq(devices.siteId, site.id)));
+      if (device) await requireDeviceUse(ctx.db, auth, site, device, DevicePermissionName.playback);
+    }
     let cursor: { at: Date; id: string } | null = null;
     if (q.before !== undefined) {
       const m = CURSOR.exec(q.before);
@@ -68,6 +77,7 @@ export async function clipRoutes(app: FastifyInstance) {
     const to = q.to === undefined ? null : new Date(q.to);
     const filters = <T extends typeof clips | typeof clipDrops>(t: T): SQL[] => [
       eq(t.siteId, site.id),
+      ...(usable ? [usable.length > 0 ? inArray(t.deviceId, usable) : sql`false`] : []),
       ...(q.deviceId ? [eq(t.deviceId, q.deviceId)] : []),
       ...(q.channel ? [eq(t.channel, q.channel)] : []),
       ...(q.type ? [sql`${q.type} = ANY(${t.eventTypes})`] : []),
@@ -129,7 +139,7 @@ export async function clipRoutes(app: FastifyInstance) {
     const auth = requireAuth(request);
     const { clipId } = request.params as { clipId: string };
     const [row] = await ctx.db
-      .select({ clip: clips, site: sites, device: { name: devices.name, kind: devices.kind } })
+      .select({ clip: clips, site: sites, device: { id: devices.id, name: devices.name, kind: devices.kind } })
       .from(clips)
       .innerJoin(sites, eq(sites.id, clips.siteId))
       .innerJoin(devices, eq(devices.id, clips.deviceId))
@@ -138,6 +148,7 @@ export async function clipRoutes(app: FastifyInstance) {
     request.oplog.siteId = row.site.id;
     request.oplog.siteName = row.site.name;
     request.oplog.target = row.device.name;
+    await requireDeviceUse(ctx.db, auth, row.site, row.device, DevicePermissionName.playback);
     return row;
   }
 

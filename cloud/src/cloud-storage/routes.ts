@@ -19,6 +19,8 @@ import {
   Permission,
   RecorderLoginBodySchema,
   ServiceState,
+  SiteOperation,
+  DevicePermissionName,
   StorageUsageSchema,
   type BandwidthTest,
   type ChannelSettingsBody,
@@ -28,7 +30,7 @@ import {
   type StorageUsage,
 } from '@vigil/protocol/api';
 import { requireAuth, requirePermission } from '../auth/plugin.js';
-import { deviceFor, seeSites } from '../devices/routes.js';
+import { deviceFor, seeSites, type DeviceNeed } from '../devices/routes.js';
 import { clips, cloudStorageChannels, cloudStorageDevices, devices } from '../db/schema.js';
 import { AppError } from '../http/errors.js';
 import { siteOfRequest } from '../sites/access.js';
@@ -53,6 +55,8 @@ import { listPackages, lockPackage, orderPackage } from './packages.js';
 const DeviceParams = Type.Object({ deviceId: Type.String({ format: 'uuid' }) });
 const ChannelParams = Type.Object({ deviceId: Type.String({ format: 'uuid' }), channel: Type.Integer({ minimum: 1, maximum: 9999 }) });
 const configure = [seeSites, requirePermission(Permission.deviceConfigure)];
+/** Cloud storage settings go to the device: Manage Device on the site, and Configuration of a handed-over device. */
+const CONFIGURE: DeviceNeed = { op: SiteOperation.manageDevice, use: DevicePermissionName.configuration };
 
 /** How long the box uploads in the bandwidth test. */
 const BANDWIDTH_TEST_SECONDS = 5;
@@ -101,8 +105,8 @@ export async function cloudStorageRoutes(app: FastifyInstance) {
   // ---- a device's channels ------------------------------------------------------------------------
 
   /** The device of the route, which must be a video device reached through an edge box. */
-  async function storageDevice(request: FastifyRequest) {
-    const found = await deviceFor(ctx.db, request);
+  async function storageDevice(request: FastifyRequest, need: DeviceNeed = {}) {
+    const found = await deviceFor(ctx.db, request, need);
     const { device } = found;
     if (!cloudStorageCapable(device)) {
       const why = device.edgeSerial === null ? 'is not reached through an edge box of the site (it was added by IP/domain or connects by itself)' : 'has no video';
@@ -187,7 +191,7 @@ export async function cloudStorageRoutes(app: FastifyInstance) {
     async (request) => {
       const { channel } = request.params as { channel: number };
       const body = request.body as ChannelSettingsBody;
-      const { device, edgeSerial } = await storageDevice(request);
+      const { device, edgeSerial } = await storageDevice(request, CONFIGURE);
       checkChannel(device, channel);
       request.oplog.detail = `${channelLabel(device, channel)}: cloud storage ${body.enabled ? 'on' : 'off'}`;
       const bad = body.schedule?.periods.find((p) => p.end <= p.start);
@@ -223,7 +227,7 @@ export async function cloudStorageRoutes(app: FastifyInstance) {
       const { channel } = request.params as { channel: number };
       const { packageId } = request.body as { packageId: string };
       await requireFeature(ctx.db, auth, RegionFeature.cloudStorage);
-      const { device, edgeSerial } = await storageDevice(request);
+      const { device, edgeSerial } = await storageDevice(request, CONFIGURE);
       checkChannel(device, channel);
       const label = channelLabel(device, channel);
       request.oplog.detail = label;
@@ -274,7 +278,7 @@ export async function cloudStorageRoutes(app: FastifyInstance) {
     { schema: { params: DeviceParams, body: RecorderLoginBodySchema }, preHandler: configure, config: { oplog: 'Configure Cloud Storage' } },
     async (request, reply) => {
       const login = request.body as RecorderLogin;
-      const { device, edgeSerial } = await storageDevice(request);
+      const { device, edgeSerial } = await storageDevice(request, CONFIGURE);
       if (!isRecorder(device)) {
         throw new AppError(409, CloudStorageErrorCode.deviceUnsupported, `${device.name} is a camera: the edge box logs in to it with the device password, it needs no login of its own.`);
       }
@@ -296,7 +300,7 @@ export async function cloudStorageRoutes(app: FastifyInstance) {
     { schema: { params: DeviceParams, response: { 200: BandwidthTestSchema } }, preHandler: configure, config: { oplog: 'Uplink Bandwidth Test' } },
     async (request) => {
       // Edge boxes are not devices of the site: the test runs on the box that reaches the device.
-      const { device } = await deviceFor(ctx.db, request);
+      const { device } = await deviceFor(ctx.db, request, { op: SiteOperation.manageDevice });
       const edgeSerial = device.edgeSerial;
       if (edgeSerial === null) {
         throw new AppError(409, CloudStorageErrorCode.deviceUnsupported, `${device.name} is not reached through an edge box of the site: there is no box uplink to test.`);

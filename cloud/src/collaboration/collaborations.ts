@@ -1,14 +1,14 @@
 import { and, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
-import { CollaborationStatus, CollaborationType, type Collaboration } from '@vigil/protocol/api';
+import { CollaborationStatus, CollaborationType, SiteStatus, type Collaboration } from '@vigil/protocol/api';
 import type { Db, Tx } from '../db/client.js';
 import { accounts, companies, siteCollaborations, sites } from '../db/schema.js';
 import { notifyAccounts } from '../notifications/notify.js';
 
-/** The site status each kind of partner may be invited on (manual Table 3-12): ISP before handover, MSP after it. */
-export const STATUS_FOR_TYPE: Record<CollaborationType, string> = {
-  [CollaborationType.isp]: 'NotHandedOver',
-  [CollaborationType.msp]: 'AuthorizedAndMonitoring',
+/** Of the two statuses Table 3-12 allows Site Collaboration in, each kind of partner has one: ISP before handover, MSP after it. */
+export const STATUS_FOR_TYPE: Record<CollaborationType, SiteStatus> = {
+  [CollaborationType.isp]: SiteStatus.notHandedOver,
+  [CollaborationType.msp]: SiteStatus.authorizedAndMonitoring,
 };
 
 /** Invited or active: the partner holds (or may take) the site. */

@@ -14,6 +14,7 @@ import {
   PartnerErrorCode,
   Permission,
   RegionFeature,
+  SiteOperation,
   type CollaborationBody,
 } from '@vigil/protocol/api';
 import { requireAuth } from '../auth/plugin.js';
@@ -24,6 +25,7 @@ import { AppError } from '../http/errors.js';
 import { accountsWithRole, notifyAccounts, tellAccounts } from '../notifications/notify.js';
 import { requireFeature } from '../regions/features.js';
 import { requireOwnCompanySite, siteOfRequest } from '../sites/access.js';
+import { requireSiteOperation } from '../sites/gate.js';
 import type { Auth } from '../types.js';
 import { collaborationById, listCollaborations, OPEN_STATUSES, STATUS_FOR_TYPE } from './collaborations.js';
 
@@ -34,7 +36,10 @@ const TYPE_LABEL: Record<CollaborationType, string> = { isp: 'installation servi
 const refuse = (code: CollaborationRefusal, message: string) => new AppError(422, code, message);
 const notFound = () => new AppError(404, PartnerErrorCode.collaborationNotFound, 'Collaboration not found.');
 
-function checkSiteStatus(type: CollaborationType, status: string): void {
+/** Table 3-12 allows Site Collaboration before handover and once authorized; the partner's type picks which of the two. */
+function checkSiteStatus(type: CollaborationType, site: { name: string; status: string }): void {
+  requireSiteOperation(site, SiteOperation.collaborate);
+  const { status } = site;
   if (status !== STATUS_FOR_TYPE[type]) {
     throw new AppError(
       409,
@@ -89,7 +94,7 @@ export async function collaborationRoutes(app: FastifyInstance) {
       request.oplog.target = body.partnerEmail;
       request.oplog.detail = TYPE_LABEL[body.type];
       await requireFeature(ctx.db, auth, RegionFeature.siteCollaboration);
-      checkSiteStatus(body.type, site.status);
+      checkSiteStatus(body.type, site);
 
       const partner = await partnerByEmail(body.partnerEmail);
       const [own] = await ctx.db.select({ countryCode: companies.countryCode, name: companies.name }).from(companies).where(eq(companies.id, auth.companyId));
@@ -208,7 +213,7 @@ export async function collaborationRoutes(app: FastifyInstance) {
         throw new AppError(409, PartnerErrorCode.collaborationState, `This invitation is ${row.c.status}: there is nothing to answer.`);
       }
       // The site may have moved on since the invitation (handed over, say): the same gate as inviting.
-      if (accept) checkSiteStatus(row.c.type as CollaborationType, row.site.status);
+      if (accept) checkSiteStatus(row.c.type as CollaborationType, row.site);
       const status = accept ? CollaborationStatus.active : CollaborationStatus.declined;
       await tx.update(siteCollaborations).set({ status, decidedAt: sql`now()` }).where(eq(siteCollaborations.id, id));
 

@@ -1,11 +1,12 @@
 import { and, asc, eq, inArray, ne, or, sql } from 'drizzle-orm';
 import { DeviceKind, DeviceProtocol, LanDeviceClass, shortSerial } from '@vigil/protocol';
-import { ErrorCode, PERSONAL_SITE_MAX_CHANNELS, SiteType, type CreateSiteBody } from '@vigil/protocol/api';
+import { ErrorCode, PERSONAL_SITE_MAX_CHANNELS, SiteOperation, SiteType, type CreateSiteBody } from '@vigil/protocol/api';
 import type { CloudContext } from '../context.js';
 import { devices, presenceHistory, sites } from '../db/schema.js';
 import { AppError } from '../http/errors.js';
 import { names } from '../onsite/sightings.js';
 import { insertSite, rethrowSiteError } from '../sites/create.js';
+import { requireSiteOperation } from '../sites/gate.js';
 import type { Auth } from '../types.js';
 
 type DeviceRow = typeof devices.$inferSelect;
@@ -72,7 +73,8 @@ export type BindTarget = { site: Site } | { newSite: CreateSiteBody };
 /**
  * Puts devices on a site, whatever the adding method, with the rules every method shares: a device belongs to one
  * company and one site (recognized by its long or short serial), an AC router never goes to a team site (§3.1.1),
- * and a personal site takes at most 128 channels. All or nothing; concurrent adds of the same serials take turns.
+ * a personal site takes at most 128 channels, and the site's status must allow Manage Device. All or nothing;
+ * concurrent adds of the same serials take turns.
  */
 export async function bindDevices(ctx: CloudContext, auth: Auth, target: BindTarget, items: readonly NewDevice[], reason: string) {
   const targetType = 'site' in target ? target.site.type : target.newSite.type;
@@ -94,8 +96,10 @@ export async function bindDevices(ctx: CloudContext, auth: Auth, target: BindTar
         await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext(${`device-serial:${s}`}))`);
       }
       if ('site' in target) {
-        const [locked] = await tx.select({ id: sites.id }).from(sites).where(eq(sites.id, target.site.id)).for('update');
+        const [locked] = await tx.select({ name: sites.name, status: sites.status }).from(sites).where(eq(sites.id, target.site.id)).for('update');
         if (!locked) throw new AppError(404, ErrorCode.siteNotFound, 'Site not found.');
+        // Read under the lock: a handover accepted meanwhile wins.
+        requireSiteOperation(locked, SiteOperation.manageDevice);
       }
 
       const foreign = await tx.select({ serial: devices.serial }).from(devices).where(and(sameDevice, ne(devices.companyId, auth.companyId)));

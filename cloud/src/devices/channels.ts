@@ -8,10 +8,12 @@ import {
   ChannelErrorCode,
   ChannelOrderBodySchema,
   DEVICE_KIND_LABELS,
+  DevicePermissionName,
   DeviceChannelsSchema,
   ErrorCode,
   PERSONAL_SITE_MAX_CHANNELS,
   Permission,
+  SiteOperation,
   SiteType,
   type AddChannelsBody,
   type ChannelOrderBody,
@@ -25,11 +27,14 @@ import { AppError } from '../http/errors.js';
 import { readDeviceDefaults } from '../onsite/defaults.js';
 import { ipv4Number } from '../onsite/operations.js';
 import { edgeSeeingAll, names, sightingsOf } from '../onsite/sightings.js';
-import { deviceFor, seeSites } from './routes.js';
+import { deviceFor, seeSites, type DeviceNeed } from './routes.js';
 
 const DeviceParams = Type.Object({ deviceId: Type.String({ format: 'uuid' }) });
 const ChannelParams = Type.Object({ deviceId: Type.String({ format: 'uuid' }), channelId: Type.Integer({ minimum: 1, maximum: 9999 }) });
 const manage = [seeSites, requirePermission(Permission.deviceManage)];
+/** The recorder's channels are its configuration: reading them needs Configuration of a handed-over recorder, changing them Manage Device too. */
+const READ: DeviceNeed = { use: DevicePermissionName.configuration };
+const CHANGE: DeviceNeed = { op: SiteOperation.manageDevice, use: DevicePermissionName.configuration };
 
 /** The account activation gives a device, which the recorder logs in to cameras picked from the LAN with. */
 const CAMERA_USER = 'admin';
@@ -86,9 +91,9 @@ export async function channelRoutes(app: FastifyInstance) {
   const { ctx } = app;
 
   /** The recorder of the route, the edge box that reaches it now, and what the edge needs to log in to it. */
-  async function recorderFor(request: FastifyRequest, cameraSerials: readonly string[] = []) {
+  async function recorderFor(request: FastifyRequest, need: DeviceNeed, cameraSerials: readonly string[] = []) {
     const auth = requireAuth(request);
-    const { device, site } = await deviceFor(ctx.db, request);
+    const { device, site } = await deviceFor(ctx.db, request, need);
     if (device.edgeSerial === null) {
       throw new AppError(
         409,
@@ -133,7 +138,7 @@ export async function channelRoutes(app: FastifyInstance) {
   }
 
   app.get('/devices/:deviceId/channels', { schema: { params: DeviceParams, response: { 200: DeviceChannelsSchema } }, preHandler: seeSites }, async (request) => {
-    const r = await recorderFor(request);
+    const r = await recorderFor(request, READ);
     return keepCount(r, await list(r), false);
   });
 
@@ -151,7 +156,7 @@ export async function channelRoutes(app: FastifyInstance) {
       if (body.address && ipv4Number(body.address.ipAddress) === null) {
         throw new AppError(400, ErrorCode.validationFailed, `body/address/ipAddress "${body.address.ipAddress}" is not an IPv4 address`);
       }
-      const r = await recorderFor(request, body.serials ?? []);
+      const r = await recorderFor(request, CHANGE, body.serials ?? []);
 
       let cameras: (ChannelSource & { label: string })[];
       if (body.serials) {
@@ -212,7 +217,7 @@ export async function channelRoutes(app: FastifyInstance) {
     { schema: { params: ChannelParams, response: { 200: DeviceChannelsSchema } }, preHandler: manage, config: { oplog: 'Delete Channel' } },
     async (request) => {
       const { channelId } = request.params as { channelId: number };
-      const r = await recorderFor(request);
+      const r = await recorderFor(request, CHANGE);
       request.oplog.detail = `channel ${channelId} ${request.oplog.detail ?? ''}`.trim();
       const result = await ctx.tunnel.call(r.edgeSerial, RpcMethod.nvrChannelsRemove, { recorder: r.target, channelId }, ctx.config.rpcTimeoutMs);
       if (!result.ok) throw refusal(result);
@@ -225,7 +230,7 @@ export async function channelRoutes(app: FastifyInstance) {
     { schema: { params: DeviceParams, body: ChannelOrderBodySchema, response: { 200: DeviceChannelsSchema } }, preHandler: manage, config: { oplog: 'Sort Channels' } },
     async (request) => {
       const { order } = request.body as ChannelOrderBody;
-      const r = await recorderFor(request);
+      const r = await recorderFor(request, CHANGE);
       request.oplog.detail = `order ${order.join(', ')} ${request.oplog.detail ?? ''}`.trim();
       const result = await ctx.tunnel.call(r.edgeSerial, RpcMethod.nvrChannelsOrder, { recorder: r.target, order }, ctx.config.rpcTimeoutMs);
       if (!result.ok) throw refusal(result);

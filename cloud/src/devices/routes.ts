@@ -2,12 +2,25 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { and, asc, eq } from 'drizzle-orm';
 import Type from 'typebox';
 import { shortSerial } from '@vigil/protocol';
-import { accessModeFeatures, DeviceAccessMode, DeviceListSchema, DeviceSchema, ErrorCode, Permission, PresenceHistorySchema, UpdateDeviceBodySchema, type UpdateDeviceBody } from '@vigil/protocol/api';
+import {
+  accessModeFeatures,
+  DeviceAccessMode,
+  DeviceListSchema,
+  DeviceSchema,
+  ErrorCode,
+  Permission,
+  PresenceHistorySchema,
+  SiteOperation,
+  UpdateDeviceBodySchema,
+  type DeviceUse,
+  type UpdateDeviceBody,
+} from '@vigil/protocol/api';
 import type { Db } from '../db/client.js';
 import { devices, sites } from '../db/schema.js';
 import { AppError } from '../http/errors.js';
 import { requireAuth, requirePermission } from '../auth/plugin.js';
 import { checkOfflineDelay, siteScope, visibleSite } from '../sites/access.js';
+import { requireDeviceUse, requireSiteOperation } from '../sites/gate.js';
 
 const SiteParams = Type.Object({ siteId: Type.String({ format: 'uuid' }) });
 const DeviceParams = Type.Object({ deviceId: Type.String({ format: 'uuid' }) });
@@ -41,8 +54,17 @@ export function deviceView(d: typeof devices.$inferSelect) {
   };
 }
 
-/** The device of the route's `:deviceId` with its site, if the caller may see that site (else 404); fills in the log line. */
-export async function deviceFor(db: Db, request: FastifyRequest) {
+/** What a route does with a device: an operation of Table 3-12 on its site, and a use a handed-over site's owner grants. */
+export interface DeviceNeed {
+  op?: SiteOperation;
+  use?: DeviceUse;
+}
+
+/**
+ * The device of the route's `:deviceId` with its site, if the caller may see that site (else 404); fills in the log
+ * line. Refuses what `need` names and the site's status (409) or the caller's grants (403) do not allow.
+ */
+export async function deviceFor(db: Db, request: FastifyRequest, need: DeviceNeed = {}) {
   const auth = requireAuth(request);
   const { deviceId } = request.params as { deviceId: string };
   const [row] = await db
@@ -54,6 +76,8 @@ export async function deviceFor(db: Db, request: FastifyRequest) {
   request.oplog.siteId = row.site.id;
   request.oplog.siteName = row.site.name;
   request.oplog.target = row.device.name;
+  if (need.op) requireSiteOperation(row.site, need.op);
+  if (need.use) await requireDeviceUse(db, auth, row.site, row.device, need.use);
   return row;
 }
 
@@ -74,7 +98,7 @@ export async function deviceRoutes(app: FastifyInstance) {
     '/devices/:deviceId',
     { schema: { params: DeviceParams, body: UpdateDeviceBodySchema, response: { 200: DeviceSchema } }, preHandler: [seeSites, requirePermission(Permission.deviceManage)], config: { oplog: 'Edit Device' } },
     async (request) => {
-      const { device, site } = await deviceFor(ctx.db, request);
+      const { device, site } = await deviceFor(ctx.db, request, { op: SiteOperation.manageDevice });
       const body = request.body as UpdateDeviceBody;
       checkOfflineDelay(body.offlineDelaySec, ctx.config.minOfflineDelaySec);
       const [updated] = await ctx.db.update(devices).set({ ...body, updatedAt: new Date() }).where(eq(devices.id, device.id)).returning();

@@ -8,6 +8,7 @@ import {
   EdgeSchema,
   Permission,
   PresenceHistorySchema,
+  SiteOperation,
   UpdateEdgeBodySchema,
   type AddEdgeBody,
   type UpdateEdgeBody,
@@ -15,6 +16,7 @@ import {
 import { edges } from '../db/schema.js';
 import { requireAuth, requirePermission } from '../auth/plugin.js';
 import { checkOfflineDelay, siteScope, siteOfRequest, visibleSite } from '../sites/access.js';
+import { requireSiteOperation } from '../sites/gate.js';
 import { edgeView } from './service.js';
 
 const SerialParams = Type.Object({ serial: Type.String({ minLength: 1, maxLength: 64 }) });
@@ -37,21 +39,22 @@ export async function edgeRoutes(app: FastifyInstance) {
       const auth = requireAuth(request);
       const body = request.body as AddEdgeBody;
       request.oplog.target = body.serial;
-      const site = await siteOfRequest(ctx.db, request);
+      const site = await siteOfRequest(ctx.db, request, SiteOperation.manageDevice);
       const edge = await ctx.edges.claim(auth, site, body);
       ctx.hub.publish(site.companyId, { type: 'edges.changed', siteId: site.id });
       return reply.status(201).send(edge);
     },
   );
 
-  /** Loads the box for a route and names it in the operation log. */
-  async function edgeFor(request: FastifyRequest) {
+  /** Loads the box for a route and names it in the operation log; with `op`, its site's status must allow it. */
+  async function edgeFor(request: FastifyRequest, op?: SiteOperation) {
     const auth = requireAuth(request);
     const { serial } = request.params as { serial: string };
     request.oplog.target = serial;
     const row = await ctx.edges.visible(auth, serial, siteScope(auth));
     request.oplog.siteId = row.site.id;
     request.oplog.siteName = row.site.name;
+    if (op) requireSiteOperation(row.site, op);
     return row;
   }
 
@@ -64,7 +67,7 @@ export async function edgeRoutes(app: FastifyInstance) {
     '/edges/:serial',
     { schema: { params: SerialParams, body: UpdateEdgeBodySchema, response: { 200: EdgeSchema } }, preHandler: [seeSites, manageDevices], config: { oplog: 'Edit Edge Box' } },
     async (request) => {
-      const { edge, site } = await edgeFor(request);
+      const { edge, site } = await edgeFor(request, SiteOperation.manageDevice);
       const body = request.body as UpdateEdgeBody;
       checkOfflineDelay(body.offlineDelaySec, ctx.config.minOfflineDelaySec);
       const [updated] = await ctx.db.update(edges).set(body).where(eq(edges.serial, edge.serial)).returning();
@@ -77,7 +80,7 @@ export async function edgeRoutes(app: FastifyInstance) {
     '/edges/:serial',
     { schema: { params: SerialParams, response: { 204: Type.Null() } }, preHandler: [seeSites, manageDevices], config: { oplog: 'Delete Edge Box' } },
     async (request, reply) => {
-      const { edge, site } = await edgeFor(request);
+      const { edge, site } = await edgeFor(request, SiteOperation.manageDevice);
       await ctx.edges.remove(edge.serial);
       ctx.hub.publish(site.companyId, { type: 'edges.changed', siteId: site.id });
       ctx.hub.publish(site.companyId, { type: 'devices.changed', siteId: site.id });
@@ -99,7 +102,7 @@ export async function edgeRoutes(app: FastifyInstance) {
     '/edges/:serial/reboot',
     { schema: { params: SerialParams, response: { 202: EdgeRebootResultSchema } }, preHandler: [seeSites, manageDevices], config: { oplog: 'Reboot Edge Box' } },
     async (request, reply) => {
-      const { edge } = await edgeFor(request);
+      const { edge } = await edgeFor(request, SiteOperation.manageDevice);
       const result = await ctx.tunnel.call(edge.serial, RpcMethod.edgeReboot, {}, ctx.config.rpcTimeoutMs);
       return reply.status(202).send(result);
     },

@@ -9,6 +9,7 @@ import {
   DeviceSchema,
   ErrorCode,
   Permission,
+  SiteOperation,
   type AddDeviceByAddressBody,
 } from '@vigil/protocol/api';
 import { requireAuth, requirePermission } from '../auth/plugin.js';
@@ -41,7 +42,7 @@ export async function ipDomainRoutes(app: FastifyInstance) {
       const body = request.body as AddDeviceByAddressBody;
       const login = { address: body.address.trim(), port: body.port ?? DEFAULT_HTTP_PORT, username: body.username, password: body.password };
       request.oplog.target = `${login.address}:${login.port}`;
-      const site = await siteOfRequest(ctx.db, request);
+      const site = await siteOfRequest(ctx.db, request, SiteOperation.manageDevice);
 
       const info = await readDeviceInfo(login, ctx.config.allowPrivateDeviceAddresses);
       const refusedType = addMethodRefusal(AddMethod.ipDomain, info.deviceClass);

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { and, desc, eq } from 'drizzle-orm';
 import Type from 'typebox';
 import { LanDeviceClass, RpcMethod } from '@vigil/protocol';
-import { ActivationJobListSchema, ActivationJobSchema, ErrorCode, Permission, StartActivationBodySchema, type StartActivationBody } from '@vigil/protocol/api';
+import { ActivationJobListSchema, ActivationJobSchema, ErrorCode, Permission, SiteOperation, StartActivationBodySchema, type StartActivationBody } from '@vigil/protocol/api';
 import { requireAuth, requirePermission } from '../auth/plugin.js';
 import { activationJobItems, activationJobs } from '../db/schema.js';
 import { AppError } from '../http/errors.js';
@@ -39,7 +39,7 @@ export async function activationRoutes(app: FastifyInstance) {
       const auth = requireAuth(request);
       const body = request.body as StartActivationBody;
       request.oplog.target = body.serials.join(', ').slice(0, 500);
-      const site = await siteFor(request);
+      const site = await siteOfRequest(ctx.db, request, SiteOperation.manageDevice);
 
       const sightings = await sightingsOf(ctx.db, site, body.serials);
       const device = sightings.device;

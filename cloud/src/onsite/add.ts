@@ -9,6 +9,7 @@ import {
   DeviceAccessMode,
   ErrorCode,
   Permission,
+  SiteOperation,
   type AddLanDevicesBody,
 } from '@vigil/protocol/api';
 import { requireAuth, requirePermission } from '../auth/plugin.js';
@@ -18,6 +19,7 @@ import { deviceView } from '../devices/routes.js';
 import { AppError } from '../http/errors.js';
 import { siteOfRequest, visibleSite } from '../sites/access.js';
 import { checkSiteFields } from '../sites/create.js';
+import { requireSiteOperation } from '../sites/gate.js';
 import { names, sightingsOf } from './sightings.js';
 
 
@@ -53,6 +55,8 @@ export async function addRoutes(app: FastifyInstance) {
         }
         checkSiteFields(newSite, ctx.config.minOfflineDelaySec);
       }
+      // Checked again under the site's lock when the devices are bound; refused here before the LAN is looked at.
+      if (existing) requireSiteOperation(existing, SiteOperation.manageDevice);
       const targetName = existing?.name ?? newSite!.name.trim();
 
       // The freshest sighting decides which edge box reaches each device.

@@ -1,7 +1,7 @@
 import { SiteParams } from '../http/params.js';
 import type { FastifyInstance } from 'fastify';
 import { RECOMMENDED_SUBNET_MASKS, RpcMethod, type LanOperateParams } from '@vigil/protocol';
-import { ErrorCode, LanOperationBodySchema, LanOperationReplySchema, Permission, type LanOperationBody } from '@vigil/protocol/api';
+import { ErrorCode, LanOperationBodySchema, LanOperationReplySchema, Permission, SiteOperation, type LanOperationBody } from '@vigil/protocol/api';
 import { requireAuth, requirePermission } from '../auth/plugin.js';
 import { AppError } from '../http/errors.js';
 import { siteOfRequest } from '../sites/access.js';
@@ -81,7 +81,7 @@ export async function operationRoutes(app: FastifyInstance) {
       const auth = requireAuth(request);
       const body = request.body as LanOperationBody;
       request.oplog.target = body.serials.join(', ').slice(0, 500);
-      const site = await siteOfRequest(ctx.db, request);
+      const site = await siteOfRequest(ctx.db, request, SiteOperation.manageDevice);
 
       const wanted = new Set(body.serials);
       const sightings = await sightingsOf(ctx.db, site, body.serials);

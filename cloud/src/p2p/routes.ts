@@ -10,6 +10,7 @@ import {
   DeviceSchema,
   ErrorCode,
   Permission,
+  SiteOperation,
   type AddDeviceBySerialBody,
 } from '@vigil/protocol/api';
 import { requireAuth, requirePermission } from '../auth/plugin.js';
@@ -42,7 +43,7 @@ export async function p2pRoutes(app: FastifyInstance) {
       const body = request.body as AddDeviceBySerialBody;
       const entered = body.serial.trim();
       request.oplog.target = entered.slice(0, 128);
-      const site = await siteOfRequest(ctx.db, request);
+      const site = await siteOfRequest(ctx.db, request, SiteOperation.manageDevice);
 
       // §3.1.4: a long serial stands for the 9 characters ending at its last digit.
       const serial = shortSerial(entered);

@@ -4,9 +4,11 @@ import { PANEL_OPERATIONS } from '@vigil/protocol';
 import {
   PANEL_OPERATION_LOG,
   PANEL_OPERATION_PATHS,
+  DevicePermissionName,
   PanelOperationReplySchema,
   PanelStatusSchema,
   Permission,
+  SiteOperation,
   type PanelOperationReply,
 } from '@vigil/protocol/api';
 import { requirePermission } from '../auth/plugin.js';
@@ -26,7 +28,7 @@ export async function panelRoutes(app: FastifyInstance) {
   const { ctx } = app;
 
   app.get('/devices/:deviceId/panel', { schema: { params: DeviceParams, response: { 200: PanelStatusSchema } }, preHandler: seeSites }, async (request) => {
-    const { device } = await deviceFor(ctx.db, request);
+    const { device } = await deviceFor(ctx.db, request, { use: DevicePermissionName.configuration });
     return new PanelLink(ctx, device).status();
   });
 
@@ -39,7 +41,7 @@ export async function panelRoutes(app: FastifyInstance) {
         config: { oplog: PANEL_OPERATION_LOG[op] },
       },
       async (request): Promise<PanelOperationReply> => {
-        const { device, site } = await deviceFor(ctx.db, request);
+        const { device, site } = await deviceFor(ctx.db, request, { op: SiteOperation.manageDevice, use: DevicePermissionName.configuration });
         const { area } = request.params as { area: number };
         request.oplog.detail = `Area ${area}`;
         const panel = new PanelLink(ctx, device);

@@ -1,11 +1,12 @@
 import { and, eq, or, sql, type SQL } from 'drizzle-orm';
-import { ErrorCode, OFFLINE_DELAY_MAX_SEC, Permission } from '@vigil/protocol/api';
+import { ErrorCode, OFFLINE_DELAY_MAX_SEC, Permission, type SiteOperation } from '@vigil/protocol/api';
 import type { Db } from '../db/client.js';
 import { sites } from '../db/schema.js';
 import { AppError } from '../http/errors.js';
 import type { FastifyRequest } from 'fastify';
 import { requireAuth } from '../auth/plugin.js';
 import type { Auth } from '../types.js';
+import { requireSiteOperation } from './gate.js';
 
 /**
  * Which sites a caller may see. Managing all sites covers the company; otherwise only the sites the employee
@@ -52,10 +53,14 @@ export function checkOfflineDelay(seconds: number | null | undefined, minSec: nu
   }
 }
 
-/** The site of the route's `:siteId` if the caller may see it (404 otherwise), recorded in the operation log. */
-export async function siteOfRequest(db: Db, request: FastifyRequest) {
+/**
+ * The site of the route's `:siteId` if the caller may see it (404 otherwise), recorded in the operation log; with
+ * `op`, refused (409) when the site's status does not allow that operation of Table 3-12.
+ */
+export async function siteOfRequest(db: Db, request: FastifyRequest, op?: SiteOperation) {
   const site = await visibleSite(db, requireAuth(request), (request.params as { siteId: string }).siteId);
   request.oplog.siteId = site.id;
   request.oplog.siteName = site.name;
+  if (op) requireSiteOperation(site, op);
   return site;
 }

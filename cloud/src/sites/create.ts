@@ -4,6 +4,7 @@ import { isUniqueViolation } from '../db/errors.js';
 import { siteManagers, sites } from '../db/schema.js';
 import { AppError } from '../http/errors.js';
 import type { Auth } from '../types.js';
+import { requireGroupForNewSite } from '../site-groups/groups.js';
 import { checkOfflineDelay } from './access.js';
 
 function isTimeZone(tz: string): boolean {
@@ -38,6 +39,7 @@ export function rethrowSiteError(err: unknown, name: string): never {
 export async function insertSite(db: Db | Tx, auth: Auth, body: CreateSiteBody, minDelaySec: number) {
   checkSiteFields(body, minDelaySec);
   return db.transaction(async (tx) => {
+    await requireGroupForNewSite(tx, auth.companyId, body);
     const [site] = await tx
       .insert(sites)
       .values({

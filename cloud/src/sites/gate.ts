@@ -1,4 +1,4 @@
-import { and, desc, eq } from 'drizzle-orm';
+import { and, desc, eq, gt, isNotNull, isNull, or } from 'drizzle-orm';
 import {
   PRE_HANDOVER_STATUSES,
   SITE_OPERATION_LABELS,
@@ -70,4 +70,32 @@ export async function requireDeviceUse(
     );
   }
   throw new AppError(403, SiteStatusErrorCode.devicePermissionRequired, `${site.name} is handed over: using ${use} on ${device.name} needs the customer's permission.`);
+}
+
+/**
+ * The devices of the site the caller's company may use for `use` right now, for lists that span the site (a clip
+ * timeline): null when it holds them all (before handover, or shared in Mode B).
+ */
+export async function usableDevices(db: Db | Tx, holder: Pick<Auth, 'companyId'>, site: { id: string; name: string; status: string }, use: DeviceUse): Promise<string[] | null> {
+  const status = site.status as SiteStatus;
+  if (PRE_HANDOVER_STATUSES.includes(status)) return null;
+  if (status === SiteStatus.disbanded) throw new AppError(409, SiteStatusErrorCode.statusForbids, `${site.name} has been disbanded.`);
+  if (status === SiteStatus.shared) {
+    const [sharing] = await db.select({ mode: sharings.mode }).from(sharings).where(eq(sharings.siteId, site.id));
+    if (sharing?.mode === 'B') return null;
+  }
+  const rows = await db
+    .selectDistinct({ deviceId: devicePermissions.deviceId })
+    .from(devicePermissions)
+    .where(
+      and(
+        eq(devicePermissions.siteId, site.id),
+        isNotNull(devicePermissions.deviceId),
+        eq(devicePermissions.companyId, holder.companyId),
+        eq(devicePermissions.permission, use),
+        eq(devicePermissions.status, 'approved'),
+        or(isNull(devicePermissions.expiresAt), gt(devicePermissions.expiresAt, new Date())),
+      ),
+    );
+  return rows.map((r) => r.deviceId!);
 }

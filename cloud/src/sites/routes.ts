@@ -8,6 +8,7 @@ import {
   Permission,
   SiteListQuerySchema,
   SiteListSchema,
+  SiteOperation,
   SiteSchema,
   UpdateSiteBodySchema,
   type CreateSiteBody,
@@ -19,6 +20,7 @@ import { AppError } from '../http/errors.js';
 import { requireAuth, requirePermission } from '../auth/plugin.js';
 import { requireOwnCompanySite, siteScope, siteOfRequest, visibleSite } from './access.js';
 import { checkSiteFields, insertSite, rethrowSiteError } from './create.js';
+import { requireSiteOperation } from './gate.js';
 
 const manageSites = requirePermission(Permission.siteManageAll, Permission.siteManageAssigned);
 
@@ -66,6 +68,7 @@ export async function siteRoutes(app: FastifyInstance) {
     }
     if (q.type) where.push(eq(sites.type, q.type));
     if (q.status) where.push(eq(sites.status, q.status));
+    if (q.groupId) where.push(eq(sites.groupId, q.groupId));
     const [rows, [total]] = await Promise.all([
       ctx.db.select(siteColumns).from(sites).where(and(...where)).orderBy(desc(sites.createdAt)).limit(pageSize).offset((page - 1) * pageSize),
       ctx.db.select({ n: count() }).from(sites).where(and(...where)),
@@ -103,8 +106,12 @@ export async function siteRoutes(app: FastifyInstance) {
     async (request) => {
       const site = await siteOfRequest(ctx.db, request);
       requireOwnCompanySite(requireAuth(request), site);
+      requireSiteOperation(site, SiteOperation.editSite);
       request.oplog.target = site.name;
       const body = request.body as UpdateSiteBody;
+      if (body.timeZone !== undefined && body.timeZone !== site.timeZone) {
+        throw new AppError(422, ErrorCode.timeZoneImmutable, `The time zone of ${site.name} (${site.timeZone}) cannot be changed after the site is created.`);
+      }
       checkFields(body);
       try {
         await ctx.db
@@ -126,6 +133,7 @@ export async function siteRoutes(app: FastifyInstance) {
       const auth = requireAuth(request);
       const site = await visibleSite(ctx.db, auth, (request.params as { siteId: string }).siteId);
       requireOwnCompanySite(auth, site);
+      requireSiteOperation(site, SiteOperation.deleteSite);
       request.oplog.target = site.name;
       request.oplog.siteName = site.name;
       // The site's boxes are released: their credentials die with their rows and they return to claim mode.

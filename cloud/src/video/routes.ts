@@ -5,6 +5,7 @@ import Type from 'typebox';
 import { MediaRefusal, MediaStreamNameSchema, RpcMethod, type MediaSource, type MediaStreamName } from '@vigil/protocol';
 import {
   CLIP_MAX_SECONDS,
+  DevicePermissionName,
   ErrorCode,
   LIVE_VIEW_WINDOW_LIMIT,
   PLAYBACK_WINDOW_LIMIT,
@@ -73,12 +74,14 @@ export async function videoRoutes(app: FastifyInstance) {
 
   /**
    * The device of the route with what the edge box needs to reach its video: it must have video, be reached
-   * through an edge box that is connected, and be online. The caller must hold `permission`.
+   * through an edge box that is connected, and be online. The caller must hold `permission`, and on a handed-over
+   * site the customer's grant of the same use (live view for live, snapshots and PTZ; playback for the rest).
    */
   async function videoSource(request: FastifyRequest, permission: Permission, channelAsked: number | undefined) {
     const auth = requireAuth(request);
     if (!auth.permissions.has(permission)) throw new AppError(403, ErrorCode.permissionDenied, `This needs the permission ${permission}.`);
-    const { device, site } = await deviceFor(ctx.db, request);
+    const use = permission === Permission.liveView ? DevicePermissionName.liveView : DevicePermissionName.playback;
+    const { device, site } = await deviceFor(ctx.db, request, { use });
     const recorder = isRecorder(device);
     if (!VIDEO_KINDS.has(device.kind)) throw new AppError(409, VideoErrorCode.noVideo, `${device.name} has no video.`);
     const channel = recorder ? (channelAsked ?? 1) : null;

@@ -121,6 +121,11 @@ export class VideoSessions {
     return [...this.windows.values()].filter((w) => w.accountId === accountId);
   }
 
+  /** Every open window on the device, whoever watches. */
+  onDevice(deviceId: string): VideoWindow[] {
+    return [...this.windows.values()].filter((w) => w.deviceId === deviceId);
+  }
+
   get(accountId: string, windowId: string): VideoWindow | null {
     const w = this.windows.get(windowId);
     return w && w.accountId === accountId ? w : null;

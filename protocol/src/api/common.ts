@@ -1,4 +1,12 @@
-import Type, { type Static } from 'typebox';
+import Type, { type Static, type TLiteral, type TUnion } from 'typebox';
+
+/**
+ * A union of string literals whose static type is the union of the values (a union built from a mapped array
+ * would be typed `never`): pass the values as a tuple.
+ */
+export function literalUnion<const T extends readonly string[]>(values: T): TUnion<{ -readonly [K in keyof T]: TLiteral<T[K]> }> {
+  return Type.Union(values.map((v) => Type.Literal(v))) as never;
+}
 
 /** Every refusal of the HTTP API has this shape. */
 export const ErrorReplySchema = Type.Object({
@@ -37,6 +45,8 @@ export const ErrorCode = {
   siteNameTaken: 'SITE_NAME_TAKEN',
   siteStatusForbids: 'SITE_STATUS_FORBIDS',
   invalidTimeZone: 'INVALID_TIME_ZONE',
+  /** 422: a site's time zone is fixed once the site exists (spec §1.1). */
+  timeZoneImmutable: 'TIME_ZONE_IMMUTABLE',
   offlineDelayOutOfRange: 'OFFLINE_DELAY_OUT_OF_RANGE',
   edgeNotFound: 'EDGE_NOT_FOUND',
   edgeNeverConnected: 'EDGE_NEVER_CONNECTED',
