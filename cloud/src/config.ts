@@ -52,6 +52,10 @@ export interface CloudConfig {
   mailFrom: string;
   /** Deliveries tried before a mail is marked failed. */
   mailMaxAttempts: number;
+  /** Where text messages are POSTed as JSON {to, text} (an SMS gateway); null: JSON files in `{dataDir}/sms`. */
+  smsUrl: string | null;
+  /** Deliveries tried before a text message is marked failed. */
+  smsMaxAttempts: number;
   /** The platform operator's account, ensured at start-up; null: none. */
   vendorAdmin: { email: string; password: string } | null;
 }
@@ -132,6 +136,8 @@ export function loadConfig(env: Env = process.env): CloudConfig {
   const clipS3 = clipS3Config(env, problems);
   const smtpUrl = smtpUrlOf(env.VIGIL_SMTP_URL, problems);
   const vendorAdmin = vendorAdminOf(env, problems);
+  const smsUrl = env.VIGIL_SMS_URL || null;
+  if (smsUrl && !/^https?:\/\/[^/]+/.test(smsUrl)) problems.push('VIGIL_SMS_URL: expected an http(s):// URL');
 
   const config: CloudConfig = {
     httpHost: env.VIGIL_HTTP_HOST || '127.0.0.1',
@@ -162,6 +168,8 @@ export function loadConfig(env: Env = process.env): CloudConfig {
     smtpUrl,
     mailFrom: env.VIGIL_MAIL_FROM || 'Vigil <no-reply@localhost>',
     mailMaxAttempts: int('VIGIL_MAIL_MAX_ATTEMPTS', 10, 1, 100),
+    smsUrl,
+    smsMaxAttempts: int('VIGIL_SMS_MAX_ATTEMPTS', 10, 1, 100),
     vendorAdmin,
   };
   if (problems.length > 0) throw new ConfigError(problems);

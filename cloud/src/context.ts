@@ -10,6 +10,7 @@ import type { Tunnel } from './edges/tunnel.js';
 import type { JobQueue } from './jobs/queue.js';
 import type { LiveHub } from './live/hub.js';
 import type { MailOutbox } from './mail/outbox.js';
+import type { SmsOutbox } from './sms/outbox.js';
 import type { Metrics } from './metrics.js';
 import type { P2pGateway } from './p2p/gateway.js';
 import type { IpDomainMonitor } from './ipdomain/monitor.js';
@@ -45,6 +46,8 @@ export interface CloudContext {
   clipsConfigurator: ClipsConfigurator;
   /** The platform's outgoing email. */
   mail: MailOutbox;
+  /** The platform's outgoing text messages. */
+  sms: SmsOutbox;
   /** Where people and identity providers reach the cloud (VIGIL_PUBLIC_URL, or the address it listens on); set once listening. */
   publicUrl: string;
 }

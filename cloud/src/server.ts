@@ -1,5 +1,7 @@
 import { MAIL_JOB, MailOutbox } from './mail/outbox.js';
 import { mailDeliveryJob } from './mail/delivery.js';
+import { SMS_JOB, SmsOutbox } from './sms/outbox.js';
+import { smsDeliveryJob } from './sms/delivery.js';
 import { ensureVendorAdmin } from './vendor/bootstrap.js';
 import { seedRegionFeatures } from './regions/features.js';
 import type { AddressInfo } from 'node:net';
@@ -32,6 +34,7 @@ import { P2pGateway } from './p2p/gateway.js';
 import { IpDomainMonitor } from './ipdomain/monitor.js';
 import { buildApp } from './app.js';
 import { VideoSessions } from './video/sessions.js';
+import { startGrantExpirySweep } from './video/expiry.js';
 
 export interface RunningCloud {
   httpPort: number;
@@ -97,11 +100,13 @@ export async function startCloud(config: CloudConfig): Promise<RunningCloud> {
       video: new VideoSessions({ db, tunnel, log: app.log, rpcTimeoutMs: config.rpcTimeoutMs, connectTimeoutMs: config.videoConnectTimeoutMs }),
       clipsConfigurator: new ClipsConfigurator(db, vault, tunnel, jobs, { rpcTimeoutMs: config.rpcTimeoutMs, uploadLimitKbps: config.clipUploadLimitKbps }, app.log),
       mail: new MailOutbox(db, jobs, app.log),
+      sms: new SmsOutbox(db, jobs, app.log),
       publicUrl: config.publicUrl ?? '',
     };
     await seedRegionFeatures(db);
     await ensureVendorAdmin(db, config.vendorAdmin, app.log);
     jobs.handle(MAIL_JOB, mailDeliveryJob(db, config, app.log));
+    jobs.handle(SMS_JOB, smsDeliveryJob(db, config, app.log));
     await presence.resumeAfterRestart();
     await p2p.resumeAfterRestart();
     await ctx.ipDomain.schedule();
@@ -125,6 +130,7 @@ export async function startCloud(config: CloudConfig): Promise<RunningCloud> {
   }
   const mqttTcpPort = config.mqttTcpPort === null ? null : await b.listenTcp(config.mqttTcpPort, config.httpHost);
   c.jobs.start();
+  const grantSweep = startGrantExpirySweep(c);
   const httpPort = (app.server.address() as AddressInfo).port;
   const scheme = config.tls ? 'https' : 'http';
   const host = config.httpHost === '0.0.0.0' || config.httpHost === '::' ? 'localhost' : config.httpHost;
@@ -139,6 +145,7 @@ export async function startCloud(config: CloudConfig): Promise<RunningCloud> {
     ctx: c,
     async close() {
       await c.jobs.stop();
+      await grantSweep.stop();
       await c.ipDomain.stop();
       c.alarms.close();
       c.clipsConfigurator.close();
