@@ -59,6 +59,8 @@ export const CreateSiteBodySchema = Type.Object(
     stateProvince: Type.Optional(editable.stateProvince),
     customerRemark: Type.Optional(editable.customerRemark),
     offlineDelaySec: Type.Optional(editable.offlineDelaySec),
+    /** "Move to Group" while adding a personal site (site-admin.ts). */
+    groupId: Type.Optional(UuidSchema),
   },
   { additionalProperties: false },
 );
@@ -92,6 +94,8 @@ export const SiteSchema = Type.Object({
   stateProvince: Type.String(),
   customerRemark: Type.String(),
   offlineDelaySec: Type.Integer(),
+  /** The site's group (personal sites only), or null. */
+  groupId: Type.Union([UuidSchema, Type.Null()]),
   edgeCount: Type.Integer(),
   deviceCount: Type.Integer(),
   devicesOnline: Type.Integer(),
@@ -106,6 +110,7 @@ export const SiteListQuerySchema = Type.Object({
   search: Type.Optional(Type.String({ maxLength: 64 })),
   type: Type.Optional(SiteTypeSchema),
   status: Type.Optional(SiteStatusSchema),
+  groupId: Type.Optional(UuidSchema),
 });
 export type SiteListQuery = Static<typeof SiteListQuerySchema>;
 
