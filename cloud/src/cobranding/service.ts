@@ -1,0 +1,107 @@
+import { createHash } from 'node:crypto';
+import { desc, eq, sql } from 'drizzle-orm';
+import { CoBrandingErrorCode, LOGO_MAX_BYTES, type CoBranding, type CoBrandingOrder, type CoBrandingSource, type LogoContentType } from '@vigil/protocol/api';
+import type { Db, Tx } from '../db/client.js';
+import { accounts, coBrandingOrders, coBrandings, companies } from '../db/schema.js';
+import { AppError } from '../http/errors.js';
+
+/** Orders shown with the service: the newest ones. */
+const ORDERS_SHOWN = 100;
+
+type CoBrandingRow = typeof coBrandings.$inferSelect;
+
+/** Switched on and within its validity: what customers see now. */
+export const isActive = (row: Pick<CoBrandingRow, 'enabled' | 'validUntil'> | undefined, now = new Date()): boolean =>
+  row !== undefined && row.enabled && row.validUntil !== null && row.validUntil > now;
+
+export async function coBrandingView(db: Db | Tx, companyId: string): Promise<CoBranding> {
+  const [company] = await db.select({ authStatus: companies.authStatus, rewardPoints: companies.rewardPoints }).from(companies).where(eq(companies.id, companyId));
+  const [row] = await db.select().from(coBrandings).where(eq(coBrandings.companyId, companyId));
+  const orders = await db
+    .select({ order: coBrandingOrders, createdByName: accounts.name })
+    .from(coBrandingOrders)
+    .leftJoin(accounts, eq(accounts.id, coBrandingOrders.createdBy))
+    .where(eq(coBrandingOrders.companyId, companyId))
+    .orderBy(desc(coBrandingOrders.createdAt), desc(coBrandingOrders.id))
+    .limit(ORDERS_SHOWN);
+  return {
+    enabled: row?.enabled ?? false,
+    hasLogo: row?.logo != null,
+    logoContentType: (row?.logo != null ? row.logoContentType : null) as CoBranding['logoContentType'],
+    validUntil: row?.validUntil?.toISOString() ?? null,
+    active: isActive(row),
+    companyAuthenticated: company?.authStatus === 'approved',
+    rewardPoints: company?.rewardPoints ?? 0,
+    orders: orders.map(
+      ({ order, createdByName }): CoBrandingOrder => ({
+        id: order.id,
+        source: order.source as CoBrandingSource,
+        months: order.months,
+        details: order.details,
+        createdByName,
+        createdAt: order.createdAt.toISOString(),
+      }),
+    ),
+  };
+}
+
+/** The company's row, created on first use and locked until the transaction ends. */
+export async function lockCoBranding(tx: Tx, companyId: string): Promise<CoBrandingRow> {
+  await tx.insert(coBrandings).values({ companyId }).onConflictDoNothing();
+  const [row] = await tx.select().from(coBrandings).where(eq(coBrandings.companyId, companyId)).for('update');
+  return row!;
+}
+
+export interface Extension {
+  source: CoBrandingSource;
+  months: number;
+  details: Record<string, string>;
+}
+
+/**
+ * Records how the service was obtained and extends it: each extension adds its months to the later of now and the
+ * current end of validity (an expired service starts again from now).
+ */
+export async function extendCoBranding(tx: Tx, companyId: string, accountId: string, extensions: Extension[]): Promise<void> {
+  const months = extensions.reduce((sum, e) => sum + e.months, 0);
+  await lockCoBranding(tx, companyId);
+  await tx.insert(coBrandingOrders).values(extensions.map((e) => ({ companyId, source: e.source, months: e.months, details: e.details, createdBy: accountId })));
+  await tx
+    .update(coBrandings)
+    .set({
+      validUntil: sql`greatest(coalesce(${coBrandings.validUntil}, now()), now()) + make_interval(months => ${months}::int)`,
+      updatedAt: new Date(),
+    })
+    .where(eq(coBrandings.companyId, companyId));
+}
+
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/** What the bytes are by their signature: a PNG (signature and header chunk) or a JPEG (start of image marker). */
+export function imageTypeOf(bytes: Buffer): LogoContentType | null {
+  if (bytes.length >= 24 && bytes.subarray(0, 8).equals(PNG_SIGNATURE) && bytes.toString('latin1', 12, 16) === 'IHDR') return 'image/png';
+  if (bytes.length >= 4 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'image/jpeg';
+  return null;
+}
+
+const TYPE_NAMES: Record<LogoContentType, string> = { 'image/png': 'PNG', 'image/jpeg': 'JPEG' };
+
+/** The logo's bytes, checked: at most LOGO_MAX_BYTES, and really an image of the declared type. */
+export function checkedLogo(contentType: LogoContentType, base64: string): Buffer {
+  const bytes = Buffer.from(base64, 'base64');
+  if (bytes.length > LOGO_MAX_BYTES) {
+    throw new AppError(422, CoBrandingErrorCode.logoTooLarge, `The logo is ${Math.ceil(bytes.length / 1024)} KB; it may be at most ${LOGO_MAX_BYTES / 1024} KB.`);
+  }
+  const actual = imageTypeOf(bytes);
+  if (actual !== contentType) {
+    throw new AppError(
+      422,
+      CoBrandingErrorCode.logoNotImage,
+      actual === null ? `The file is not a ${TYPE_NAMES[contentType]} image: upload a PNG or JPEG logo.` : `The file is a ${TYPE_NAMES[actual]} image, not a ${TYPE_NAMES[contentType]}.`,
+    );
+  }
+  return bytes;
+}
+
+/** A short fingerprint of the stored logo, for ETag and the versioned address. */
+export const logoTag = (base64: string): string => createHash('sha256').update(base64).digest('hex').slice(0, 16);
