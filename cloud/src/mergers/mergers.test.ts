@@ -2,22 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { and, eq, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALL_PERMISSIONS, type Merger } from '@vigil/protocol/api';
-import {
-  accounts,
-  arcProfiles,
-  companies,
-  companyMergers,
-  devices,
-  edges,
-  employeeInvitations,
-  joinRequests,
-  mailOutbox,
-  notifications,
-  operationLogs,
-  regionFeatures,
-  roles,
-  sites,
-} from '../db/schema.js';
+import { accounts, arcProfiles, coBrandings, companies, companyMergers, devices, edges, employeeInvitations, joinRequests, mailOutbox, notifications, operationLogs, regionFeatures, roles, sites } from '../db/schema.js';
 import { hashSecret, randomToken, sha256 } from '../security/secrets.js';
 import { ApiClient, authenticateCompany, newSite, registerCompany, signInVendorAdmin, startTestCloud, VENDOR_ADMIN, type TestCloud } from '../testing/cloud.js';
 
@@ -90,6 +75,8 @@ describe('merger preconditions (scenario 20)', () => {
     await cloud.ctx.db.update(sites).set({ status: 'Shared' }).where(eq(sites.id, await newSite(handedOver.client)));
     const addOn = await registerCompany(cloud.api, 'Bought Slots');
     await cloud.ctx.db.update(companies).set({ purchasedEmployeeSlots: 2 }).where(eq(companies.id, addOn.companyId));
+    const coBranded = await registerCompany(cloud.api, 'Co-Branded');
+    await cloud.ctx.db.insert(coBrandings).values({ companyId: coBranded.companyId, validUntil: new Date(Date.now() + 86_400_000) });
 
     const cases: [string, string, string][] = [
       ['unknown email', 'nobody@example.test', 'NOT_ELIGIBLE_ACCOUNT'],
@@ -104,6 +91,7 @@ describe('merger preconditions (scenario 20)', () => {
       ['edge boxes', withEdge.email, 'HAS_DEVICES'],
       ['handed-over sites', handedOver.email, 'HAS_HANDED_OVER_SITES'],
       ['purchased employee slots', addOn.email, 'ACTIVE_VAS'],
+      ['co-branding in its term', coBranded.email, 'ACTIVE_VAS'],
     ];
     for (const [what, email, code] of cases) {
       const res = await invite(a, email);

@@ -1,7 +1,7 @@
 import { and, eq, gt, ne, sql } from 'drizzle-orm';
 import { AuthenticationStatus, CompanyType, MergerFailure } from '@vigil/protocol/api';
 import type { Db } from '../db/client.js';
-import { arcProfiles, cloudStorageChannels, devices, edges, sites, storagePackages, type companies } from '../db/schema.js';
+import { arcProfiles, cloudStorageChannels, coBrandings, devices, edges, sites, storagePackages, type companies } from '../db/schema.js';
 
 type Company = typeof companies.$inferSelect;
 
@@ -9,7 +9,7 @@ export const FAILURE_TEXT: Record<MergerFailure, string> = {
   HAS_DEVICES: 'The invited company still has devices or edge boxes.',
   HAS_HANDED_OVER_SITES: 'The invited company has sites that are handed over.',
   HC_LINKED: 'The invited account is linked with a customer account.',
-  ACTIVE_VAS: 'The invited company has value-added services still in use (cloud storage in its term, or purchased employee slots).',
+  ACTIVE_VAS: 'The invited company has value-added services still in use (cloud storage in its term, co-branding, or purchased employee slots).',
   CHANNEL_PARTNER: 'The invited company is an authenticated channel partner.',
   IN_ARC_LIST: 'The invited company is an alarm receiving center on the ARC list.',
   REGION_MISMATCH: 'The two companies are in different countries or regions.',
@@ -21,8 +21,8 @@ const exists = async (q: Promise<unknown[]>) => (await q).length > 0;
 /**
  * The first reason the invited company (B) cannot be merged into the initiator (A), or null (manual §3.4.6,
  * "Limitations"). Checked at the invitation and again, under lock, when the merger runs.
- * A link of the invited account with a customer's account (HC_LINKED) is not checked: customer accounts do not
- * exist on the platform yet.
+ * A link of the invited account with a customer's account (HC_LINKED) cannot arise: a customer's account is one of
+ * its own (emails are unique across the platform), never an installer account's.
  */
 export async function mergerBlocker(db: Db, a: Company, b: Company): Promise<MergerFailure | null> {
   if (a.id === b.id || b.type === 'vendor') return MergerFailure.notEligibleAccount;
@@ -44,6 +44,9 @@ export async function mergerBlocker(db: Db, a: Company, b: Company): Promise<Mer
     return MergerFailure.hasHandedOverSites;
   }
   if (b.purchasedEmployeeSlots > 0) return MergerFailure.activeValueAddedServices;
+  if (await exists(db.select({ id: coBrandings.companyId }).from(coBrandings).where(and(eq(coBrandings.companyId, b.id), gt(coBrandings.validUntil, sql`now()`))).limit(1))) {
+    return MergerFailure.activeValueAddedServices;
+  }
   // A package is in its term while one of its channels' service runs (activation + the package's term). A channel
   // of the company's own devices would need a device, refused above.
   const running = db
