@@ -1,9 +1,12 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode, type MeReply, type Notification } from '@vigil/protocol/api';
 import { ApiClient, newSite, startTestCloud, type TestCloud } from '../testing/cloud.js';
-import { ACTOR_BUILDERS, buildWorld, hireEmployee, type World } from './actors.js';
-import { ACTORS, expectedOf, OPERATIONS, Outcome, type ActorId, type Fixture, type Operation } from './matrix.js';
+import { ACTOR_BUILDERS, buildScene, buildWorld, hireEmployee, type World } from './actors.js';
+import { ACTORS, deniedCodeOf, expectedOf, OPERATIONS as COMPANY_OPERATIONS, Outcome, type ActorId, type Fixture, type Operation } from './matrix.js';
+import { HANDOVER_OPERATIONS } from './operations-handover.js';
+
+const OPERATIONS: readonly Operation[] = [...COMPANY_OPERATIONS, ...HANDOVER_OPERATIONS];
 
 type Reply = { status: number; body: { code?: string; message?: string } | undefined };
 
@@ -20,8 +23,10 @@ interface Cell {
 
 let cloud: TestCloud;
 let world: World;
-let fixture: Omit<Fixture, 'fresh'>;
+let fixture: Omit<Fixture, 'fresh' | 'caller'>;
 const clients = new Map<ActorId, ApiClient | Error>();
+/** Each signed-in actor's own account. */
+const callers = new Map<ActorId, string>();
 const cells: Cell[] = [];
 
 beforeAll(async () => {
@@ -29,7 +34,10 @@ beforeAll(async () => {
   world = await buildWorld(cloud);
   for (const actor of ACTORS) {
     try {
-      clients.set(actor.id, await ACTOR_BUILDERS[actor.id](world));
+      const client = await ACTOR_BUILDERS[actor.id](world);
+      clients.set(actor.id, client);
+      const me = await client.get<MeReply>('/me');
+      if (me.status === 200) callers.set(actor.id, me.body.account.id);
     } catch (err) {
       clients.set(actor.id, err as Error);
     }
@@ -48,13 +56,14 @@ beforeAll(async () => {
   fixture = {
     companyA: world.a.companyId,
     companyB: world.b.companyId,
-    siteA: await newSite(world.a.client),
+    siteA: world.siteA,
     siteB: await newSite(world.b.client),
     // Without that actor its cells fail anyway, saying why.
     siteAssigned: assigned instanceof ApiClient ? await newSite(assigned) : '',
     employeeA: employee.accountId,
     roleA: employee.roleId,
     notificationA,
+    ...(await buildScene(world, clients, employee.accountId)),
   };
 }, 60_000);
 
@@ -67,7 +76,7 @@ afterAll(async () => {
 const isMissingRoute = (res: Reply) => res.status === 404 && res.body?.code === ErrorCode.notFound && (res.body.message ?? '').startsWith('No route');
 
 /** Whether a reply is what the cell expects; `want` says what that is. */
-function judge(op: Operation, signedIn: boolean, expected: Outcome, res: Reply): { ok: boolean; want: string } {
+function judge(op: Operation, actor: ActorId, signedIn: boolean, expected: Outcome, res: Reply): { ok: boolean; want: string } {
   const code = res.body?.code ?? '';
   switch (expected) {
     case Outcome.allow: {
@@ -77,7 +86,7 @@ function judge(op: Operation, signedIn: boolean, expected: Outcome, res: Reply):
       return { ok, want: refusals.length > 0 ? `2xx or ${refusals.join('|')}` : '2xx' };
     }
     case Outcome.deny: {
-      const [status, want] = signedIn ? [403, op.denied] : [401, ErrorCode.unauthenticated];
+      const [status, want] = signedIn ? [403, deniedCodeOf(op, actor)] : [401, ErrorCode.unauthenticated];
       return { ok: res.status === status && want !== undefined && code === want, want: `${status} ${want ?? '(the matrix names no code)'}` };
     }
     case Outcome.hidden:
@@ -93,9 +102,10 @@ describe('authorization matrix', () => {
   it('has one operation per name, and a code for every refusal it expects', () => {
     expect(new Set(OPERATIONS.map((o) => o.name)).size).toBe(OPERATIONS.length);
     for (const op of OPERATIONS) {
-      const outcomes = Object.values(op.expect);
-      if (outcomes.includes(Outcome.deny)) expect(op.denied, op.name).toBeDefined();
-      if (outcomes.includes(Outcome.hidden)) expect(op.hidden, op.name).toBeDefined();
+      for (const [actor, outcome] of Object.entries(op.expect)) {
+        if (outcome === Outcome.deny) expect(deniedCodeOf(op, actor as ActorId), `${op.name} × ${actor}`).toBeDefined();
+        if (outcome === Outcome.hidden) expect(op.hidden, op.name).toBeDefined();
+      }
     }
   });
 
@@ -125,15 +135,15 @@ describe('authorization matrix', () => {
           mine.push({ op, actor: actor.id, expected, status: 0, got: `no actor (${client?.message ?? 'not built'})`, ok: false, missing: false });
           continue;
         }
-        const f: Fixture = { ...fixture, fresh: await freshFor(op) };
+        const f: Fixture = { ...fixture, fresh: await freshFor(op), caller: callers.get(actor.id) ?? randomUUID() };
         const res: Reply = await client.call<Reply['body']>(op.method, op.path(f), op.body?.(f));
-        const { ok, want } = judge(op, actor.session, expected, res);
+        const { ok, want } = judge(op, actor.id, actor.session, expected, res);
         const got = `${res.status} ${res.body?.code ?? ''}`.trim();
         mine.push({ op, actor: actor.id, expected, status: res.status, got: ok ? got : `${got}, wanted ${want}`, ok, missing: isMissingRoute(res) });
       }
       cells.push(...mine);
       const wrong = mine.filter((c) => !c.ok);
-      expect(wrong.map(describeCell), `${op.method} ${op.path({ ...fixture, fresh: ':fresh' })}`).toEqual([]);
+      expect(wrong.map(describeCell), `${op.method} ${op.path({ ...fixture, fresh: ':fresh', caller: ':caller' })}`).toEqual([]);
     });
   }
 });
@@ -161,7 +171,7 @@ function report(wrong: Cell[]): string {
       ),
     );
   }
-  const missing = [...new Set(wrong.filter((c) => c.missing).map((c) => `  ${c.op.method} ${c.op.path({ ...fixture, fresh: ':fresh' })} (${c.op.name})`))];
+  const missing = [...new Set(wrong.filter((c) => c.missing).map((c) => `  ${c.op.method} ${c.op.path({ ...fixture, fresh: ':fresh', caller: ':caller' })} (${c.op.name})`))];
   const differing = wrong.filter((c) => !c.missing).map((c) => `  ${c.op.name} × ${c.actor}: expected ${c.expected}, got ${c.got}`);
   return [
     `Authorization matrix: ${wrong.length} cell(s) differ`,

@@ -5,16 +5,21 @@ import {
   CompanyErrorCode,
   EmployeeErrorCode,
   ErrorCode,
+  GrantErrorCode,
+  HandoverErrorCode,
   MergerFailure,
   PartnerErrorCode,
   Permission,
+  SiteStatusErrorCode,
   SsoErrorCode,
 } from '@vigil/protocol/api';
 
 /**
  * Who may do what: every actor × every operation, as data. matrix.test.ts walks it against a running cloud.
- * A new actor is one entry in ACTORS (and its builder in actors.ts); a new operation is one entry in OPERATIONS.
- * The compiler then asks for the missing cells: every operation states the outcome of every signed-in actor.
+ * A new actor is one entry in ACTORS (and its builder in actors.ts); a new operation is one entry in OPERATIONS,
+ * or in HANDOVER_OPERATIONS (operations-handover.ts: handover, sharing, grants, site administration, co-branding and
+ * the customer's side). The compiler then asks for the missing cells: every operation states the outcome of every
+ * signed-in actor.
  *
  * What a cell asserts (authorization, not the operation's own rules):
  *   allow  — the caller gets past every authorization check: a 2xx, or one of the operation's `refusals`
@@ -22,7 +27,9 @@ import {
  *            Nothing else counts: not 400 VALIDATION_FAILED (the matrix's body would be wrong), not 401, 403 or
  *            any other 404.
  *   deny   — refused for who the caller is: 401 UNAUTHENTICATED for an actor without a live session, otherwise
- *            403 with the operation's `denied` code (a missing permission, Installer Admin only, vendor only).
+ *            403 with the operation's `denied` code (a missing permission, Installer Admin only, vendor only,
+ *            customer only), or the actor's own in `deniedAs` (a customer who is not the recipient or reviewer, an
+ *            installer who is not the invitee).
  *   hidden — tenancy or site scope: 404 with the operation's `hidden` code, exactly as for an id that does not
  *            exist, so another company's objects are not even confirmed to exist.
  */
@@ -31,7 +38,17 @@ export const Outcome = { allow: 'allow', deny: 'deny', hidden: 'hidden' } as con
 export type Outcome = (typeof Outcome)[keyof typeof Outcome];
 
 /** The codes of a 403 that refuses the caller for who it is. */
-export const DENIAL_CODES = [ErrorCode.permissionDenied, CompanyErrorCode.installerAdminOnly, CompanyErrorCode.vendorOnly, ErrorCode.accountDisabled] as const;
+export const DENIAL_CODES = [
+  ErrorCode.permissionDenied,
+  CompanyErrorCode.installerAdminOnly,
+  CompanyErrorCode.vendorOnly,
+  ErrorCode.accountDisabled,
+  SiteStatusErrorCode.customerOnly,
+  // Sharing answers with the same code.
+  HandoverErrorCode.notRecipient,
+  GrantErrorCode.notReviewer,
+  GrantErrorCode.notInvitee,
+] as const;
 export type DenialCode = (typeof DENIAL_CODES)[number];
 
 /**
@@ -63,6 +80,22 @@ export const ACTORS = [
   },
   { id: 'otherAdmin', session: true, about: "company B's Installer Admin", holds: ALL_PERMISSIONS },
   { id: 'vendorAdmin', session: true, about: "the platform operator's vendor admin", holds: [] },
+  {
+    id: 'siteManager',
+    session: true,
+    about: "A's employee: Manage Assigned Sites, device management, live view, playback; made a Lifetime site manager of siteA by the Installer Admin",
+    holds: [Permission.siteManageAssigned, Permission.deviceManage, Permission.liveView, Permission.playback],
+  },
+  { id: 'customer', session: true, about: 'a registered customer: owner of siteHandedOver (accepted transfer), recipient of siteShared (accepted sharing)', holds: [] },
+  { id: 'otherCustomer', session: true, about: 'another registered customer, who owns and shares nothing of A', holds: [] },
+  {
+    id: 'ispPartner',
+    session: true,
+    about: "company C's employee (Manage All Sites, device management): ISP on siteIsp, and on siteHandedOver until its handover",
+    holds: [Permission.siteManageAll, Permission.deviceManage],
+  },
+  { id: 'mspPartner', session: true, about: "company C2's Installer Admin: MSP on siteHandedOver after its transfer", holds: ALL_PERMISSIONS },
+  { id: 'arcAdmin', session: true, about: 'the Installer Admin of an alarm receiving center on the ARC list, owning no site of A', holds: ALL_PERMISSIONS },
 ] as const satisfies readonly { id: string; session: boolean; about: string; holds?: readonly Permission[] }[];
 
 export type ActorId = (typeof ACTORS)[number]['id'];
@@ -85,6 +118,33 @@ export interface Fixture {
   notificationA: string;
   /** A site of A made for this one cell, for operations with `fresh: 'siteOfA'` (empty otherwise). */
   fresh: string;
+  /** The calling actor's own account (a random id for an actor without a session). */
+  caller: string;
+  /** A's Installer Admin's email (the invitee of the customer's device invitations). */
+  adminEmailA: string;
+  /** NotHandedOver; the ISP partner active on it; `employeeA` one of its site managers (and of siteA's). */
+  siteIsp: string;
+  /** Transferred to `customer` (AuthorizedAndMonitoring: ManageSiteInformation was asked); the MSP active, the ISP gone. */
+  siteHandedOver: string;
+  deviceHandedOver: string;
+  /** The transfer `customer` accepted, and the token of its link. */
+  handoverAccepted: string;
+  handoverToken: string;
+  /** A's ManageSiteInformation grant on siteHandedOver (site-wide: it cannot be released). */
+  grantSiteInformation: string;
+  /** A's pending applications (LiveView, Playback) on deviceHandedOver, for the owner to approve and deny. */
+  applicationToApprove: string;
+  applicationToDeny: string;
+  /** Device invitations of `customer` to A's Installer Admin, one declined already and one pending. */
+  invitationDeclined: string;
+  invitationPending: string;
+  /** A device move out of siteHandedOver the owner rejected. */
+  moveRejected: string;
+  /** Shared in Mode B with `customer` (accepted) and with an address whose sharing was cancelled. */
+  siteShared: string;
+  deviceShared: string;
+  recipientCustomer: string;
+  recipientCancelled: string;
 }
 
 export interface Operation {
@@ -97,6 +157,8 @@ export interface Operation {
   fresh?: 'siteOfA';
   /** The 403 code of a `deny` cell of a signed-in actor. */
   denied?: DenialCode;
+  /** Actors refused with another 403 code than `denied`. */
+  deniedAs?: Partial<Record<SignedInActorId, DenialCode>>;
   /** The 404 code of a `hidden` cell. */
   hidden?: string;
   /** Answers of the operation itself that an allowed caller may get with this fixture. */
@@ -106,34 +168,100 @@ export interface Operation {
 
 /** A cell's outcome: as the operation says, and for an actor without a session that it does not name, deny. */
 export const expectedOf = (op: Operation, actor: ActorId): Outcome => op.expect[actor] ?? Outcome.deny;
+/** The 403 code a signed-in actor's `deny` cell expects. */
+export const deniedCodeOf = (op: Operation, actor: ActorId): DenialCode | undefined => op.deniedAs?.[actor as SignedInActorId] ?? op.denied;
 
 const uid = () => randomBytes(4).toString('hex');
 const { allow, deny, hidden } = Outcome;
 
-type Row = Operation['expect'];
+export type Row = Operation['expect'];
+
+/**
+ * Issue 8's actors on a route of the installer side they have no business on: customers hold no installer
+ * permission; the partners and the ARC are other companies, to which A's objects do not exist.
+ */
+const OUTSIDERS = { customer: deny, otherCustomer: deny, ispPartner: hidden, mspPartner: hidden, arcAdmin: hidden } as const;
 
 /**
  * A's site made by its Installer Admin: Manage All Sites reaches it, Manage Assigned Sites does not (it is not
  * theirs), B is not told it exists; the vendor admin holds no site permission.
  */
-const SITE_OF_A = {
+export const SITE_OF_A = {
   installerAdmin: allow,
   installerAll: allow,
   installerAssigned: hidden,
   limitedEmployee: deny,
   otherAdmin: hidden,
   vendorAdmin: deny,
+  siteManager: allow,
+  ...OUTSIDERS,
 } as const satisfies Row;
 /** The caller's own company's sites: each installer with a site permission works on its own list. */
-const OWN_SITES = { installerAdmin: allow, installerAll: allow, installerAssigned: allow, limitedEmployee: deny, otherAdmin: allow, vendorAdmin: deny } as const satisfies Row;
+export const OWN_SITES = {
+  installerAdmin: allow,
+  installerAll: allow,
+  installerAssigned: allow,
+  limitedEmployee: deny,
+  otherAdmin: allow,
+  vendorAdmin: deny,
+  siteManager: allow,
+  customer: deny,
+  otherCustomer: deny,
+  ispPartner: allow,
+  mspPartner: allow,
+  arcAdmin: allow,
+} as const satisfies Row;
 /** Account management (`accounts.manage`) over the caller's own company. */
-const ACCOUNTS_MANAGE = { installerAdmin: allow, installerAll: deny, installerAssigned: deny, limitedEmployee: allow, otherAdmin: allow, vendorAdmin: deny } as const satisfies Row;
+const ACCOUNTS_MANAGE = {
+  installerAdmin: allow,
+  installerAll: deny,
+  installerAssigned: deny,
+  limitedEmployee: allow,
+  otherAdmin: allow,
+  vendorAdmin: deny,
+  siteManager: deny,
+  customer: deny,
+  otherCustomer: deny,
+  ispPartner: deny,
+  mspPartner: allow,
+  arcAdmin: allow,
+} as const satisfies Row;
 /** Installer Admin only, of the caller's own company. */
-const INSTALLER_ADMIN = { installerAdmin: allow, installerAll: deny, installerAssigned: deny, limitedEmployee: deny, otherAdmin: allow, vendorAdmin: deny } as const satisfies Row;
-/** Anyone signed in, about their own company or themselves. */
-const ANY_SIGNED_IN = { installerAdmin: allow, installerAll: allow, installerAssigned: allow, limitedEmployee: allow, otherAdmin: allow, vendorAdmin: allow } as const satisfies Row;
+export const INSTALLER_ADMIN = {
+  installerAdmin: allow,
+  installerAll: deny,
+  installerAssigned: deny,
+  limitedEmployee: deny,
+  otherAdmin: allow,
+  vendorAdmin: deny,
+  siteManager: deny,
+  customer: deny,
+  otherCustomer: deny,
+  ispPartner: deny,
+  mspPartner: allow,
+  arcAdmin: allow,
+} as const satisfies Row;
+/** Anyone signed in, about their own company or themselves (a customer too: these need only a session). */
+export const ANY_SIGNED_IN = {
+  installerAdmin: allow,
+  installerAll: allow,
+  installerAssigned: allow,
+  limitedEmployee: allow,
+  otherAdmin: allow,
+  vendorAdmin: allow,
+  siteManager: allow,
+  customer: allow,
+  otherCustomer: allow,
+  ispPartner: allow,
+  mspPartner: allow,
+  arcAdmin: allow,
+} as const satisfies Row;
+/** Every signed-in actor gets the same outcome. */
+const everyone = <O extends Outcome>(outcome: O) => Object.fromEntries(Object.keys(ANY_SIGNED_IN).map((k) => [k, outcome])) as Record<SignedInActorId, O>;
+/** Everyone signed in is refused, with the operation's one code. */
+export const NOBODY = everyone(deny);
 /** The platform operator's routes. */
-const VENDOR = { installerAdmin: deny, installerAll: deny, installerAssigned: deny, limitedEmployee: deny, otherAdmin: deny, vendorAdmin: allow } as const satisfies Row;
+export const VENDOR = { ...NOBODY, vendorAdmin: allow } as const satisfies Row;
 
 const siteBody = () => ({ name: `Matrix site ${uid()}`, type: 'personal', timeZone: 'UTC', offlineDelaySec: 1 });
 
@@ -155,7 +283,7 @@ export const OPERATIONS: readonly Operation[] = [
     path: (f) => `/sites/${f.siteB}`,
     denied: ErrorCode.permissionDenied,
     hidden: ErrorCode.siteNotFound,
-    expect: { installerAdmin: hidden, installerAll: hidden, installerAssigned: hidden, limitedEmployee: deny, otherAdmin: allow, vendorAdmin: deny },
+    expect: { ...SITE_OF_A, installerAdmin: hidden, installerAll: hidden, siteManager: hidden, otherAdmin: allow },
   },
   {
     name: 'sites: get the site the Manage-Assigned employee made',
@@ -163,7 +291,7 @@ export const OPERATIONS: readonly Operation[] = [
     path: (f) => `/sites/${f.siteAssigned}`,
     denied: ErrorCode.permissionDenied,
     hidden: ErrorCode.siteNotFound,
-    expect: { ...SITE_OF_A, installerAssigned: allow },
+    expect: { ...SITE_OF_A, installerAssigned: allow, siteManager: hidden },
   },
   {
     name: "sites: edit A's site",
@@ -181,7 +309,8 @@ export const OPERATIONS: readonly Operation[] = [
     fresh: 'siteOfA',
     denied: ErrorCode.permissionDenied,
     hidden: ErrorCode.siteNotFound,
-    expect: SITE_OF_A,
+    // A site made now is not the site manager's.
+    expect: { ...SITE_OF_A, siteManager: hidden },
   },
   {
     name: "devices: list A's site's devices",
@@ -241,7 +370,7 @@ export const OPERATIONS: readonly Operation[] = [
     path: (f) => `/notifications/${f.notificationA}/read`,
     hidden: CompanyErrorCode.notificationNotFound,
     // Each account reads only its own, even within the company.
-    expect: { installerAdmin: allow, installerAll: hidden, installerAssigned: hidden, limitedEmployee: hidden, otherAdmin: hidden, vendorAdmin: hidden },
+    expect: { ...everyone(hidden), installerAdmin: allow },
   },
   // ---- employees and roles ----
   {
@@ -267,7 +396,7 @@ export const OPERATIONS: readonly Operation[] = [
     body: () => ({ name: `Employee ${uid()}` }),
     denied: ErrorCode.permissionDenied,
     hidden: EmployeeErrorCode.employeeNotFound,
-    expect: { ...ACCOUNTS_MANAGE, otherAdmin: hidden },
+    expect: { ...ACCOUNTS_MANAGE, otherAdmin: hidden, mspPartner: hidden, arcAdmin: hidden },
   },
   // Anyone of the company reads its roles; the vendor's company has none, and reading them reveals nothing.
   { name: 'roles: list', method: 'GET', path: () => '/roles', expect: ANY_SIGNED_IN },
@@ -286,7 +415,7 @@ export const OPERATIONS: readonly Operation[] = [
     body: () => ({ name: `Matrix role ${uid()}` }),
     denied: ErrorCode.permissionDenied,
     hidden: EmployeeErrorCode.roleNotFound,
-    expect: { ...ACCOUNTS_MANAGE, otherAdmin: hidden },
+    expect: { ...ACCOUNTS_MANAGE, otherAdmin: hidden, mspPartner: hidden, arcAdmin: hidden },
   },
   { name: 'employees: add-on slots', method: 'GET', path: () => '/company/employee-addon', denied: ErrorCode.permissionDenied, expect: ACCOUNTS_MANAGE },
   // ---- sign-in with the company's identity provider ----
