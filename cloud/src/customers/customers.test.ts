@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CustomerDevice, CustomerSite, HandoverOffer, MeReply, SiteHandover } from '@vigil/protocol/api';
-import { accounts, companies, devices, handovers, sharedDevices, sharingRecipients, sharings, sites } from '../db/schema.js';
+import { accounts, companies, handovers, sharedDevices, sharingRecipients, sharings, sites } from '../db/schema.js';
 import { ApiClient, newSite, registerCompany, signInCustomer, startTestCloud, type TestCloud } from '../testing/cloud.js';
+import { insertDevice } from '../testing/handover.js';
 
 let cloud: TestCloud;
 type Company = Awaited<ReturnType<typeof registerCompany>>;
@@ -23,29 +24,7 @@ const email = () => `cust.${randomBytes(5).toString('hex')}@example.test`;
 let phoneSeq = 0;
 const phone = () => `+4479${String(Date.now() % 1_000_000).padStart(6, '0')}${++phoneSeq}`;
 
-async function addDevice(siteId: string, name: string) {
-  const [d] = await cloud.ctx.db
-    .insert(devices)
-    .values({
-      companyId: installer.companyId,
-      siteId,
-      deviceKey: `K${randomBytes(4).toString('hex')}`,
-      kind: 'camera',
-      protocol: 'isapi',
-      manufacturer: 'hikvision',
-      model: 'DS-2CD2143',
-      serial: `SER${randomBytes(4).toString('hex')}`,
-      firmware: 'V5.7',
-      name,
-      host: '10.0.0.9',
-      port: 80,
-      reportedOnline: true,
-      reportedAt: new Date(),
-      status: 'online',
-    })
-    .returning({ id: devices.id });
-  return d!.id;
-}
+const addDevice = async (siteId: string, name: string) => (await insertDevice(cloud, installer.companyId, siteId, { name })).id;
 
 const register = (client: ApiClient, body: Record<string, unknown>) =>
   client.post<MeReply & Refusal>('/customer/register', { name: 'Jane Customer', password: PASSWORD, ...body });

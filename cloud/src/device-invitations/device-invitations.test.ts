@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MailCatcher } from '@vigil/simulators';
 import type { DeviceInvitation, Grant, InvitableDevice, Site } from '@vigil/protocol/api';
 import { deviceInvitations, devicePermissions, devices, notifications, siteManagers, sites } from '../db/schema.js';
-import { addDevice, handedOverSite } from '../grants/fixtures.js';
+import { insertDevice, handedOverSite } from '../testing/handover.js';
 import { registerCompany, signInCustomer, signInEmployee, startTestCloud, type TestCloud } from '../testing/cloud.js';
 import { until } from '../testing/edge.js';
 
@@ -37,9 +37,9 @@ describe('inviting an installer to manage devices', () => {
   it('refuses what is not an installer account or not the customer’s device, and installers', async () => {
     const { devices: owned } = await handedOverSite(cloud, previous, customer, { count: 1 });
     const other = await signInCustomer(cloud);
-    const notMine = await addDevice(cloud, previous.companyId, (await handedOverSite(cloud, previous, other, { count: 1 })).siteId);
+    const notMine = await insertDevice(cloud, previous.companyId, (await handedOverSite(cloud, previous, other, { count: 1 })).siteId);
     const { siteId } = await handedOverSite(cloud, previous, customer, { count: 1 });
-    const byAddress = await addDevice(cloud, previous.companyId, siteId, { accessMode: 'ip_domain', host: 'cam.example.test', port: 80 });
+    const byAddress = await insertDevice(cloud, previous.companyId, siteId, { accessMode: 'ip_domain', host: 'cam.example.test', port: 80 });
     const base = { inviteeEmail: invitee.email, deviceIds: [owned[0]!.id], siteName: 'Home', permissions: ['LiveView'] };
     const cases: [string, Record<string, unknown>, number, string][] = [
       ['a customer', { ...base, inviteeEmail: other.email }, 422, 'NOT_AN_INSTALLER'],

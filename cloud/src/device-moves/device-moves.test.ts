@@ -20,6 +20,7 @@ import { EdgePlayers } from '../testing/edge.js';
 import type { ApiClient} from '../testing/cloud.js';
 import { newSite, registerCompany, signInCustomer, signInEmployee, startTestCloud, type TestCloud } from '../testing/cloud.js';
 import { detachDevices } from './detach.js';
+import { insertDevice } from '../testing/handover.js';
 
 let cloud: TestCloud;
 let players: EdgePlayers;
@@ -55,34 +56,9 @@ async function site(fields: { ownerId?: string; status?: string; type?: string }
   return id;
 }
 
-/** A device row on a site, as the adding methods leave it. */
-async function deviceOn(siteId: string, accessMode: 'p2p' | 'ip_domain' = 'p2p', fields: Partial<typeof devices.$inferInsert> = {}) {
-  const serial = `DS-2CD2143G2-I${randomBytes(6).toString('hex').toUpperCase()}`;
-  const [row] = await cloud.ctx.db
-    .insert(devices)
-    .values({
-      companyId: company.companyId,
-      siteId,
-      deviceKey: serial.slice(-9),
-      kind: 'camera',
-      protocol: 'isapi',
-      manufacturer: 'Hikvision',
-      model: 'DS-2CD2143G2-I',
-      serial,
-      firmware: 'V5.7.0',
-      name: `Camera ${serial.slice(-4)}`,
-      host: accessMode === 'ip_domain' ? 'cam.example.test' : '',
-      port: accessMode === 'ip_domain' ? 80 : 0,
-      accessMode,
-      channels: 1,
-      reportedOnline: true,
-      reportedAt: new Date(),
-      status: 'online',
-      ...fields,
-    })
-    .returning();
-  return row!;
-}
+/** A device row on a site, as the adding methods leave it (an IP/domain one has an address). */
+const deviceOn = (siteId: string, accessMode: 'p2p' | 'ip_domain' = 'p2p', fields: Partial<typeof devices.$inferInsert> = {}) =>
+  insertDevice(cloud, company.companyId, siteId, { accessMode, channels: 1, ...(accessMode === 'ip_domain' ? { host: 'cam.example.test', port: 80 } : {}), ...fields });
 
 const move = (client: ApiClient, from: string, deviceIds: string[], target: unknown) =>
   client.post<Reply<DeviceMove>>(`/sites/${from}/device-moves`, { deviceIds, target });

@@ -8,7 +8,7 @@ import { requireDeviceUse } from '../sites/gate.js';
 import { newSite, registerCompany, signInCustomer, signInEmployee, startTestCloud, type TestCloud } from '../testing/cloud.js';
 import { until } from '../testing/edge.js';
 import type { Auth } from '../types.js';
-import { addDevice, handedOverSite, siteStatus } from './fixtures.js';
+import { insertDevice, handedOverSite, siteStatus } from '../testing/handover.js';
 
 type Refusal = { code: string; message: string };
 type Company = Awaited<ReturnType<typeof registerCompany>>;
@@ -113,7 +113,7 @@ describe('site authorization (scenario 8)', () => {
 describe('device permission applications (scenario 9)', () => {
   it('are refused while NotHandedOver or Disbanded', async () => {
     const fresh = await newSite(installer.client);
-    const device = await addDevice(cloud, installer.companyId, fresh);
+    const device = await insertDevice(cloud, installer.companyId, fresh);
     const early = await apply(fresh, [{ deviceId: device.id, permissions: ['LiveView'], validity: '1h' }]);
     expect([early.status, early.body.code]).toEqual([409, 'SITE_STATUS_FORBIDS']);
     const { siteId, devices } = await handOver();
@@ -132,7 +132,7 @@ describe('device permission applications (scenario 9)', () => {
       { deviceId: devices[1]!.id, permissions: ['LiveView'], validity: '3h' },
     ]);
     expect([threeHours.status, threeHours.body.code]).toEqual([422, 'INVALID_VALIDITY']);
-    const foreign = await addDevice(cloud, installer.companyId, await newSite(installer.client));
+    const foreign = await insertDevice(cloud, installer.companyId, await newSite(installer.client));
     const notHere = await apply(siteId, [{ deviceId: foreign.id, permissions: ['LiveView'], validity: '1h' }]);
     expect([notHere.status, notHere.body.code]).toEqual([422, 'DEVICE_NOT_ON_SITE']);
     const twice = await apply(siteId, [
@@ -225,7 +225,7 @@ describe('who reviews', () => {
   /** A site of the installer shared in `mode` with accepted recipients; the first is the Customer Administrator. */
   async function sharedSite(mode: 'A' | 'B', recipients: Customer[]) {
     const siteId = await newSite(installer.client);
-    const device = await addDevice(cloud, installer.companyId, siteId);
+    const device = await insertDevice(cloud, installer.companyId, siteId);
     await cloud.ctx.db.update(sites).set({ status: 'Shared' }).where(eq(sites.id, siteId));
     const [sharing] = await cloud.ctx.db.insert(sharings).values({ siteId, companyId: installer.companyId, mode }).returning();
     await cloud.ctx.db.insert(sharingRecipients).values(

@@ -3,11 +3,13 @@ import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MailCatcher } from '@vigil/simulators';
 import type { HandoverBody, HandoverOffer, SiteHandover } from '@vigil/protocol/api';
-import { accounts, devicePermissions, devices, handovers, notifications, siteCollaborations, siteManagers, sites, smsOutbox } from '../db/schema.js';
+import { accounts, devicePermissions, handovers, notifications, siteCollaborations, siteManagers, sites, smsOutbox } from '../db/schema.js';
 import type { AppError } from '../http/errors.js';
 import { requireDeviceUse } from '../sites/gate.js';
 import { ApiClient, newSite, registerCompany, signInCustomer, signInEmployee, startTestCloud, VENDOR_ADMIN, type TestCloud } from '../testing/cloud.js';
 import type { Auth } from '../types.js';
+import { untilDefined } from '../testing/edge.js';
+import { insertDevice } from '../testing/handover.js';
 
 const HOUR_MS = 1500;
 let catcher: MailCatcher;
@@ -31,30 +33,7 @@ afterAll(async () => {
 type Refusal = { code: string; message: string };
 type Reply = SiteHandover & Refusal;
 
-async function addDevice(companyId: string, siteId: string, fields: { name?: string; accessMode?: string } = {}) {
-  const [d] = await cloud.ctx.db
-    .insert(devices)
-    .values({
-      companyId,
-      siteId,
-      deviceKey: `K${randomBytes(4).toString('hex')}`,
-      kind: 'camera',
-      protocol: 'isapi',
-      manufacturer: 'hikvision',
-      model: 'DS-2CD2143',
-      serial: `SER${randomBytes(4).toString('hex')}`,
-      firmware: 'V5.7',
-      name: fields.name ?? 'Camera',
-      host: '10.0.0.9',
-      port: 80,
-      accessMode: fields.accessMode ?? 'p2p',
-      reportedOnline: true,
-      reportedAt: new Date(),
-      status: 'online',
-    })
-    .returning({ id: devices.id });
-  return d!.id;
-}
+const addDevice = async (companyId: string, siteId: string, fields: { name?: string; accessMode?: string } = {}) => (await insertDevice(cloud, companyId, siteId, fields)).id;
 
 /** A site of the company with two cameras. */
 async function siteWithDevices(company: { client: ApiClient; companyId: string } = owner) {
@@ -81,15 +60,6 @@ async function tokenMailedTo(to: string, seen = 0) {
   return { token, mail };
 }
 
-async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe('handing over by transfer (scenario 1)', () => {
   it('offers the site to an unknown email: NotRegistered, a mail with the link, the company, the remarks and the permissions', async () => {
@@ -362,7 +332,7 @@ describe('accepting and rejecting (scenario 4)', () => {
     await expect(requireDeviceUse(cloud.ctx.db, installer, site!, front, 'LiveView')).resolves.toBeUndefined();
     const notGranted = await requireDeviceUse(cloud.ctx.db, installer, site!, { id: cams[1]!, name: 'Garden' }, 'LiveView').catch((e: unknown) => e);
     expect([(notGranted as AppError).statusCode, (notGranted as AppError).code]).toEqual([403, 'DEVICE_PERMISSION_REQUIRED']);
-    const expired = await until('the grant to expire', async () => {
+    const expired = await untilDefined('the grant to expire', async () => {
       const err = await requireDeviceUse(cloud.ctx.db, installer, site!, front, 'LiveView').then(() => undefined, (e: unknown) => e as AppError);
       return err;
     });

@@ -10,6 +10,7 @@ import { startCloud } from '../server.js';
 import { freshDatabase, startTestCloud, type TestCloud } from '../testing/cloud.js';
 import { mailDeliveryJob } from './delivery.js';
 import type { MailDraft } from './outbox.js';
+import { untilDefined } from '../testing/edge.js';
 
 let catcher: MailCatcher;
 let cloud: TestCloud;
@@ -31,16 +32,6 @@ const draft = (over: Partial<MailDraft> = {}): MailDraft => {
 };
 const rowOf = async (db: TestCloud['ctx']['db'], id: string) => (await db.select().from(mailOutbox).where(eq(mailOutbox.id, id)))[0];
 
-/** Polls until `check` returns something other than undefined, or fails after the deadline. */
-async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe('mail through SMTP', () => {
   it('delivers a queued mail to the SMTP server, with the configured sender', async () => {
@@ -49,7 +40,7 @@ describe('mail through SMTP', () => {
     const mail = await catcher.waitFor((m) => m.subject === d.subject);
     expect(mail).toMatchObject({ to: d.to, from: 'no-reply@vigil.test', html: '<p>Hello <b>there</b></p>' });
     expect(mail.text.trim()).toBe(d.text);
-    const row = await until('the mail marked sent', async () => {
+    const row = await untilDefined('the mail marked sent', async () => {
       const r = await rowOf(cloud.ctx.db, id);
       return r?.status === 'sent' ? r : undefined;
     });
@@ -62,7 +53,7 @@ describe('mail through SMTP', () => {
     try {
       const d = draft();
       const id = await cloud.ctx.mail.send(d);
-      const refused = await until('the refusal recorded', async () => {
+      const refused = await untilDefined('the refusal recorded', async () => {
         const r = await rowOf(cloud.ctx.db, id);
         return r && r.attempts >= 1 ? r : undefined;
       });
@@ -71,7 +62,7 @@ describe('mail through SMTP', () => {
       expect(catcher.messages.some((m) => m.subject === d.subject)).toBe(false);
       catcher.accept();
       await catcher.waitFor((m) => m.subject === d.subject, 15_000);
-      const sent = await until('the mail marked sent', async () => {
+      const sent = await untilDefined('the mail marked sent', async () => {
         const r = await rowOf(cloud.ctx.db, id);
         return r?.status === 'sent' ? r : undefined;
       });
@@ -137,7 +128,7 @@ describe('mail without an SMTP server', () => {
   it('writes the mail as an .eml file in the data folder and marks it sent', async () => {
     const d = draft();
     const id = await local.ctx.mail.send(d);
-    await until('the mail marked sent', async () => ((await rowOf(local.ctx.db, id))?.status === 'sent' ? true : undefined));
+    await untilDefined('the mail marked sent', async () => ((await rowOf(local.ctx.db, id))?.status === 'sent' ? true : undefined));
     const path = join(local.ctx.config.dataDir, 'mail', `${id}.eml`);
     expect(existsSync(path)).toBe(true);
     const eml = readFileSync(path, 'utf8');
@@ -167,7 +158,7 @@ describe('mail across a restart', () => {
       let id: string;
       try {
         id = await first.ctx.mail.send(d);
-        await until('the refusal recorded', async () => ((await rowOf(first.ctx.db, id))?.attempts ?? 0) >= 1 ? true : undefined);
+        await untilDefined('the refusal recorded', async () => ((await rowOf(first.ctx.db, id))?.attempts ?? 0) >= 1 ? true : undefined);
       } finally {
         await first.close();
         catcher.accept();
@@ -175,7 +166,7 @@ describe('mail across a restart', () => {
       const second = await startCloud(config);
       try {
         await catcher.waitFor((m) => m.subject === d.subject, 15_000);
-        await until('the mail marked sent', async () => ((await rowOf(second.ctx.db, id))?.status === 'sent' ? true : undefined));
+        await untilDefined('the mail marked sent', async () => ((await rowOf(second.ctx.db, id))?.status === 'sent' ? true : undefined));
       } finally {
         await second.close();
       }

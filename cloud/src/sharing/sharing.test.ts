@@ -3,9 +3,10 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MailCatcher } from '@vigil/simulators';
 import type { CustomerDevicesReply, CustomerSharingsReply, SharingOffer, SiteSharing } from '@vigil/protocol/api';
-import { devices, notifications, sharingRecipients, sharings, siteArcAuthorizations, sites, smsOutbox } from '../db/schema.js';
+import { notifications, sharingRecipients, sharings, siteArcAuthorizations, sites, smsOutbox } from '../db/schema.js';
 import { ApiClient, newSite, registerCompany, signInCustomer, signInEmployee, startTestCloud, type TestCloud } from '../testing/cloud.js';
 import { until } from '../testing/edge.js';
+import { insertDevice } from '../testing/handover.js';
 
 type Refusal = { code: string; message: string };
 type Company = Awaited<ReturnType<typeof registerCompany>>;
@@ -30,16 +31,7 @@ afterAll(async () => {
 const newEmail = (tag = 'tenant') => `${tag}.${randomBytes(4).toString('hex')}@example.test`;
 
 /** A device of the site written straight into the database (P2P unless told). */
-async function device(siteId: string, name: string, accessMode: 'p2p' | 'ip_domain' = 'p2p'): Promise<string> {
-  const [row] = await cloud.ctx.db
-    .insert(devices)
-    .values({
-      companyId: owner.companyId, siteId, deviceKey: `K${randomBytes(4).toString('hex')}`, kind: 'camera', protocol: 'isapi', manufacturer: 'hikvision', model: 'DS-2CD',
-      serial: `SER${randomBytes(4).toString('hex')}`, firmware: 'V5', name, host: '10.0.0.9', port: 80, reportedOnline: true, reportedAt: new Date(), status: 'online', accessMode,
-    })
-    .returning({ id: devices.id });
-  return row!.id;
-}
+const device = async (siteId: string, name: string, accessMode: 'p2p' | 'ip_domain' = 'p2p') => (await insertDevice(cloud, owner.companyId, siteId, { name, accessMode })).id;
 
 const all = (deviceId: string) => ({ deviceId, permissions: ['LiveView', 'Playback'], validity: 'Permanent' });
 const share = (client: ApiClient, siteId: string, body: Record<string, unknown>) => client.post<SiteSharing & Refusal>(`/sites/${siteId}/sharing`, body);

@@ -8,6 +8,7 @@ import { jobs, smsOutbox } from '../db/schema.js';
 import { AppError } from '../http/errors.js';
 import { startTestCloud, type TestCloud } from '../testing/cloud.js';
 import { smsDeliveryJob } from './delivery.js';
+import { untilDefined } from '../testing/edge.js';
 
 /** A stand-in SMS gateway: records what it is sent, answers with the status it is told to. */
 class Gateway {
@@ -49,21 +50,12 @@ afterAll(async () => {
 
 const rowOf = async (db: TestCloud['ctx']['db'], id: string) => (await db.select().from(smsOutbox).where(eq(smsOutbox.id, id)))[0];
 
-async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe('text messages through an SMS gateway', () => {
   it('POSTs {to, text} to the gateway and marks the message sent', async () => {
     const to = nextNumber();
     const id = await cloud.ctx.sms.send({ to, text: 'Your site is waiting: https://vigil.test/handover/abc', kind: 'test.sms' });
-    const row = await until('the message marked sent', async () => {
+    const row = await untilDefined('the message marked sent', async () => {
       const r = await rowOf(cloud.ctx.db, id);
       return r?.status === 'sent' ? r : undefined;
     });
@@ -76,14 +68,14 @@ describe('text messages through an SMS gateway', () => {
     try {
       const to = nextNumber();
       const id = await cloud.ctx.sms.send({ to, text: 'Retry me', kind: 'test.sms' });
-      const refused = await until('the refusal recorded', async () => {
+      const refused = await untilDefined('the refusal recorded', async () => {
         const r = await rowOf(cloud.ctx.db, id);
         return r && r.attempts >= 1 ? r : undefined;
       });
       expect(refused.status).toBe('queued');
       expect(refused.lastError).toMatch(/503/);
       gateway.answer = 200;
-      const sent = await until('the message marked sent', async () => {
+      const sent = await untilDefined('the message marked sent', async () => {
         const r = await rowOf(cloud.ctx.db, id);
         return r?.status === 'sent' ? r : undefined;
       });
@@ -134,7 +126,7 @@ describe('text messages through an SMS gateway', () => {
     expect(await cloud.ctx.db.select().from(jobs).where(eq(jobs.key, `sms:${id}`))).toEqual([]);
     const later = nextNumber();
     const laterId = await cloud.ctx.sms.send({ to: later, text: 'later', kind: 'test.sms' });
-    await until('the later message sent', async () => ((await rowOf(cloud.ctx.db, laterId))?.status === 'sent' ? true : undefined));
+    await untilDefined('the later message sent', async () => ((await rowOf(cloud.ctx.db, laterId))?.status === 'sent' ? true : undefined));
     expect(gateway.received.some((m) => m.to === to)).toBe(false);
   });
 });
@@ -151,7 +143,7 @@ describe('text messages without a gateway', () => {
   it('writes each message as a JSON file in the data folder and marks it sent', async () => {
     const to = nextNumber();
     const id = await local.ctx.sms.send({ to, text: 'Hello from the file sink', kind: 'test.sms' });
-    await until('the message marked sent', async () => ((await rowOf(local.ctx.db, id))?.status === 'sent' ? true : undefined));
+    await untilDefined('the message marked sent', async () => ((await rowOf(local.ctx.db, id))?.status === 'sent' ? true : undefined));
     const path = join(local.ctx.config.dataDir, 'sms', `${id}.json`);
     expect(existsSync(path)).toBe(true);
     expect(JSON.parse(readFileSync(path, 'utf8'))).toMatchObject({ id, to, text: 'Hello from the file sink', kind: 'test.sms' });

@@ -29,6 +29,10 @@ export async function until<T>(probe: () => Promise<T>, ok: (v: T) => boolean, w
   }
 }
 
+/** Polls until `check` returns something other than undefined, and returns it. */
+export const untilDefined = <T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> =>
+  until(check, (v) => v !== undefined, what, timeoutMs) as Promise<T>;
+
 /** Edge boxes played over MQTT against a test cloud, through the public claim flow; all closed by `closeAll`. */
 export class EdgePlayers {
   private readonly clients: MqttClient[] = [];

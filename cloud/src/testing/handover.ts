@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { Site } from '@vigil/protocol/api';
 import { devices } from '../db/schema.js';
-import { newSite, type ApiClient, type TestCloud } from '../testing/cloud.js';
+import { newSite, type ApiClient, type TestCloud } from './cloud.js';
 
-/** Test fixtures of the grants and invitation tests. A device written into the database on the site: one that reaches the cloud by itself (P2P) unless told. */
-export async function addDevice(cloud: TestCloud, companyId: string, siteId: string, fields: Partial<typeof devices.$inferInsert> = {}) {
+/** A device written into the database on the site, online: a camera that reaches the cloud by itself (P2P) unless told. */
+export async function insertDevice(cloud: TestCloud, companyId: string, siteId: string, fields: Partial<typeof devices.$inferInsert> = {}) {
   const serial = `DS${randomBytes(5).toString('hex').toUpperCase()}`;
   const [row] = await cloud.ctx.db
     .insert(devices)
@@ -43,7 +43,7 @@ export async function handedOverSite(
 ) {
   const siteId = await newSite(installer.client, opts.name ? { name: opts.name } : {});
   const list: (typeof devices.$inferSelect)[] = [];
-  for (let i = 0; i < (opts.count ?? 2); i++) list.push(await addDevice(cloud, installer.companyId, siteId, opts.kind ? { kind: opts.kind } : {}));
+  for (let i = 0; i < (opts.count ?? 2); i++) list.push(await insertDevice(cloud, installer.companyId, siteId, opts.kind ? { kind: opts.kind } : {}));
   const permissions = (opts.permissions ?? []).map((p) => ({ permission: p.permission, deviceIds: p.devices.map((i) => list[i]!.id), validity: p.validity }));
   const sent = await installer.client.post(`/sites/${siteId}/handover`, { channel: 'email', recipient: customer.email, permissions });
   if (sent.status !== 201) throw new Error(`handover refused: ${sent.status} ${JSON.stringify(sent.body)}`);
@@ -54,6 +54,7 @@ export async function handedOverSite(
   return { siteId, devices: list };
 }
 
+/** The site's status as its installer reads it. */
 export async function siteStatus(client: ApiClient, siteId: string): Promise<string> {
   return (await client.get<Site>(`/sites/${siteId}`)).body.status;
 }
