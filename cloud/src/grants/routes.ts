@@ -18,6 +18,7 @@ import {
   VALIDITY_LABELS,
   type DevicePermissionName as PermissionName,
   type DeviceUse,
+  type Grant,
   type PermissionApplicationBody,
   type SiteAuthorizationBody,
   type Validity,
@@ -289,7 +290,13 @@ export async function grantRoutes(app: FastifyInstance) {
       });
       request.oplog.target = device?.name ?? site.name;
     });
-    return grantById(ctx.db, id);
+    return changed(await grantById(ctx.db, id));
+  }
+
+  /** The installer company's open pages of the site show the customer's decision at once. */
+  function changed(grant: Grant): Grant {
+    ctx.hub.publish(grant.companyId, { type: 'site.changed', siteId: grant.siteId });
+    return grant;
   }
 
   const decideOptions = (action: string) => ({
@@ -339,7 +346,7 @@ export async function grantRoutes(app: FastifyInstance) {
       if (revoked.deviceId && DEVICE_USE_NAMES.includes(revoked.permission)) {
         await endDeviceUses(ctx, { companyId: revoked.companyId, deviceId: revoked.deviceId, uses: [revoked.permission as DeviceUse] });
       }
-      return grantById(ctx.db, id);
+      return changed(await grantById(ctx.db, id));
     },
   );
 }

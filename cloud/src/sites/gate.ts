@@ -1,5 +1,6 @@
 import { and, desc, eq, gt, isNotNull, isNull, or } from 'drizzle-orm';
 import {
+  DEVICE_PERMISSION_LABELS,
   PRE_HANDOVER_STATUSES,
   SITE_OPERATION_LABELS,
   SITE_STATUS_LABELS,
@@ -66,10 +67,10 @@ export async function requireDeviceUse(
     throw new AppError(
       403,
       SiteStatusErrorCode.devicePermissionExpired,
-      `Your ${use} permission on ${device.name} expired at ${grant.expiresAt!.toISOString()}; apply to the customer again.`,
+      `Your ${DEVICE_PERMISSION_LABELS[use]} permission on ${device.name} expired at ${grant.expiresAt!.toISOString()}; apply to the customer again.`,
     );
   }
-  throw new AppError(403, SiteStatusErrorCode.devicePermissionRequired, `${site.name} is handed over: using ${use} on ${device.name} needs the customer's permission.`);
+  throw new AppError(403, SiteStatusErrorCode.devicePermissionRequired, `${site.name} is handed over: ${DEVICE_PERMISSION_LABELS[use]} of ${device.name} needs the customer's permission.`);
 }
 
 /**
