@@ -7,7 +7,8 @@
  * BENCH_MESSAGES (2000), BENCH_WINDOW (16), BENCH_ROUNDS (3), BENCH_ALARMS (200), BENCH_FAILOVER_ROUNDS (3),
  * BENCH_SUSTAIN_SEC (10), BENCH_ALARM_WINDOW (1), BENCH_VIDEO_STREAMS (2), BENCH_VIDEO_SEC (15),
  * BENCH_FIRST_FRAME_ROUNDS (5), BENCH_CLIPS (8), BENCH_CLIP_MIB (16), BENCH_CLIP_CHANNELS (16), BENCH_CLIPS_SEC (15),
- * BENCH_SIGNINS (30), BENCH_AUTH_REQUESTS (500), BENCH_ONLY (throughput | fleet | alarms | video | clips | signin),
+ * BENCH_SIGNINS (30), BENCH_AUTH_REQUESTS (500), BENCH_HANDOVER_REQUESTS (500),
+ * BENCH_ONLY (throughput | fleet | alarms | video | clips | signin | handover),
  * BENCH_CLOUD_NODE_ARGS (extra node flags for the cloud process, such as --cpu-prof).
  */
 import { execFileSync } from 'node:child_process';
@@ -19,6 +20,7 @@ import { alarmJson, runAlarmBench } from './alarms.js';
 import { runVideoBench, videoJson } from './video.js';
 import { clipsJson, runClipsBench } from './clips.js';
 import { runSigninBench, signinJson } from './signin.js';
+import { handoverJson, runHandoverBench } from './handover.js';
 import { startCloud } from './cloud.js';
 import { runFleet, type FleetResult } from './fleet.js';
 import { startMosquitto } from './mosquitto.js';
@@ -70,10 +72,18 @@ const config = {
     authRequests: envInt('BENCH_AUTH_REQUESTS', 500, 1),
     sites: 50,
   },
+  handover: {
+    requests: envInt('BENCH_HANDOVER_REQUESTS', 500, 1),
+    handedOverSites: 50,
+    sharedSites: 20,
+    devicesPerSite: 3,
+    expiredPerGrant: 3,
+    releasedPerGrant: 2,
+  },
   only: process.env.BENCH_ONLY ?? '',
 };
-if (!['', 'throughput', 'fleet', 'alarms', 'video', 'clips', 'signin'].includes(config.only)) {
-  throw new Error(`BENCH_ONLY=${config.only}: expected throughput, fleet, alarms, video, clips or signin`);
+if (!['', 'throughput', 'fleet', 'alarms', 'video', 'clips', 'signin', 'handover'].includes(config.only)) {
+  throw new Error(`BENCH_ONLY=${config.only}: expected throughput, fleet, alarms, video, clips, signin or handover`);
 }
 const runs = (name: string) => config.only === '' || config.only === name;
 
@@ -173,6 +183,7 @@ async function main(): Promise<number> {
     const v = runs('video') ? await runVideoBench(logDir, config.video) : null;
     const c = runs('clips') ? await runClipsBench(logDir, config.clips) : null;
     const s = runs('signin') ? await runSigninBench(logDir, config.signin) : null;
+    const h = runs('handover') ? await runHandoverBench(logDir, config.handover) : null;
     const seconds = (performance.now() - started) / 1000;
     const json = {
       bench: 'vigil-tunnel',
@@ -226,6 +237,7 @@ async function main(): Promise<number> {
       video: v && videoJson(v, config.video),
       clips: c && clipsJson(c, config.clips),
       signin: s && signinJson(s, config.signin),
+      handover: h && handoverJson(h, config.handover),
     };
     process.stdout.write(`bench finished in ${fmt(seconds, 1)} s\n`);
     process.stdout.write(`${JSON.stringify(json)}\n`);
