@@ -20,7 +20,7 @@ import { devices, sites } from '../db/schema.js';
 import { AppError } from '../http/errors.js';
 import { requireAuth, requirePermission } from '../auth/plugin.js';
 import { checkOfflineDelay, siteScope, visibleSite } from '../sites/access.js';
-import { requireDeviceUse, requireSiteOperation } from '../sites/gate.js';
+import { checkDeviceUse, deviceUseColumns, NO_DEVICE_USE, requireSiteOperation } from '../sites/gate.js';
 
 const SiteParams = Type.Object({ siteId: Type.String({ format: 'uuid' }) });
 const DeviceParams = Type.Object({ deviceId: Type.String({ format: 'uuid' }) });
@@ -68,7 +68,8 @@ export async function deviceFor(db: Db, request: FastifyRequest, need: DeviceNee
   const auth = requireAuth(request);
   const { deviceId } = request.params as { deviceId: string };
   const [row] = await db
-    .select({ device: devices, site: sites })
+    // The grant of a use is read in the same query: the gate costs no extra round trip.
+    .select({ device: devices, site: sites, held: need.use ? deviceUseColumns(auth.companyId, need.use) : NO_DEVICE_USE })
     .from(devices)
     .innerJoin(sites, eq(sites.id, devices.siteId))
     .where(and(eq(devices.id, deviceId), siteScope(auth)));
@@ -77,8 +78,8 @@ export async function deviceFor(db: Db, request: FastifyRequest, need: DeviceNee
   request.oplog.siteName = row.site.name;
   request.oplog.target = row.device.name;
   if (need.op) requireSiteOperation(row.site, need.op);
-  if (need.use) await requireDeviceUse(db, auth, row.site, row.device, need.use);
-  return row;
+  if (need.use) checkDeviceUse(row.site, row.device, need.use, row.held);
+  return { device: row.device, site: row.site };
 }
 
 export async function deviceRoutes(app: FastifyInstance) {

@@ -1,4 +1,4 @@
-import { and, desc, eq, gt, isNotNull, isNull, or } from 'drizzle-orm';
+import { and, eq, gt, isNotNull, isNull, or, sql } from 'drizzle-orm';
 import {
   DEVICE_PERMISSION_LABELS,
   PRE_HANDOVER_STATUSES,
@@ -11,7 +11,7 @@ import {
   type SiteOperation,
 } from '@vigil/protocol/api';
 import type { Db, Tx } from '../db/client.js';
-import { devicePermissions, sharings } from '../db/schema.js';
+import { devicePermissions, devices, sharings, sites } from '../db/schema.js';
 import { AppError } from '../http/errors.js';
 import type { Auth } from '../types.js';
 
@@ -28,11 +28,51 @@ export function requireSiteOperation(site: { name: string; status: string }, op:
 }
 
 /**
+ * What the gate reads of a device's use, as columns beside `devices` joined with `sites` in the caller's own query
+ * (no extra round trip on every live view, playback or configuration call): the site's sharing mode, and when the
+ * company's longest approved grant for the use ends (epoch ms; Infinity for Permanent; null for none). Written out in
+ * SQL: inside a subquery Drizzle would leave the outer columns unqualified.
+ */
+export function deviceUseColumns(companyId: string, use: DeviceUse) {
+  return {
+    sharingMode: sql<string | null>`(SELECT sh.mode FROM sharings sh WHERE sh.site_id = "sites"."id")`,
+    grantEndsMs: sql<number | null>`(SELECT COALESCE((extract(epoch FROM dp.expires_at) * 1000)::float8, 'Infinity'::float8) FROM device_permissions dp
+      WHERE dp.site_id = "sites"."id" AND dp.device_id = "devices"."id" AND dp.company_id = ${companyId} AND dp.permission = ${use} AND dp.status = 'approved'
+      ORDER BY dp.expires_at DESC NULLS FIRST LIMIT 1)`.mapWith(Number),
+  };
+}
+
+/** Stands in for deviceUseColumns in a query that checks no use. */
+export const NO_DEVICE_USE = { sharingMode: sql<string | null>`NULL`, grantEndsMs: sql<number | null>`NULL` };
+
+export interface DeviceUseHeld {
+  sharingMode: string | null;
+  grantEndsMs: number | null;
+}
+
+/**
  * Refuses a use of a device (live view, playback, configuration) the caller's company does not hold right now.
  * Until a transfer is accepted the company holds its devices; a handed-over site's devices need a grant of the
  * owner (approved, not released, not past its expiry — checked at the moment of use, so an expired grant refuses
  * the very next call), and a site shared in Mode A one of the Customer Administrator; in Mode B the company kept them.
  */
+export function checkDeviceUse(site: { name: string; status: string }, device: { name: string }, use: DeviceUse, held: DeviceUseHeld): void {
+  const status = site.status as SiteStatus;
+  if (PRE_HANDOVER_STATUSES.includes(status)) return;
+  if (status === SiteStatus.disbanded) throw new AppError(409, SiteStatusErrorCode.statusForbids, `${site.name} has been disbanded.`);
+  if (status === SiteStatus.shared && held.sharingMode === 'B') return;
+  if (held.grantEndsMs !== null && held.grantEndsMs > Date.now()) return;
+  if (held.grantEndsMs !== null) {
+    throw new AppError(
+      403,
+      SiteStatusErrorCode.devicePermissionExpired,
+      `Your ${DEVICE_PERMISSION_LABELS[use]} permission on ${device.name} expired at ${new Date(held.grantEndsMs).toISOString()}; apply to the customer again.`,
+    );
+  }
+  throw new AppError(403, SiteStatusErrorCode.devicePermissionRequired, `${site.name} is handed over: ${DEVICE_PERMISSION_LABELS[use]} of ${device.name} needs the customer's permission.`);
+}
+
+/** checkDeviceUse for a caller that has not read the grant yet (one query, none before handover). */
 export async function requireDeviceUse(
   db: Db | Tx,
   auth: Auth,
@@ -40,37 +80,9 @@ export async function requireDeviceUse(
   device: { id: string; name: string },
   use: DeviceUse,
 ): Promise<void> {
-  const status = site.status as SiteStatus;
-  if (PRE_HANDOVER_STATUSES.includes(status)) return;
-  if (status === SiteStatus.disbanded) throw new AppError(409, SiteStatusErrorCode.statusForbids, `${site.name} has been disbanded.`);
-  if (status === SiteStatus.shared) {
-    const [sharing] = await db.select({ mode: sharings.mode }).from(sharings).where(eq(sharings.siteId, site.id));
-    if (sharing?.mode === 'B') return;
-  }
-  const [grant] = await db
-    .select({ expiresAt: devicePermissions.expiresAt })
-    .from(devicePermissions)
-    .where(
-      and(
-        eq(devicePermissions.siteId, site.id),
-        eq(devicePermissions.deviceId, device.id),
-        eq(devicePermissions.companyId, auth.companyId),
-        eq(devicePermissions.permission, use),
-        eq(devicePermissions.status, 'approved'),
-      ),
-    )
-    .orderBy(desc(devicePermissions.expiresAt))
-    .limit(1);
-  // Permanent grants sort first (NULLS FIRST in descending order), then the one expiring last.
-  if (grant && (grant.expiresAt === null || grant.expiresAt.getTime() > Date.now())) return;
-  if (grant) {
-    throw new AppError(
-      403,
-      SiteStatusErrorCode.devicePermissionExpired,
-      `Your ${DEVICE_PERMISSION_LABELS[use]} permission on ${device.name} expired at ${grant.expiresAt!.toISOString()}; apply to the customer again.`,
-    );
-  }
-  throw new AppError(403, SiteStatusErrorCode.devicePermissionRequired, `${site.name} is handed over: ${DEVICE_PERMISSION_LABELS[use]} of ${device.name} needs the customer's permission.`);
+  if (PRE_HANDOVER_STATUSES.includes(site.status as SiteStatus)) return;
+  const [held] = await db.select(deviceUseColumns(auth.companyId, use)).from(devices).innerJoin(sites, eq(sites.id, devices.siteId)).where(eq(devices.id, device.id));
+  checkDeviceUse(site, device, use, held ?? { sharingMode: null, grantEndsMs: null });
 }
 
 /**
