@@ -1,13 +1,13 @@
-import Type, { type Static, type TLiteral } from 'typebox';
+import Type, { type Static } from 'typebox';
 import { AlarmPathState, AlarmTimingStatusSchema } from '../alarms.js';
 import { ArcConnectionMode } from './arc.js';
+import { literals } from './common.js';
 
 /**
  * The installer's view of how the site's edge box relays its panels to the ARC, read from the box when asked: each
  * panel's path (direct and answering, failed, or through the server) and what waits, and the transmission times
  * against the configured classes. The ARC's receiver address and keys are the ARC's and are left out.
  */
-const literals = <T extends string>(values: readonly T[]) => Type.Union(values.map((v) => Type.Literal(v)) as unknown as [TLiteral<T>]);
 const Time = Type.Union([Type.String({ format: 'date-time' }), Type.Null()]);
 
 export const RelayedPanelSchema = Type.Object({

@@ -1,8 +1,7 @@
-import Type, { type Static, type TLiteral } from 'typebox';
+import Type, { type Static } from 'typebox';
 import { ARC_EVENT_TYPES } from './arc.js';
-import { IsoDateSchema, PageQuerySchema, UuidSchema } from './common.js';
+import { IsoDateSchema, literals, PageQuerySchema, UuidSchema } from './common.js';
 
-const literals = <T extends string>(values: readonly T[]) => Type.Union(values.map((v) => Type.Literal(v)) as unknown as [TLiteral<T>]);
 
 /** Where an event stands with the ARC: `waiting` for its receiver, delivered by one path, or `kept` (a type the ARC does not receive). */
 export const AlarmDelivery = { waiting: 'waiting', direct: 'direct', server: 'server', kept: 'kept' } as const;

@@ -1,5 +1,5 @@
-import Type, { type Static, type TLiteral } from 'typebox';
-import { IsoDateSchema, UuidSchema } from './common.js';
+import Type, { type Static } from 'typebox';
+import { IsoDateSchema, literals, UuidSchema } from './common.js';
 
 /**
  * The ARC (alarm receiving center) service of manual §4.12: an ARC company joins the ARC list with an ARC ID and
@@ -97,7 +97,6 @@ export const ARC_ACCOUNT_NUMBER_PATTERN = '^[0-9A-Fa-f]{3,16}$';
 export const DC09_KEY_PATTERN = '^([0-9A-Fa-f]{32}|[0-9A-Fa-f]{48}|[0-9A-Fa-f]{64})$';
 
 /** A union of a named list's values (TypeBox types a union from a tuple). */
-const literals = <T extends string>(values: readonly T[]) => Type.Union(values.map((v) => Type.Literal(v)) as unknown as [TLiteral<T>]);
 
 const AccountNumber = Type.String({ pattern: ARC_ACCOUNT_NUMBER_PATTERN });
 const EventType = literals(ARC_EVENT_TYPES);

@@ -1,5 +1,5 @@
 import Type, { type Static } from 'typebox';
-import { IsoDateSchema, UuidSchema } from './common.js';
+import { IsoDateSchema, literals, UuidSchema } from './common.js';
 
 /** The six company types the manual offers at registration. */
 export const CompanyType = {
@@ -48,7 +48,7 @@ export function passwordProblem(password: string, email?: string): string | null
 
 const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254 });
 const Password = Type.String({ minLength: 1, maxLength: 256 });
-const CompanyTypeSchema = Type.Union(Object.values(CompanyType).map((t) => Type.Literal(t)));
+const CompanyTypeSchema = literals(Object.values(CompanyType));
 
 export const RegisterBodySchema = Type.Object(
   {

@@ -1,4 +1,4 @@
-import Type, { type Static, type TLiteral, type TSchema } from 'typebox';
+import Type, { type Static, type TSchema } from 'typebox';
 import {
   ArmingScheduleSchema,
   CLIP_MAX_POST_SECONDS,
@@ -7,7 +7,7 @@ import {
   ClipEventTypeSchema,
 } from '../clips.js';
 import { MediaStreamNameSchema } from '../media.js';
-import { IsoDateSchema, UuidSchema } from './common.js';
+import { IsoDateSchema, literals, UuidSchema } from './common.js';
 
 /**
  * Cloud Storage (manual §5.3, §3.2.1): packages the company holds, the per-channel settings of devices whose clips
@@ -61,8 +61,7 @@ export const CloudStorageErrorCode = {
 export type CloudStorageErrorCode = (typeof CloudStorageErrorCode)[keyof typeof CloudStorageErrorCode];
 
 // Typed as one-element tuples: Static<> of a union over a plain array is `never` in typebox 1.x.
-const literals = <T extends string | number>(values: readonly T[]) => values.map((v) => Type.Literal(v)) as unknown as [TLiteral<T>];
-const RetentionDays = Type.Union(literals(RETENTION_DAYS));
+const RetentionDays = literals(RETENTION_DAYS);
 const Channel = Type.Integer({ minimum: 1, maximum: 9999 });
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 
@@ -215,7 +214,7 @@ export const ClipDropSchema = Type.Object({
   channel: Channel,
   eventTypes: Type.Array(ClipEventTypeSchema),
   eventAt: IsoDateSchema,
-  reason: Type.Union(literals(Object.values(ClipDropReason))),
+  reason: literals(Object.values(ClipDropReason)),
   message: Type.String(),
   droppedAt: IsoDateSchema,
 });

@@ -1,12 +1,7 @@
-import Type, { type Static, type TLiteral, type TUnion } from 'typebox';
+import Type, { type Static, type TLiteral } from 'typebox';
 
-/**
- * A union of string literals whose static type is the union of the values (a union built from a mapped array
- * would be typed `never`): pass the values as a tuple.
- */
-export function literalUnion<const T extends readonly string[]>(values: T): TUnion<{ -readonly [K in keyof T]: TLiteral<T[K]> }> {
-  return Type.Union(values.map((v) => Type.Literal(v))) as never;
-}
+/** A union of literals whose static type is the union of the values (mapping an array alone would type it `never`). */
+export const literals = <T extends string | number>(values: readonly T[]) => Type.Union(values.map((v) => Type.Literal(v)) as unknown as [TLiteral<T>]);
 
 /** Every refusal of the HTTP API has this shape. */
 export const ErrorReplySchema = Type.Object({

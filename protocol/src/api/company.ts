@@ -1,5 +1,5 @@
 import Type, { type Static } from 'typebox';
-import { IsoDateSchema, UuidSchema } from './common.js';
+import { IsoDateSchema, literals, UuidSchema } from './common.js';
 
 /**
  * The company itself (manual §1.3, §1.4, §3.4.1): its profile, its authentication by the platform operator, the
@@ -26,7 +26,7 @@ import { IsoDateSchema, UuidSchema } from './common.js';
 
 export const AuthenticationStatus = { unauthenticated: 'unauthenticated', pending: 'pending', approved: 'approved', rejected: 'rejected' } as const;
 export type AuthenticationStatus = (typeof AuthenticationStatus)[keyof typeof AuthenticationStatus];
-const AuthenticationStatusSchema = Type.Union(Object.values(AuthenticationStatus).map((s) => Type.Literal(s)));
+const AuthenticationStatusSchema = literals(Object.values(AuthenticationStatus));
 
 /**
  * Features whose availability depends on the company's country or region (manual §1.3.1, Tables 1-1 and 1-2).

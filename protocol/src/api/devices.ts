@@ -1,6 +1,6 @@
 import Type, { type Static } from 'typebox';
 import { DeviceKind, DeviceProtocol } from '../devices.js';
-import { IsoDateSchema, UuidSchema } from './common.js';
+import { IsoDateSchema, literals, UuidSchema } from './common.js';
 
 export const DEVICE_KIND_LABELS: Record<DeviceKind, string> = {
   camera: 'Network camera',
@@ -25,8 +25,8 @@ export const DeviceSchema = Type.Object({
   siteId: UuidSchema,
   /** The edge box that reaches it; null for a device that connects to the platform by itself or by IP/domain. */
   edgeSerial: Type.Union([Type.String(), Type.Null()]),
-  kind: Type.Union(Object.values(DeviceKind).map((k) => Type.Literal(k))),
-  protocol: Type.Union(Object.values(DeviceProtocol).map((k) => Type.Literal(k))),
+  kind: literals(Object.values(DeviceKind)),
+  protocol: literals(Object.values(DeviceProtocol)),
   manufacturer: Type.String(),
   model: Type.String(),
   serial: Type.String(),

@@ -1,9 +1,8 @@
-import Type, { type Static, type TLiteral } from 'typebox';
+import Type, { type Static } from 'typebox';
 import { LanDeviceClass } from '../lan.js';
 import { INIT_STEPS, StepState, VlanBatchSchema } from '../onsite.js';
-import { IsoDateSchema, UuidSchema } from './common.js';
+import { IsoDateSchema, literals, UuidSchema } from './common.js';
 
-const literals = <T extends string>(values: readonly T[]) => values.map((v) => Type.Literal(v)) as unknown as [TLiteral<T>];
 
 /**
  * The installer's default device password and verification code ("Manage Default Device Password"),
@@ -40,7 +39,7 @@ export const StartActivationBodySchema = Type.Object(
 export type StartActivationBody = Static<typeof StartActivationBodySchema>;
 
 const StepProgressSchema = Type.Object({
-  state: Type.Union(literals(Object.values(StepState))),
+  state: literals(Object.values(StepState)),
   message: Type.String(),
   at: IsoDateSchema,
 });
@@ -56,10 +55,10 @@ export const ActivationJobSchema = Type.Object({
     Type.Object({
       serial: Type.String(),
       model: Type.String(),
-      deviceClass: Type.Union(literals(Object.values(LanDeviceClass))),
+      deviceClass: literals(Object.values(LanDeviceClass)),
       ip: Type.String(),
       /** Step name (InitStep) → its latest report; steps not reached yet are absent. */
-      steps: Type.Partial(Type.Record(Type.Union(literals(INIT_STEPS)), StepProgressSchema)),
+      steps: Type.Partial(Type.Record(literals(INIT_STEPS), StepProgressSchema)),
       /** running until every step reported; failed if any step failed. */
       result: Type.Union([Type.Literal('running'), Type.Literal('succeeded'), Type.Literal('failed')]),
     }),

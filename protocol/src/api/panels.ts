@@ -1,7 +1,7 @@
-import Type, { type Static, type TLiteral } from 'typebox';
+import Type, { type Static } from 'typebox';
 // Types only: the panel rules module also holds the DC-09 code, which has no place in the portal's bundle.
 import type { PanelArming, PanelAreaState, PanelOperation, PanelRefusalReason, ZoneType } from '../panels.js';
-import { IsoDateSchema, UuidSchema } from './common.js';
+import { IsoDateSchema, literals, UuidSchema } from './common.js';
 
 /**
  * Controlling a security control panel from the portal (manual §3.2.2, "Control Areas/Zones"): its areas, zones and
@@ -86,7 +86,6 @@ export const ZONE_TYPE_LABELS: Record<ZoneType, string> = {
   tamper: 'Tamper',
 };
 
-const literals = <T extends string>(values: readonly T[]) => Type.Union(values.map((v) => Type.Literal(v)) as unknown as [TLiteral<T>]);
 const keys = <T extends string>(record: Record<T, unknown>) => Object.keys(record) as T[];
 const ARMINGS: Record<PanelArming, true> = { disarmed: true, away: true, stay: true };
 

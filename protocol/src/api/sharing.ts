@@ -1,5 +1,5 @@
-import Type, { type Static, type TLiteral } from 'typebox';
-import { IsoDateSchema, UuidSchema } from './common.js';
+import Type, { type Static } from 'typebox';
+import { IsoDateSchema, literals, UuidSchema } from './common.js';
 import { DEVICE_USES, Validity } from './site-status.js';
 
 /**
@@ -100,7 +100,6 @@ export const SharingErrorCode = {
 export type SharingErrorCode = (typeof SharingErrorCode)[keyof typeof SharingErrorCode];
 
 // Typed as one-element tuples: Static<> of a union over a plain array is `never` in typebox 1.x.
-const literals = <T extends string>(values: readonly T[]) => Type.Union(values.map((v) => Type.Literal(v)) as unknown as [TLiteral<T>]);
 const ValiditySchema = literals(Object.values(Validity));
 const Channel = literals(['email', 'phone'] as const);
 const Mode = literals(['A', 'B'] as const);

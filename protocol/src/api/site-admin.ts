@@ -1,5 +1,5 @@
 import Type, { type Static } from 'typebox';
-import { IsoDateSchema, UuidSchema } from './common.js';
+import { IsoDateSchema, literals, UuidSchema } from './common.js';
 import { CreateSiteBodySchema } from './sites.js';
 
 /**
@@ -160,7 +160,7 @@ export type DeviceMoveBody = Static<typeof DeviceMoveBodySchema>;
 
 export const DeviceMoveSchema = Type.Object({
   id: UuidSchema,
-  status: Type.Union(Object.values(DeviceMoveStatus).map((s) => Type.Literal(s))),
+  status: literals(Object.values(DeviceMoveStatus)),
   sourceSiteId: UuidSchema,
   sourceSiteName: Type.String(),
   targetSiteId: UuidSchema,

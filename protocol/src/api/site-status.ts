@@ -1,5 +1,5 @@
 import Type, { type Static } from 'typebox';
-import { literalUnion } from './common.js';
+import { literals } from './common.js';
 import { SiteStatus } from './sites.js';
 
 /**
@@ -80,8 +80,8 @@ export type DevicePermissionName = (typeof DevicePermissionName)[keyof typeof De
 /** The three a device can be granted (the others are for the whole site). */
 export const DEVICE_USES = [DevicePermissionName.configuration, DevicePermissionName.liveView, DevicePermissionName.playback] as const;
 export type DeviceUse = (typeof DEVICE_USES)[number];
-export const DevicePermissionNameSchema = literalUnion(['SiteAuthorization', 'ManageSiteInformation', 'Configuration', 'LiveView', 'Playback'] as const satisfies readonly DevicePermissionName[]);
-export const DeviceUseSchema = literalUnion(DEVICE_USES);
+export const DevicePermissionNameSchema = literals(Object.values(DevicePermissionName));
+export const DeviceUseSchema = literals(DEVICE_USES);
 
 export const DEVICE_PERMISSION_LABELS: Record<DevicePermissionName, string> = {
   SiteAuthorization: 'Site authorization',
@@ -94,7 +94,7 @@ export const DEVICE_PERMISSION_LABELS: Record<DevicePermissionName, string> = {
 /** The validity periods the manual offers (§3.3.7); also used for handover and sharing permissions. */
 export const Validity = { permanent: 'Permanent', h1: '1h', h2: '2h', h4: '4h', h8: '8h' } as const;
 export type Validity = (typeof Validity)[keyof typeof Validity];
-export const ValiditySchema = literalUnion(['Permanent', '1h', '2h', '4h', '8h'] as const satisfies readonly Validity[]);
+export const ValiditySchema = literals(Object.values(Validity));
 export const VALIDITY_LABELS: Record<Validity, string> = { Permanent: 'Permanent', '1h': '1 Hour', '2h': '2 Hours', '4h': '4 Hours', '8h': '8 Hours' };
 /** Hours of each validity; null for Permanent. */
 export const VALIDITY_HOURS: Record<Validity, number | null> = { Permanent: null, '1h': 1, '2h': 2, '4h': 4, '8h': 8 };
@@ -123,7 +123,7 @@ export const DeviceGrantSchema = Type.Object({
   permission: DevicePermissionNameSchema,
   validity: ValiditySchema,
   /** pending, approved, denied, released, expired (approved and past its expiry). */
-  status: literalUnion(['pending', 'approved', 'denied', 'released', 'expired']),
+  status: literals(['pending', 'approved', 'denied', 'released', 'expired']),
   source: Type.Union([Type.Literal('handover'), Type.Literal('application')]),
   remark: Type.String(),
   applicantName: Type.Union([Type.String(), Type.Null()]),

@@ -1,5 +1,5 @@
 import Type, { type Static } from 'typebox';
-import { IsoDateSchema, PageQuerySchema, UuidSchema } from './common.js';
+import { IsoDateSchema, literals, PageQuerySchema, UuidSchema } from './common.js';
 
 export const SiteType = { personal: 'personal', team: 'team' } as const;
 export type SiteType = (typeof SiteType)[keyof typeof SiteType];
@@ -31,7 +31,7 @@ export const OFFLINE_DELAY_MAX_SEC = 86_400;
 export const OFFLINE_DELAY_DEFAULT_SEC = 300;
 
 const SiteTypeSchema = Type.Union([Type.Literal('personal'), Type.Literal('team')]);
-const SiteStatusSchema = Type.Union(Object.values(SiteStatus).map((s) => Type.Literal(s)));
+const SiteStatusSchema = literals(Object.values(SiteStatus));
 const Name = Type.String({ minLength: 1, maxLength: 64 });
 const Text = (max: number) => Type.String({ maxLength: max });
 /** Bounds here are the widest any configuration allows; the service checks the configured minimum. */
