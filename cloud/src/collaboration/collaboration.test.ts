@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Collaboration } from '@vigil/protocol/api';
 import { accounts, mailOutbox, notifications, operationLogs, regionFeatures, roles, sites } from '../db/schema.js';
 import { hashSecret } from '../security/secrets.js';
-import { ApiClient, newSite, registerCompany, startTestCloud, VENDOR_ADMIN, type TestCloud } from '../testing/cloud.js';
+import { ApiClient, newSite, registerCompany, signInCustomer, startTestCloud, VENDOR_ADMIN, type TestCloud } from '../testing/cloud.js';
 import { endCollaborationsAtHandover } from './collaborations.js';
 
 let cloud: TestCloud;
@@ -65,10 +65,12 @@ describe('inviting a partner (scenario 20)', () => {
       admin: { name: 'Admin', email: `fr.${randomBytes(3).toString('hex')}@example.test`, password: 'Correct-Horse9' },
     });
     expect(fr.status).toBe(201);
+    const customer = await signInCustomer(cloud);
 
     const cases: [string, 'isp' | 'msp', string, number, string][] = [
       ['no such account', 'isp', 'nobody@example.test', 422, 'UNKNOWN_ACCOUNT'],
       ['the vendor admin', 'isp', VENDOR_ADMIN.email, 422, 'UNKNOWN_ACCOUNT'],
+      ['a customer', 'isp', customer.email, 422, 'UNKNOWN_ACCOUNT'],
       ['own Installer Admin', 'isp', owner.email, 422, 'OWN_COMPANY_ACCOUNT'],
       ['own employee', 'isp', ownEmployee.email, 422, 'OWN_COMPANY_ACCOUNT'],
       ['another country', 'isp', fr.body.account.email, 422, 'REGION_MISMATCH'],

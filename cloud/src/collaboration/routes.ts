@@ -75,7 +75,8 @@ export async function collaborationRoutes(app: FastifyInstance) {
       .leftJoin(roles, eq(roles.id, accounts.roleId))
       .where(sql`lower(${accounts.email}) = ${email.trim().toLowerCase()}`);
     // The vendor's staff are no installers: they are never partners.
-    if (!row || row.account.role === 'vendor_admin' || row.company.type === 'vendor') {
+    // The platform's own accounts and customers are not installers: as unknown as an email nobody has.
+    if (!row || row.account.role === 'vendor_admin' || row.company.type === 'vendor' || row.account.role === 'customer') {
       throw refuse(CollaborationRefusal.unknownAccount, `No installer account has the email ${email}.`);
     }
     return row;
