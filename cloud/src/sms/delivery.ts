@@ -5,9 +5,8 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { CloudConfig } from '../config.js';
 import type { Db } from '../db/client.js';
 import { smsOutbox } from '../db/schema.js';
+import { outboxDeliveryJob } from '../jobs/outbox.js';
 import type { JobHandler } from '../jobs/queue.js';
-
-export const SmsStatus = { queued: 'queued', sent: 'sent', failed: 'failed' } as const;
 
 /** Well under the job lock (60 s), so a hung gateway cannot have a second run send the message again. */
 const GATEWAY_TIMEOUT_MS = 15_000;
@@ -16,8 +15,7 @@ type SmsRow = typeof smsOutbox.$inferSelect;
 
 /**
  * The job that delivers one text message: POSTed as JSON {to, text} to VIGIL_SMS_URL (any 2xx is taken), or, with
- * no gateway configured, written as `{dataDir}/sms/<id>.json`. A failure is recorded and thrown, so the queue tries
- * again with its backoff, until the last attempt marks the message failed. Texts hold links: they are never logged.
+ * no gateway configured, written as `{dataDir}/sms/<id>.json`; retried as every outbox is. Texts hold links: never logged.
  */
 export function smsDeliveryJob(db: Db, config: Pick<CloudConfig, 'smsUrl' | 'smsMaxAttempts' | 'dataDir'>, log: FastifyBaseLogger): JobHandler {
   const folder = join(config.dataDir, 'sms');
@@ -41,25 +39,12 @@ export function smsDeliveryJob(db: Db, config: Pick<CloudConfig, 'smsUrl' | 'sms
     log.info({ id: row.id, kind: row.kind, path }, 'text message written to a file (no VIGIL_SMS_URL configured)');
   }
 
-  return async (payload) => {
-    const id = String(payload.id);
-    const [row] = await db.select().from(smsOutbox).where(eq(smsOutbox.id, id));
-    // Gone (its transaction rolled back) or already settled.
-    if (!row || row.status !== SmsStatus.queued) return;
-    const attempts = row.attempts + 1;
-    try {
-      await deliver(row);
-    } catch (err) {
-      const lastError = String(err instanceof Error ? err.message : err).slice(0, 1000);
-      const failed = attempts >= config.smsMaxAttempts;
-      await db.update(smsOutbox).set({ attempts, lastError, status: failed ? SmsStatus.failed : SmsStatus.queued }).where(eq(smsOutbox.id, id));
-      if (failed) {
-        log.error({ id, kind: row.kind, attempts, lastError }, 'text message not delivered: giving up');
-        return;
-      }
-      throw err;
-    }
-    await db.update(smsOutbox).set({ attempts, status: SmsStatus.sent, sentAt: new Date() }).where(eq(smsOutbox.id, id));
-    log.info({ id, kind: row.kind }, 'text message sent');
-  };
+  return outboxDeliveryJob({
+    load: async (id) => (await db.select().from(smsOutbox).where(eq(smsOutbox.id, id)))[0],
+    record: (id, outcome) => db.update(smsOutbox).set(outcome).where(eq(smsOutbox.id, id)),
+    deliver,
+    maxAttempts: config.smsMaxAttempts,
+    log,
+    what: 'text message',
+  });
 }

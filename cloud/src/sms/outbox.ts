@@ -15,6 +15,11 @@ export interface SmsDraft {
 
 export const SMS_JOB = 'sms.send';
 
+/** 400 INVALID_PHONE for a number not in E.164. */
+export function requireE164(phone: string): void {
+  if (!isE164(phone)) throw new AppError(400, CustomerErrorCode.invalidPhone, `${phone} is not a mobile number in E.164 form, like +447700900123.`);
+}
+
 /**
  * The platform's outgoing text messages, like its mail: a row in the caller's transaction, then a durable job
  * delivers it to the configured sink and retries until it is taken.
@@ -28,7 +33,7 @@ export class SmsOutbox {
 
   /** Queues a message (400 INVALID_PHONE for a number not in E.164); give `tx` to queue it with the transaction's other writes. */
   async send(draft: SmsDraft, tx: Pick<Db, 'insert'> = this.db): Promise<string> {
-    if (!isE164(draft.to)) throw new AppError(400, CustomerErrorCode.invalidPhone, `${draft.to} is not a mobile number in E.164 form, like +447700900123.`);
+    requireE164(draft.to);
     const [row] = await tx.insert(smsOutbox).values({ toNumber: draft.to, text: draft.text, kind: draft.kind }).returning({ id: smsOutbox.id });
     const id = row!.id;
     await this.jobs.schedule(`sms:${id}`, SMS_JOB, new Date(), { id }, tx);
