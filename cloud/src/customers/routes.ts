@@ -9,7 +9,6 @@ import {
   CustomerSitesReplySchema,
   DEVICE_USES,
   ErrorCode,
-  isE164,
   MeReplySchema,
   passwordProblem,
   type CustomerDevice,
@@ -23,15 +22,20 @@ import { companies, devices, sharedDevices, sharingRecipients, sites } from '../
 import { bindWaitingToAccount, countryOfWaitingOffer } from '../handover/handovers.js';
 import { AppError } from '../http/errors.js';
 import { SiteParams } from '../http/params.js';
+import { requireE164 } from '../sms/outbox.js';
 import type { Auth } from '../types.js';
-import { customerSite, customerSiteScope } from './access.js';
+import { customerSite, customerSiteNotFound, customerSiteScope, relationTo } from './access.js';
 import { createCustomerAccount } from './accounts.js';
 
-/** The devices an accepted sharing recipient sees, per site: written out for use inside the site list's select. */
-const sharedDeviceCount = (auth: Auth) =>
-  sql<number>`(SELECT count(*)::int FROM shared_devices sd JOIN sharing_recipients sr ON sr.id = sd.recipient_id
-    WHERE sr.site_id = "sites"."id" AND sr.recipient_account_id = ${auth.accountId} AND sr.status = 'Accepted')`;
-const allDeviceCount = sql<number>`(SELECT count(*)::int FROM devices d WHERE d.site_id = "sites"."id")`;
+/**
+ * The devices the customer sees on each site of its list: all of them for an owner, those shared with it for an
+ * accepted sharing recipient (CASE runs only the count that applies). Written out in SQL for use inside the select.
+ */
+const deviceCount = (auth: Auth) =>
+  sql<number>`CASE WHEN "sites"."owner_account_id" = ${auth.accountId}
+    THEN (SELECT count(*)::int FROM devices d WHERE d.site_id = "sites"."id")
+    ELSE (SELECT count(*)::int FROM shared_devices sd JOIN sharing_recipients sr ON sr.id = sd.recipient_id
+      WHERE sr.site_id = "sites"."id" AND sr.recipient_account_id = ${auth.accountId} AND sr.status = 'Accepted') END`;
 
 /**
  * The customer's side of the platform (the manual's Hik-Connect user): registering, and the sites it owns or that
@@ -47,7 +51,7 @@ export async function customerRoutes(app: FastifyInstance) {
       const body = request.body as CustomerRegisterBody;
       const email = body.email.trim().toLowerCase();
       const phone = body.phone?.trim() || null;
-      if (phone && !isE164(phone)) throw new AppError(400, CustomerErrorCode.invalidPhone, `${phone} is not a mobile number in E.164 form, like +447700900123.`);
+      if (phone) requireE164(phone);
       const problem = passwordProblem(body.password, email);
       if (problem) throw new AppError(400, ErrorCode.passwordPolicy, problem);
       const countryCode = body.countryCode ?? (await countryOfWaitingOffer(ctx.db, { email, phone }));
@@ -67,28 +71,25 @@ export async function customerRoutes(app: FastifyInstance) {
 
   async function listSites(auth: Auth, siteId?: string): Promise<CustomerSite[]> {
     const rows = await ctx.db
-      .select({ site: sites, companyName: companies.name, shared: sharedDeviceCount(auth), all: allDeviceCount })
+      .select({ site: sites, companyName: companies.name, deviceCount: deviceCount(auth) })
       .from(sites)
       .innerJoin(companies, eq(companies.id, sites.companyId))
       .where(and(customerSiteScope(auth), siteId ? eq(sites.id, siteId) : undefined))
       .orderBy(asc(sites.name), asc(sites.id));
-    return rows.map(({ site: s, companyName, shared, all }) => {
-      const relation = s.ownerAccountId === auth.accountId ? CustomerSiteRelation.owner : CustomerSiteRelation.shared;
-      return {
-        id: s.id,
-        name: s.name,
-        type: s.type as CustomerSite['type'],
-        status: s.status as CustomerSite['status'],
-        timeZone: s.timeZone,
-        address: s.address,
-        city: s.city,
-        relation,
-        companyId: s.companyId,
-        companyName,
-        deviceCount: relation === CustomerSiteRelation.owner ? all : shared,
-        createdAt: s.createdAt.toISOString(),
-      };
-    });
+    return rows.map(({ site: s, companyName, deviceCount }) => ({
+      id: s.id,
+      name: s.name,
+      type: s.type as CustomerSite['type'],
+      status: s.status as CustomerSite['status'],
+      timeZone: s.timeZone,
+      address: s.address,
+      city: s.city,
+      relation: relationTo(s, auth),
+      companyId: s.companyId,
+      companyName,
+      deviceCount,
+      createdAt: s.createdAt.toISOString(),
+    }));
   }
 
   app.get('/customer/sites', { schema: { response: { 200: CustomerSitesReplySchema } }, preHandler: requireCustomer }, async (request) => ({
@@ -96,9 +97,9 @@ export async function customerRoutes(app: FastifyInstance) {
   }));
 
   app.get('/customer/sites/:siteId', { schema: { params: SiteParams, response: { 200: CustomerSiteSchema } }, preHandler: requireCustomer }, async (request) => {
-    const auth = requireAuth(request);
-    const { site } = await customerSite(ctx.db, auth, (request.params as { siteId: string }).siteId);
-    return (await listSites(auth, site.id))[0]!;
+    const [site] = await listSites(requireAuth(request), (request.params as { siteId: string }).siteId);
+    if (!site) throw customerSiteNotFound();
+    return site;
   });
 
   app.get(

@@ -1,10 +1,17 @@
 import { and, desc, eq, sql, type SQL } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
-import { SiteStatus, type DevicePermissionName as PermissionName, type Grant, type GrantStatus, type PendingApplication, type Validity } from '@vigil/protocol/api';
+import { AccountRole, SiteStatus, VALIDITY_HOURS, type DevicePermissionName as PermissionName, type Grant, type GrantStatus, type PendingApplication, type Validity } from '@vigil/protocol/api';
 import type { Db, Tx } from '../db/client.js';
 import { accounts, companies, devicePermissions, devices, sharingRecipients, sharings, sites } from '../db/schema.js';
+import { accountsWithRole } from '../notifications/notify.js';
 
 const applicant = alias(accounts, 'applicant');
+
+/** When a grant approved at `from` ends: its validity's hours (as long as the configured hour), none when Permanent. */
+export function grantExpiresAt(validity: Validity, hourMs: number, from: Date = new Date()): Date | null {
+  const hours = VALIDITY_HOURS[validity];
+  return hours === null ? null : new Date(from.getTime() + hours * hourMs);
+}
 
 /** The status a reader sees: an approved grant past its expiry is expired. */
 export function grantStatus(row: { status: string; expiresAt: Date | null }, now = Date.now()): GrantStatus {
@@ -84,9 +91,6 @@ export async function sharingModeOf(db: Db | Tx, siteId: string): Promise<string
 
 /** The accounts of an installer company to tell about a decision: the applicant and the Installer Admin. */
 export async function companyToTell(db: Db | Tx, companyId: string, applicantAccountId: string | null): Promise<string[]> {
-  const admins = await db
-    .select({ id: accounts.id })
-    .from(accounts)
-    .where(and(eq(accounts.companyId, companyId), eq(accounts.role, 'installer_admin'), eq(accounts.enabled, true)));
+  const admins = await accountsWithRole(db, AccountRole.installerAdmin, companyId);
   return [...new Set([...(applicantAccountId ? [applicantAccountId] : []), ...admins.map((a) => a.id)])];
 }

@@ -3,6 +3,7 @@ import { and, eq, inArray, sql } from 'drizzle-orm';
 import Type from 'typebox';
 import {
   DEVICE_PERMISSION_LABELS,
+  DEVICE_USES,
   DeviceGrantSchema,
   DevicePermissionName,
   GrantErrorCode,
@@ -34,11 +35,11 @@ import { requireOwnCompanySite, siteOfRequest } from '../sites/access.js';
 import { requireSiteOperation } from '../sites/gate.js';
 import { customerSite, customerSiteScope } from '../customers/access.js';
 import { endDeviceUses } from '../video/revoke.js';
-import { asDeviceGrant, companyToTell, grantById, grantStatus, listGrants, reviewerAccountOf, reviewerOf, sharingModeOf } from './grants.js';
+import { asDeviceGrant, companyToTell, grantById, grantExpiresAt, grantStatus, listGrants, reviewerAccountOf, reviewerOf, sharingModeOf } from './grants.js';
 
 const SiteGrantParams = Type.Object({ siteId: Type.String({ format: 'uuid' }), id: Type.String({ format: 'uuid' }) });
 const manageDevices = [seeSites, requirePermission(Permission.deviceManage)];
-const DEVICE_USE_NAMES: readonly string[] = [DevicePermissionName.configuration, DevicePermissionName.liveView, DevicePermissionName.playback];
+const DEVICE_USE_NAMES: readonly string[] = DEVICE_USES;
 
 const grantNotFound = () => new AppError(404, GrantErrorCode.grantNotFound, 'Permission not found.');
 const label = (p: string) => DEVICE_PERMISSION_LABELS[p as PermissionName] ?? p;
@@ -127,9 +128,8 @@ export async function grantRoutes(app: FastifyInstance) {
     },
     async (request, reply) => {
       const auth = requireAuth(request);
-      const site = await siteOfRequest(ctx.db, request);
+      const site = await siteOfRequest(ctx.db, request, SiteOperation.applyDevicePermissions);
       const body = request.body as PermissionApplicationBody;
-      requireSiteOperation(site, SiteOperation.applyDevicePermissions);
       if (site.status === SiteStatus.shared && (await sharingModeOf(ctx.db, site.id)) === 'B') {
         throw new AppError(409, GrantErrorCode.permissionsKept, `${site.name} is shared with "I Have All Device Permissions": your company kept every device permission.`);
       }
@@ -245,9 +245,16 @@ export async function grantRoutes(app: FastifyInstance) {
     const me = requireAuth(request).accountId;
     const { id } = request.params as { id: string };
     const [row] = await tx
-      .select({ g: devicePermissions, site: sites, sees: sql<boolean>`${customerSiteScope({ accountId: me })}`, reviews: sql<boolean>`${reviewerOf(me)}` })
+      .select({
+        g: devicePermissions,
+        site: sites,
+        deviceName: devices.name,
+        sees: sql<boolean>`${customerSiteScope({ accountId: me })}`,
+        reviews: sql<boolean>`${reviewerOf(me)}`,
+      })
       .from(devicePermissions)
       .innerJoin(sites, eq(sites.id, devicePermissions.siteId))
+      .leftJoin(devices, eq(devices.id, devicePermissions.deviceId))
       .where(and(eq(devicePermissions.id, id), siteId ? eq(devicePermissions.siteId, siteId) : undefined))
       .for('update', { of: devicePermissions });
     if (!row?.sees) throw grantNotFound();
@@ -262,33 +269,31 @@ export async function grantRoutes(app: FastifyInstance) {
     const me = requireAuth(request).accountId;
     const { id } = request.params as { id: string };
     await ctx.db.transaction(async (tx) => {
-      const { g, site } = await reviewedGrant(tx, request);
+      const { g, site, deviceName } = await reviewedGrant(tx, request);
       if (g.status !== 'pending') throw new AppError(409, GrantErrorCode.grantState, `This application is ${grantStatus(g)} already.`);
       const siteWide = g.permission === DevicePermissionName.siteAuthorization;
       // The site may have moved on since the application (disbanded, say): the same gate as applying.
       if (approve) requireSiteOperation(site, siteWide ? SiteOperation.applySiteAuthorization : SiteOperation.applyDevicePermissions);
-      const hours = VALIDITY_HOURS[g.validity as Validity] ?? null;
       await tx
         .update(devicePermissions)
         .set({
           status: approve ? 'approved' : 'denied',
           reviewerAccountId: me,
           decidedAt: sql`now()`,
-          expiresAt: approve && hours !== null ? new Date(Date.now() + hours * ctx.config.permissionHourMs) : null,
+          expiresAt: approve ? grantExpiresAt(g.validity as Validity, ctx.config.permissionHourMs) : null,
         })
         .where(eq(devicePermissions.id, id));
       if (approve && siteWide) {
         await tx.update(sites).set({ status: SiteStatus.authorizedAndMonitoring, updatedAt: sql`now()` }).where(eq(sites.id, site.id));
       }
-      const [device] = g.deviceId ? await tx.select({ name: devices.name }).from(devices).where(eq(devices.id, g.deviceId)) : [];
       const verb = approve ? 'approved' : 'denied';
       await notifyAccounts(tx, await companyToTell(tx, g.companyId, g.applicantAccountId), {
         kind: `grants.${verb}`,
         title: `Permission application ${verb}`,
-        body: `The customer has ${verb} your application for ${label(g.permission)}${device ? ` on ${device.name}` : ''} (site "${site.name}").`,
+        body: `The customer has ${verb} your application for ${label(g.permission)}${deviceName !== null ? ` on ${deviceName}` : ''} (site "${site.name}").`,
         data: { siteId: site.id, permissionId: id },
       });
-      request.oplog.target = device?.name ?? site.name;
+      request.oplog.target = deviceName ?? site.name;
     });
     return changed(await grantById(ctx.db, id));
   }
@@ -325,7 +330,7 @@ export async function grantRoutes(app: FastifyInstance) {
     async (request) => {
       const { siteId, id } = request.params as { siteId: string; id: string };
       const revoked = await ctx.db.transaction(async (tx) => {
-        const { g, site } = await reviewedGrant(tx, request, siteId);
+        const { g, site, deviceName } = await reviewedGrant(tx, request, siteId);
         const status = grantStatus(g);
         if (status !== 'approved') throw new AppError(409, GrantErrorCode.grantState, `This permission is ${status}: there is nothing to revoke.`);
         await tx.update(devicePermissions).set({ status: 'released', releasedAt: sql`now()` }).where(eq(devicePermissions.id, id));
@@ -333,12 +338,11 @@ export async function grantRoutes(app: FastifyInstance) {
         if (g.permission === DevicePermissionName.siteAuthorization && g.companyId === site.companyId && site.status === SiteStatus.authorizedAndMonitoring) {
           await tx.update(sites).set({ status: SiteStatus.handedOverNotAuthorized, updatedAt: sql`now()` }).where(eq(sites.id, site.id));
         }
-        const [device] = g.deviceId ? await tx.select({ name: devices.name }).from(devices).where(eq(devices.id, g.deviceId)) : [];
-        request.oplog.target = device?.name ?? site.name;
+        request.oplog.target = deviceName ?? site.name;
         await notifyAccounts(tx, await companyToTell(tx, g.companyId, g.applicantAccountId), {
           kind: 'grants.revoked',
           title: 'Permission revoked',
-          body: `The customer has ended your ${label(g.permission)} permission${device ? ` on ${device.name}` : ''} (site "${site.name}").`,
+          body: `The customer has ended your ${label(g.permission)} permission${deviceName !== null ? ` on ${deviceName}` : ''} (site "${site.name}").`,
           data: { siteId: site.id, permissionId: id },
         });
         return g;

@@ -1,9 +1,10 @@
-import { and, eq, inArray, lte, or, sql, type SQL } from 'drizzle-orm';
+import { and, eq, inArray, isNull, lte, or, sql, type SQL } from 'drizzle-orm';
 import {
   DEVICE_PERMISSION_LABELS,
   HANDOVER_RESENDS_PER_DAY,
   HandoverStatus,
   PENDING_HANDOVER_STATUSES,
+  SharingRecipientStatus,
   SiteStatus,
   VALIDITY_LABELS,
   type Handover,
@@ -25,21 +26,22 @@ const pending = inArray(handovers.status, [...PENDING_HANDOVER_STATUSES]);
 
 /**
  * Handovers past their time become Expired, and their sites, still waiting on them, NotHandedOver again. Run before
- * every read of a handover (so an expired one never counts as waiting) and by a job at each handover's expiry.
+ * every read of a handover (so an expired one never counts as waiting) and by a job at each handover's expiry: one
+ * statement, so a read with nothing to expire costs a single round trip.
  */
 export async function expireHandovers(db: Db | Tx, where?: SQL): Promise<void> {
-  await db.transaction(async (tx) => {
-    const expired = await tx
+  const expired = db.$with('expired').as(
+    db
       .update(handovers)
       .set({ status: HandoverStatus.expired, decidedAt: handovers.expiresAt })
       .where(and(pending, lte(handovers.expiresAt, sql`now()`), where))
-      .returning({ siteId: handovers.siteId });
-    if (expired.length === 0) return;
-    await tx
-      .update(sites)
-      .set({ status: SiteStatus.notHandedOver, updatedAt: new Date() })
-      .where(and(inArray(sites.id, [...new Set(expired.map((e) => e.siteId))]), inArray(sites.status, [SiteStatus.notRegistered, SiteStatus.toBeAccepted])));
-  });
+      .returning({ siteId: handovers.siteId }),
+  );
+  await db
+    .with(expired)
+    .update(sites)
+    .set({ status: SiteStatus.notHandedOver, updatedAt: new Date() })
+    .where(and(inArray(sites.id, db.select({ siteId: expired.siteId }).from(expired)), inArray(sites.status, [SiteStatus.notRegistered, SiteStatus.toBeAccepted])));
 }
 
 /** Expires one handover at its time, even if nobody reads it (the installer's site list shows the status). */
@@ -128,38 +130,29 @@ export async function accountByContact(db: Db | Tx, channel: string, recipient: 
   return account;
 }
 
-/**
- * Whether the account is the handover's recipient: bound to it, or (sent before the account existed and not bound
- * yet) the account has the email or phone it was sent to.
- */
-export function isRecipient(row: HandoverRow, account: { id: string; email: string; phone: string | null }): boolean {
-  if (row.recipientAccountId) return row.recipientAccountId === account.id;
-  return row.channel === 'phone' ? account.phone === row.recipient : account.email.toLowerCase() === row.recipient;
-}
+type Contact = { email: string; phone: string | null };
+
+/** A handover or sharing recipient sent to the account's email or phone. */
+const sentToContact = (t: typeof handovers | typeof sharingRecipients, account: Contact) =>
+  or(
+    and(eq(t.channel, 'email'), eq(t.recipient, account.email.toLowerCase())),
+    account.phone ? and(eq(t.channel, 'phone'), eq(t.recipient, account.phone)) : undefined,
+  );
 
 /** A customer's waiting handovers: sent to it, or to its email or phone before it existed. */
-export function waitingFor(account: { id: string; email: string; phone: string | null }): SQL {
-  const byContact = or(
-    and(eq(handovers.channel, 'email'), eq(handovers.recipient, account.email.toLowerCase())),
-    account.phone ? and(eq(handovers.channel, 'phone'), eq(handovers.recipient, account.phone)) : undefined,
-  );
-  return and(pending, or(eq(handovers.recipientAccountId, account.id), and(sql`${handovers.recipientAccountId} IS NULL`, byContact)))!;
+export function waitingFor(account: Contact & { id: string }): SQL {
+  return and(pending, or(eq(handovers.recipientAccountId, account.id), and(isNull(handovers.recipientAccountId), sentToContact(handovers, account))))!;
 }
-
-/** A handover's or sharing's recipient column matches the account's email or phone. */
-const contactMatches = (account: { email: string; phone: string | null }, channel: SQL, recipient: SQL) =>
-  or(and(sql`${channel} = 'email'`, sql`${recipient} = ${account.email.toLowerCase()}`), account.phone ? and(sql`${channel} = 'phone'`, sql`${recipient} = ${account.phone}`) : undefined);
 
 /**
  * A new customer takes over what was sent to its email or phone before it registered: handovers and sharing
  * recipients NotRegistered → ToBeAccepted, bound to the account, and the sites waiting on those handovers too.
  */
-export async function bindWaitingToAccount(tx: Tx, account: { id: string; email: string; phone: string | null }): Promise<void> {
-  const contact = (channel: SQL, recipient: SQL) => contactMatches(account, channel, recipient);
+export async function bindWaitingToAccount(tx: Tx, account: Contact & { id: string }): Promise<void> {
   const bound = await tx
     .update(handovers)
     .set({ recipientAccountId: account.id, status: HandoverStatus.toBeAccepted })
-    .where(and(eq(handovers.status, HandoverStatus.notRegistered), sql`${handovers.expiresAt} > now()`, contact(sql`${handovers.channel}`, sql`${handovers.recipient}`)))
+    .where(and(eq(handovers.status, HandoverStatus.notRegistered), sql`${handovers.expiresAt} > now()`, sentToContact(handovers, account)))
     .returning({ siteId: handovers.siteId });
   if (bound.length > 0) {
     await tx
@@ -169,24 +162,17 @@ export async function bindWaitingToAccount(tx: Tx, account: { id: string; email:
   }
   await tx
     .update(sharingRecipients)
-    .set({ recipientAccountId: account.id, status: 'ToBeAccepted' })
-    .where(
-      and(
-        eq(sharingRecipients.status, 'NotRegistered'),
-        sql`${sharingRecipients.expiresAt} > now()`,
-        contact(sql`${sharingRecipients.channel}`, sql`${sharingRecipients.recipient}`),
-      ),
-    );
+    .set({ recipientAccountId: account.id, status: SharingRecipientStatus.toBeAccepted })
+    .where(and(eq(sharingRecipients.status, SharingRecipientStatus.notRegistered), sql`${sharingRecipients.expiresAt} > now()`, sentToContact(sharingRecipients, account)));
 }
 
 /** The country of the company whose handover or sharing waits for this email or phone (a new customer's default). */
-export async function countryOfWaitingOffer(db: Db | Tx, account: { email: string; phone: string | null }): Promise<string | null> {
-  const contact = (channel: SQL, recipient: SQL) => contactMatches(account, channel, recipient);
+export async function countryOfWaitingOffer(db: Db | Tx, account: Contact): Promise<string | null> {
   const [handover] = await db
     .select({ countryCode: companies.countryCode })
     .from(handovers)
     .innerJoin(companies, eq(companies.id, handovers.companyId))
-    .where(and(eq(handovers.status, HandoverStatus.notRegistered), contact(sql`${handovers.channel}`, sql`${handovers.recipient}`)))
+    .where(and(eq(handovers.status, HandoverStatus.notRegistered), sentToContact(handovers, account)))
     .limit(1);
   if (handover) return handover.countryCode;
   const [sharing] = await db
@@ -194,7 +180,7 @@ export async function countryOfWaitingOffer(db: Db | Tx, account: { email: strin
     .from(sharingRecipients)
     .innerJoin(sites, eq(sites.id, sharingRecipients.siteId))
     .innerJoin(companies, eq(companies.id, sites.companyId))
-    .where(and(eq(sharingRecipients.status, 'NotRegistered'), contact(sql`${sharingRecipients.channel}`, sql`${sharingRecipients.recipient}`)))
+    .where(and(eq(sharingRecipients.status, SharingRecipientStatus.notRegistered), sentToContact(sharingRecipients, account)))
     .limit(1);
   return sharing?.countryCode ?? null;
 }

@@ -18,8 +18,8 @@ import {
   SiteHandoverSchema,
   SiteOperation,
   SiteStatus,
-  VALIDITY_HOURS,
   type HandoverBody,
+  type Validity,
   type HandoverOffer,
   type HandoverPermission,
   type ResendHandoverBody,
@@ -33,6 +33,7 @@ import { AppError } from '../http/errors.js';
 import { IdParams, SiteParams } from '../http/params.js';
 import { notifyAccounts, tellAccounts } from '../notifications/notify.js';
 import { randomToken, sha256 } from '../security/secrets.js';
+import { isFor } from '../sharing/sharings.js';
 import { siteScope } from '../sites/access.js';
 import { requireSiteOperation } from '../sites/gate.js';
 import type { Auth } from '../types.js';
@@ -43,7 +44,6 @@ import {
   HANDOVER_EXPIRY_JOB,
   handoverView,
   installersOfSite,
-  isRecipient,
   latestHandover,
   offerView,
   permissionViews,
@@ -52,6 +52,7 @@ import {
   waitingFor,
   type HandoverRow,
 } from './handovers.js';
+import { grantExpiresAt } from '../grants/grants.js';
 
 const manageSites = requirePermission(Permission.siteManageAll, Permission.siteManageAssigned);
 const DEVICE_PERMISSIONS: readonly string[] = DEVICE_USES;
@@ -59,13 +60,14 @@ const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 type SiteRow = typeof sites.$inferSelect;
-type Recipient = { channel: 'email' | 'phone'; recipient: string };
+/** Where a handover is sent. */
+type Address = { channel: 'email' | 'phone'; recipient: string };
 
 const notFound = () => new AppError(404, HandoverErrorCode.notFound, 'Handover not found.');
 const unprocessable = (code: string, message: string) => new AppError(422, code, message);
 
 /** An email in lower case, or a phone number in E.164; anything else 400 INVALID_RECIPIENT. */
-function normalizeRecipient(channel: 'email' | 'phone', raw: string): Recipient {
+function normalizeRecipient(channel: 'email' | 'phone', raw: string): Address {
   const recipient = raw.trim();
   if (channel === 'email') {
     if (!EMAIL_RE.test(recipient)) throw new AppError(400, HandoverErrorCode.invalidRecipient, `${raw} is not an email address.`);
@@ -119,7 +121,7 @@ export async function handoverRoutes(app: FastifyInstance) {
   }
 
   async function siteHandover(site: SiteRow): Promise<SiteHandover> {
-    const [fresh] = await ctx.db.select().from(sites).where(eq(sites.id, site.id));
+    const [fresh] = await ctx.db.select({ status: sites.status }).from(sites).where(eq(sites.id, site.id));
     const last = await latestHandover(ctx.db, site.id);
     return {
       siteId: site.id,
@@ -130,7 +132,7 @@ export async function handoverRoutes(app: FastifyInstance) {
   }
 
   /** The recipient's account, if it has one; an installer's or the platform's account cannot take a site. */
-  async function customerFor(tx: Tx, to: Recipient) {
+  async function customerFor(tx: Tx, to: Address) {
     const account = await accountByContact(tx, to.channel, to.recipient);
     if (account && account.role !== 'customer') {
       throw unprocessable(HandoverErrorCode.recipientNotCustomer, `${to.recipient} belongs to an installer's account: hand the site over to a customer.`);
@@ -146,7 +148,7 @@ export async function handoverRoutes(app: FastifyInstance) {
     tx: Tx,
     auth: Auth,
     site: SiteRow,
-    to: Recipient,
+    to: Address,
     fields: { customerName: string; remarks: string; permissions: HandoverRow['permissions'] },
   ): Promise<void> {
     const customer = await customerFor(tx, to);
@@ -272,7 +274,7 @@ export async function handoverRoutes(app: FastifyInstance) {
         if ((await resendsLeft(tx, locked)) === 0) {
           throw new AppError(429, HandoverErrorCode.resendLimit, `The handover of ${site.name} has been sent again 5 times today: try again tomorrow.`);
         }
-        const channel = body.channel ?? (previous.channel as Recipient['channel']);
+        const channel = body.channel ?? (previous.channel as Address['channel']);
         const to = body.recipient !== undefined || body.channel !== undefined ? normalizeRecipient(channel, body.recipient ?? previous.recipient) : { channel, recipient: previous.recipient };
         request.oplog.target = to.recipient;
         await tx.update(handovers).set({ status: HandoverStatus.invalidated, decidedAt: sql`now()` }).where(eq(handovers.id, previous.id));
@@ -340,7 +342,7 @@ export async function handoverRoutes(app: FastifyInstance) {
       if (!row) throw notFound();
       requireLive(row);
       const account = await accountOf(request.auth);
-      return offerView(ctx.db, row, account !== null && isRecipient(row, account));
+      return offerView(ctx.db, row, account !== null && isFor(row, account));
     },
   );
 
@@ -360,7 +362,7 @@ export async function handoverRoutes(app: FastifyInstance) {
     const decided = await ctx.db.transaction(async (tx) => {
       const [row] = await tx.select().from(handovers).where(eq(handovers.id, id)).for('update');
       if (!row) throw notFound();
-      if (!isRecipient(row, account)) throw new AppError(403, HandoverErrorCode.notRecipient, 'This handover was sent to someone else.');
+      if (!isFor(row, account)) throw new AppError(403, HandoverErrorCode.notRecipient, 'This handover was sent to someone else.');
       requireLive(row);
       if (!PENDING_HANDOVER_STATUSES.includes(row.status as HandoverStatus)) {
         throw new AppError(409, HandoverErrorCode.notPending, `This handover is ${row.status}: there is nothing to answer.`);
@@ -370,10 +372,11 @@ export async function handoverRoutes(app: FastifyInstance) {
       request.oplog.siteName = site!.name;
       request.oplog.target = site!.name;
       const now = new Date();
-      await tx
+      const [answered] = await tx
         .update(handovers)
         .set({ status: accept ? HandoverStatus.accepted : HandoverStatus.rejected, decidedAt: now, recipientAccountId: account.id })
-        .where(eq(handovers.id, row.id));
+        .where(eq(handovers.id, row.id))
+        .returning();
       if (accept) await transfer(tx, row, site!, account.id, now);
       else await tx.update(sites).set({ status: SiteStatus.notHandedOver, updatedAt: now }).where(eq(sites.id, site!.id));
 
@@ -386,11 +389,10 @@ export async function handoverRoutes(app: FastifyInstance) {
         { kind: `handover.${verb}`, title: `Site handover ${verb}`, body: text, data: { handoverId: row.id, siteId: site!.id } },
         () => ({ subject: `Handover of "${site!.name}" ${verb}`, text: `${text}\n` }),
       );
-      return site!;
+      return { site: site!, answered: answered! };
     });
-    ctx.hub.publish(decided.companyId, { type: 'site.changed', siteId: decided.id });
-    const [row] = await ctx.db.select().from(handovers).where(eq(handovers.id, id));
-    return offerView(ctx.db, row!, true);
+    ctx.hub.publish(decided.site.companyId, { type: 'site.changed', siteId: decided.site.id });
+    return offerView(ctx.db, decided.answered, true);
   }
 
   /**
@@ -405,8 +407,7 @@ export async function handoverRoutes(app: FastifyInstance) {
       .where(eq(sites.id, site.id));
     const onSite = new Set((await tx.select({ id: devices.id }).from(devices).where(eq(devices.siteId, site.id))).map((d) => d.id));
     const grants = row.permissions.flatMap((p) => {
-      const hours = VALIDITY_HOURS[p.validity as keyof typeof VALIDITY_HOURS];
-      const expiresAt = hours === null ? null : new Date(now.getTime() + hours * ctx.config.permissionHourMs);
+      const expiresAt = grantExpiresAt(p.validity as Validity, ctx.config.permissionHourMs, now);
       // A device moved off the site since the offer is not the customer's to grant.
       const targets: (string | null)[] = p.deviceIds.length === 0 ? [null] : p.deviceIds.filter((d) => onSite.has(d));
       return targets.map((deviceId) => ({

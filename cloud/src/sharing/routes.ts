@@ -12,6 +12,7 @@ import {
   RESHARABLE_STATUSES,
   SharingBodySchema,
   SharingErrorCode,
+  SharingMode,
   SharingOfferSchema,
   SharingRecipientStatus,
   SharingTokenParamsSchema,
@@ -41,6 +42,7 @@ import { randomToken, sha256 } from '../security/secrets.js';
 import { requireSiteOperation } from '../sites/gate.js';
 import { siteOfRequest } from '../sites/access.js';
 import {
+  assignAdministrators,
   checkAdministrators,
   checkDevices,
   checkShareLimit,
@@ -80,7 +82,7 @@ interface NewRecipient {
 export async function sharingRoutes(app: FastifyInstance) {
   const { ctx } = app;
 
-  const siteOf = (request: FastifyRequest) => siteOfRequest(ctx.db, request);
+  const siteOf = (request: FastifyRequest, op?: SiteOperation) => siteOfRequest(ctx.db, request, op);
 
   /** Normalizes the addresses and finds their accounts; the same customer twice in one list is refused. */
   async function prepare(list: readonly SharingRecipientBody[]): Promise<NewRecipient[]> {
@@ -111,8 +113,14 @@ export async function sharingRoutes(app: FastifyInstance) {
     return row!.name;
   }
 
+  /** The columns of a new link: a fresh token, 7 days to answer, ToBeAccepted once the customer has an account. */
+  function freshLink(accountId: string | null) {
+    const token = randomToken();
+    return { token, columns: { status: accountId ? S.toBeAccepted : S.notRegistered, recipientAccountId: accountId, tokenHash: sha256(token), expiresAt: sharingExpiry() } };
+  }
+
   /** The link goes by mail or SMS; a customer with an account also finds it in its Notification Center. */
-  async function sendOffer(tx: Tx, site: Site, company: string, r: { id: string; channel: string; recipient: string; accountId: string | null; remarks: string }, token: string) {
+  async function sendOffer(tx: Tx, site: Site, company: string, r: RecipientRow, token: string) {
     const link = `${ctx.publicUrl}/share/${token}`;
     const what = `${company} shares the site "${site.name}" with you.`;
     const remarks = r.remarks ? `\n\nRemarks: ${r.remarks}` : '';
@@ -124,42 +132,32 @@ export async function sharingRoutes(app: FastifyInstance) {
     } else {
       await ctx.sms.send({ to: r.recipient, kind: 'sharing.offer', text: `${what} Accept or reject it: ${link}` }, tx);
     }
-    if (r.accountId) {
-      await notifyAccounts(tx, [r.accountId], { kind: 'sharing.offer', title: 'A site is shared with you', body: what, data: { sharingId: r.id, siteId: site.id } });
+    if (r.recipientAccountId) {
+      await notifyAccounts(tx, [r.recipientAccountId], { kind: 'sharing.offer', title: 'A site is shared with you', body: what, data: { sharingId: r.id, siteId: site.id } });
     }
   }
 
-  /** A new link for a recipient: a fresh token, 7 days to answer, and the offer sent. */
-  async function newOffer(tx: Tx, site: Site, company: string, r: RecipientRow, accountId: string | null) {
-    const token = randomToken();
-    const status = accountId ? S.toBeAccepted : S.notRegistered;
-    await tx
+  /** A new link for a recipient (with `changes` to it), and the offer sent. */
+  async function newOffer(tx: Tx, site: Site, recipientId: string, accountId: string | null, changes: Partial<RecipientRow> = {}) {
+    const { token, columns } = freshLink(accountId);
+    const [row] = await tx
       .update(sharingRecipients)
-      .set({ status, recipientAccountId: accountId, tokenHash: sha256(token), expiresAt: sharingExpiry(), decidedAt: null })
-      .where(eq(sharingRecipients.id, r.id));
-    await sendOffer(tx, site, company, { id: r.id, channel: r.channel, recipient: r.recipient, accountId, remarks: r.remarks }, token);
+      .set({ ...changes, ...columns, decidedAt: null })
+      .where(eq(sharingRecipients.id, recipientId))
+      .returning();
+    await sendOffer(tx, site, await companyName(tx, site.companyId), row!, token);
   }
 
-  async function insertRecipients(tx: Tx, sharingId: string, site: Site, company: string, fresh: readonly NewRecipient[], list: readonly SharedDeviceBody[]) {
+  async function insertRecipients(tx: Tx, sharingId: string, site: Site, fresh: readonly NewRecipient[], list: readonly SharedDeviceBody[]) {
+    const company = await companyName(tx, site.companyId);
     for (const f of fresh) {
-      const token = randomToken();
+      const { token, columns } = freshLink(f.account?.id ?? null);
       const [row] = await tx
         .insert(sharingRecipients)
-        .values({
-          sharingId,
-          siteId: site.id,
-          channel: f.channel,
-          recipient: f.recipient,
-          recipientAccountId: f.account?.id ?? null,
-          remarks: f.remarks,
-          isAdmin: f.isAdmin,
-          status: f.account ? S.toBeAccepted : S.notRegistered,
-          tokenHash: sha256(token),
-          expiresAt: sharingExpiry(),
-        })
-        .returning({ id: sharingRecipients.id });
+        .values({ sharingId, siteId: site.id, channel: f.channel, recipient: f.recipient, remarks: f.remarks, isAdmin: f.isAdmin, ...columns })
+        .returning();
       await setSharedDevices(tx, row!.id, list);
-      await sendOffer(tx, site, company, { id: row!.id, channel: f.channel, recipient: f.recipient, accountId: f.account?.id ?? null, remarks: f.remarks }, token);
+      await sendOffer(tx, site, company, row!, token);
     }
   }
 
@@ -196,18 +194,15 @@ export async function sharingRoutes(app: FastifyInstance) {
       request.oplog.target = body.recipients.map((r) => r.recipient).join(', ');
       requireSiteOperation(site, SiteOperation.share);
       if (site.type !== SiteType.personal) throw new AppError(422, SharingErrorCode.personalOnly, 'Only a personal site can be handed over by sharing; hand a team site over by transferring.');
-      const names = new Map([...(await checkDevices(ctx.db, site.id, body.devices)).values()].map((d) => [d.id, d.name]));
+      const names = await checkDevices(ctx.db, site.id, body.devices);
       const fresh = await prepare(body.recipients);
-      const modeA = body.mode === 'A';
+      const modeA = body.mode === SharingMode.applyToCustomer;
+      assignAdministrators(body.mode, [], fresh);
       if (modeA) {
-        if (fresh.length === 1) fresh[0]!.isAdmin = true;
-        checkAdministrators(fresh);
         const [arc] = await ctx.db.select({ siteId: siteArcAuthorizations.siteId }).from(siteArcAuthorizations).where(eq(siteArcAuthorizations.siteId, site.id));
         if (arc && !ARC_SUB_PERMISSIONS.every((p) => body.arcPermissions?.includes(p))) {
           throw new AppError(422, SharingErrorCode.arcPermissionsRequired, `The site has the ARC service: Mode A must also ask for ${ARC_SUB_PERMISSIONS.join(' and ')}.`);
         }
-      } else {
-        for (const f of fresh) f.isAdmin = false;
       }
 
       await ctx.db.transaction(async (tx) => {
@@ -221,7 +216,7 @@ export async function sharingRoutes(app: FastifyInstance) {
           .returning({ id: sharings.id });
         await tx.update(sites).set({ status: SiteStatus.shared, updatedAt: new Date() }).where(eq(sites.id, site.id));
         await endCollaborationsAtHandover(tx, site.id);
-        await insertRecipients(tx, sharing!.id, site, await companyName(tx, site.companyId), fresh, body.devices);
+        await insertRecipients(tx, sharing!.id, site, fresh, body.devices);
       });
       changed(site);
       return reply.status(201).send(await view(site.id));
@@ -240,20 +235,14 @@ export async function sharingRoutes(app: FastifyInstance) {
       const body = request.body as AddRecipientsBody;
       request.oplog.target = body.recipients.map((r) => r.recipient).join(', ');
       requireSiteOperation(site, SiteOperation.batchShareDevices);
-      const names = new Map([...(await checkDevices(ctx.db, site.id, body.devices)).values()].map((d) => [d.id, d.name]));
+      const names = await checkDevices(ctx.db, site.id, body.devices);
       const fresh = await prepare(body.recipients);
       await ctx.db.transaction(async (tx) => {
         const { sharing, recipients } = await lockedSharing(tx, site.id);
         checkNotShared(recipients, fresh);
-        if (sharing.mode === 'A') {
-          const live = recipients.filter((r) => holding(r));
-          if (live.length === 0 && fresh.length === 1) fresh[0]!.isAdmin = true;
-          checkAdministrators([...live, ...fresh]);
-        } else {
-          for (const f of fresh) f.isAdmin = false;
-        }
+        assignAdministrators(sharing.mode as SharingMode, recipients.filter((r) => holding(r)), fresh);
         await checkShareLimit(tx, adding(body.devices, fresh.length), names);
-        await insertRecipients(tx, sharing.id, site, await companyName(tx, site.companyId), fresh, body.devices);
+        await insertRecipients(tx, sharing.id, site, fresh, body.devices);
       });
       changed(site);
       return reply.status(201).send(await view(site.id));
@@ -282,7 +271,7 @@ export async function sharingRoutes(app: FastifyInstance) {
         await checkShareLimit(tx, new Map([...names.keys()].map((id) => [id, 1])), names, [r.id]);
         // The customer may have registered since the first link.
         const account = await customerAt(tx, r.channel as 'email' | 'phone', r.recipient);
-        await newOffer(tx, site, await companyName(tx, site.companyId), r, account?.id ?? r.recipientAccountId);
+        await newOffer(tx, site, r.id, account?.id ?? r.recipientAccountId);
       });
       changed(site);
       return view(site.id);
@@ -330,7 +319,7 @@ export async function sharingRoutes(app: FastifyInstance) {
       const body = request.body as EditRecipientBody;
       await ctx.db.transaction(async (tx) => {
         const { sharing, recipients, r, status } = await recipientOf(tx, request, site);
-        if (sharing.mode !== 'A') throw new AppError(409, SharingErrorCode.modeB, 'Customers of a Mode B sharing are not edited: cancel the sharing and add the customer again.');
+        if (sharing.mode !== SharingMode.applyToCustomer) throw new AppError(409, SharingErrorCode.modeB, 'Customers of a Mode B sharing are not edited: cancel the sharing and add the customer again.');
         if (!WAITING_SHARING_STATUSES.includes(status)) throw recipientState(`Only a sharing waiting to be accepted can be edited; this one is ${status}.`);
         const channel = body.channel ?? (r.channel as 'email' | 'phone');
         const recipient = body.recipient !== undefined || body.channel !== undefined ? normalizeRecipient(channel, body.recipient ?? r.recipient) : r.recipient;
@@ -342,13 +331,10 @@ export async function sharingRoutes(app: FastifyInstance) {
         const isAdmin = others.length === 0 || (body.isAdmin ?? r.isAdmin);
         checkAdministrators([...others.map((x) => ({ isAdmin: isAdmin ? false : x.isAdmin })), { isAdmin }]);
         if (isAdmin) await tx.update(sharingRecipients).set({ isAdmin: false }).where(and(eq(sharingRecipients.sharingId, sharing.id), ne(sharingRecipients.id, r.id)));
-        const [updated] = await tx
-          .update(sharingRecipients)
-          .set({ channel, recipient, isAdmin, remarks: body.remarks ?? r.remarks })
-          .where(eq(sharingRecipients.id, r.id))
-          .returning();
+        const changes = { channel, recipient, isAdmin, remarks: body.remarks ?? r.remarks };
         // A new address is a new offer: the old link stops working.
-        if (readdressed) await newOffer(tx, site, await companyName(tx, site.companyId), updated!, account?.id ?? null);
+        if (readdressed) await newOffer(tx, site, r.id, account?.id ?? null, changes);
+        else await tx.update(sharingRecipients).set(changes).where(eq(sharingRecipients.id, r.id));
       });
       changed(site);
       return view(site.id);
@@ -359,10 +345,9 @@ export async function sharingRoutes(app: FastifyInstance) {
     '/sites/:siteId/sharing/recipients/:id/devices',
     { schema: { params: RecipientParams, body: RecipientDevicesBodySchema, response: { 200: SiteSharingSchema } }, preHandler: seeSites, config: { oplog: 'Batch Share Devices' } },
     async (request) => {
-      const site = await siteOf(request);
+      const site = await siteOf(request, SiteOperation.batchShareDevices);
       const body = request.body as RecipientDevicesBody;
-      requireSiteOperation(site, SiteOperation.batchShareDevices);
-      const names = new Map([...(await checkDevices(ctx.db, site.id, body.devices)).values()].map((d) => [d.id, d.name]));
+      const names = await checkDevices(ctx.db, site.id, body.devices);
       await ctx.db.transaction(async (tx) => {
         const { r, status } = await recipientOf(tx, request, site);
         if (status === S.cancelled) throw recipientState('This sharing is cancelled: add the customer again instead.');

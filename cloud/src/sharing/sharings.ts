@@ -5,6 +5,7 @@ import {
   isE164,
   MAX_CUSTOMERS_PER_DEVICE,
   SharingErrorCode,
+  SharingMode,
   SharingRecipientStatus,
   SHARING_VALID_DAYS,
   WAITING_SHARING_STATUSES,
@@ -17,6 +18,7 @@ import {
 } from '@vigil/protocol/api';
 import type { Db, Tx } from '../db/client.js';
 import { accounts, companies, devices, sharedDevices, sharingRecipients, sharings, sites } from '../db/schema.js';
+import { accountByContact } from '../handover/handovers.js';
 import { AppError } from '../http/errors.js';
 
 type Reader = Db | Tx;
@@ -32,7 +34,7 @@ export function effectiveStatus(r: Pick<RecipientRow, 'status' | 'expiresAt'>, n
 }
 
 /** The recipient holds a place on its devices: accepted, or waiting and not expired (the 10-customer count, §3.3.2). */
-export const holdsPlace: SQL = sql`(${sharingRecipients.status} = ${S.accepted} OR (${inArray(sharingRecipients.status, WAITING)} AND ${sharingRecipients.expiresAt} > now()))`;
+const holdsPlace: SQL = sql`(${sharingRecipients.status} = ${S.accepted} OR (${inArray(sharingRecipients.status, WAITING)} AND ${sharingRecipients.expiresAt} > now()))`;
 
 export const sharingExpiry = (): Date => new Date(Date.now() + SHARING_VALID_DAYS * 24 * 3_600_000);
 
@@ -54,22 +56,25 @@ export function normalizeRecipient(channel: 'email' | 'phone', raw: string): str
 
 /** The customer account an address names, if any; an installer's or the platform's account is refused (422). */
 export async function customerAt(db: Reader, channel: 'email' | 'phone', recipient: string) {
-  const [account] = await db
-    .select({ id: accounts.id, name: accounts.name, email: accounts.email, role: accounts.role })
-    .from(accounts)
-    .where(channel === 'email' ? sql`lower(${accounts.email}) = ${recipient}` : eq(accounts.phone, recipient));
+  const account = await accountByContact(db, channel, recipient);
   if (account && account.role !== 'customer') {
     throw new AppError(422, SharingErrorCode.recipientNotCustomer, `${recipient} belongs to an installer's account: share the site with your customer's own email or phone number.`);
   }
   return account ?? null;
 }
 
-/** The site's devices named in a list, checked: all of this site, none added by IP/domain, none twice. */
-export async function checkDevices(db: Reader, siteId: string, list: readonly SharedDeviceBody[]) {
+/**
+ * The site's devices named in a list, checked: all of this site, none added by IP/domain, none twice. Returns their
+ * names by id (for the share limit's refusal).
+ */
+export async function checkDevices(db: Reader, siteId: string, list: readonly SharedDeviceBody[]): Promise<Map<string, string>> {
   const ids = list.map((d) => d.deviceId);
   if (new Set(ids).size !== ids.length) throw new AppError(400, ErrorCode.validationFailed, 'A device is listed twice.');
-  if (ids.length === 0) return new Map<string, typeof devices.$inferSelect>();
-  const rows = await db.select().from(devices).where(and(eq(devices.siteId, siteId), inArray(devices.id, ids)));
+  if (ids.length === 0) return new Map();
+  const rows = await db
+    .select({ id: devices.id, name: devices.name, accessMode: devices.accessMode })
+    .from(devices)
+    .where(and(eq(devices.siteId, siteId), inArray(devices.id, ids)));
   const byId = new Map(rows.map((d) => [d.id, d]));
   for (const id of ids) {
     const device = byId.get(id);
@@ -78,7 +83,7 @@ export async function checkDevices(db: Reader, siteId: string, list: readonly Sh
       throw new AppError(422, SharingErrorCode.deviceNotHandoverCapable, `${device.name} was added by IP/domain: such devices cannot be handed over.`);
     }
   }
-  return byId;
+  return new Map(rows.map((d) => [d.id, d.name]));
 }
 
 /**
@@ -105,6 +110,19 @@ export async function checkShareLimit(tx: Tx, adding: ReadonlyMap<string, number
       );
     }
   }
+}
+
+/**
+ * Sets who administers the new customers of a sharing: in Mode A the only customer is the Customer Administrator, and
+ * there must be exactly one among those holding the sharing (`live`) and the new ones; Mode B has none.
+ */
+export function assignAdministrators(mode: SharingMode, live: readonly { isAdmin: boolean }[], fresh: readonly { isAdmin: boolean }[]): void {
+  if (mode !== SharingMode.applyToCustomer) {
+    for (const f of fresh) f.isAdmin = false;
+    return;
+  }
+  if (live.length === 0 && fresh.length === 1) fresh[0]!.isAdmin = true;
+  checkAdministrators([...live, ...fresh]);
 }
 
 /** Mode A needs exactly one Customer Administrator among the customers holding the sharing (§3.3.2). */
@@ -155,7 +173,7 @@ export async function siteSharingView(db: Reader, siteId: string): Promise<SiteS
     id: row.sharing.id,
     siteId,
     siteStatus: row.siteStatus,
-    mode: row.sharing.mode as 'A' | 'B',
+    mode: row.sharing.mode as SharingMode,
     arcPermissions: row.sharing.arcPermissions,
     remarks: row.sharing.remarks,
     createdAt: row.sharing.createdAt.toISOString(),
@@ -203,7 +221,7 @@ export async function offers(db: Reader, where: SQL, forAccount: { id: string; e
     siteId: r.siteId,
     siteName,
     companyName,
-    mode: sharing.mode as 'A' | 'B',
+    mode: sharing.mode as SharingMode,
     isAdmin: r.isAdmin,
     remarks: r.remarks,
     devices: shared.get(r.id) ?? [],

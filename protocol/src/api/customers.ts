@@ -1,6 +1,6 @@
 import Type, { type Static } from 'typebox';
-import { IsoDateSchema, UuidSchema } from './common.js';
-import { SiteStatus } from './sites.js';
+import { IsoDateSchema, literals, UuidSchema } from './common.js';
+import { SiteStatus, SiteType } from './sites.js';
 
 /**
  * The customer's side (the manual's Hik-Connect user: site owners and sharing recipients), served by the same cloud.
@@ -51,20 +51,12 @@ export type CustomerSiteRelation = (typeof CustomerSiteRelation)[keyof typeof Cu
 export const CustomerSiteSchema = Type.Object({
   id: UuidSchema,
   name: Type.String(),
-  type: Type.Union([Type.Literal('personal'), Type.Literal('team')]),
-  status: Type.Union([
-    Type.Literal(SiteStatus.notHandedOver),
-    Type.Literal(SiteStatus.notRegistered),
-    Type.Literal(SiteStatus.toBeAccepted),
-    Type.Literal(SiteStatus.handedOverNotAuthorized),
-    Type.Literal(SiteStatus.authorizedAndMonitoring),
-    Type.Literal(SiteStatus.shared),
-    Type.Literal(SiteStatus.disbanded),
-  ]),
+  type: literals(Object.values(SiteType)),
+  status: literals(Object.values(SiteStatus)),
   timeZone: Type.String(),
   address: Type.String(),
   city: Type.String(),
-  relation: Type.Union([Type.Literal('owner'), Type.Literal('shared')]),
+  relation: literals(Object.values(CustomerSiteRelation)),
   /** The installer company that built the site and handed it over. */
   companyId: UuidSchema,
   companyName: Type.String(),

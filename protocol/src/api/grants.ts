@@ -1,6 +1,6 @@
 import Type, { type Static } from 'typebox';
-import { IsoDateSchema, UuidSchema } from './common.js';
-import { DeviceGrantSchema, type DeviceGrant, type DevicePermissionName, type Validity } from './site-status.js';
+import { IsoDateSchema, literals, UuidSchema } from './common.js';
+import { DeviceGrantSchema, DeviceUseSchema, type DeviceGrant } from './site-status.js';
 
 /**
  * Site authorization and device permissions after handover (manual §3.3.7), and device management invitations from
@@ -73,14 +73,11 @@ export const GrantErrorCode = {
 } as const;
 export type GrantErrorCode = (typeof GrantErrorCode)[keyof typeof GrantErrorCode];
 
+export type Grant = DeviceGrant;
 /** The status a DeviceGrant reads as (an approved grant past its expiry is expired). */
-export type GrantStatus = 'pending' | 'approved' | 'denied' | 'released' | 'expired';
-/** DeviceGrant with its unions typed (a union of a mapped list types as never). */
-export type Grant = Omit<DeviceGrant, 'status' | 'permission' | 'validity'> & { status: GrantStatus; permission: DevicePermissionName; validity: Validity };
+export type GrantStatus = Grant['status'];
 
-/** The device uses as literal types. */
-const DeviceUseLiteral = Type.Union([Type.Literal('Configuration'), Type.Literal('LiveView'), Type.Literal('Playback')]);
-const DeviceUses = Type.Array(DeviceUseLiteral, { minItems: 1, maxItems: 3, uniqueItems: true });
+const DeviceUses = Type.Array(DeviceUseSchema, { minItems: 1, maxItems: 3, uniqueItems: true });
 
 /** How long an installer has to accept a device management invitation (§3.3.6). */
 export const DEVICE_INVITATION_HOURS = 72;
@@ -106,20 +103,14 @@ export const PermissionApplicationBodySchema = Type.Object(
 export type PermissionApplicationBody = Static<typeof PermissionApplicationBodySchema>;
 
 export const GrantsReplySchema = Type.Object({ items: Type.Array(DeviceGrantSchema) });
-export interface GrantsReply {
-  items: Grant[];
-}
+export type GrantsReply = Static<typeof GrantsReplySchema>;
 
 export const PendingApplicationSchema = Type.Object({ ...DeviceGrantSchema.properties, siteName: Type.String() });
 export const PendingApplicationsReplySchema = Type.Object({ items: Type.Array(PendingApplicationSchema) });
-export type PendingApplication = Grant & { siteName: string };
+export type PendingApplication = Static<typeof PendingApplicationSchema>;
 
 export const SiteAccessReplySchema = Type.Object({ siteId: UuidSchema, siteName: Type.String(), items: Type.Array(DeviceGrantSchema) });
-export interface SiteAccessReply {
-  siteId: string;
-  siteName: string;
-  items: Grant[];
-}
+export type SiteAccessReply = Static<typeof SiteAccessReplySchema>;
 
 export const DeviceInvitationBodySchema = Type.Object(
   {
@@ -146,9 +137,9 @@ export const DeviceInvitationSchema = Type.Object({
   inviteeEmail: Type.String(),
   devices: Type.Array(InvitedDeviceSchema),
   siteName: Type.String(),
-  permissions: Type.Array(DeviceUseLiteral),
+  permissions: Type.Array(DeviceUseSchema),
   /** Pending, Accepted, Declined, or Expired once a pending one is past expiresAt. */
-  status: Type.Union([Type.Literal('Pending'), Type.Literal('Accepted'), Type.Literal('Declined'), Type.Literal('Expired')]),
+  status: literals(Object.values(DeviceInvitationStatus)),
   targetSiteId: Type.Union([UuidSchema, Type.Null()]),
   createdAt: IsoDateSchema,
   expiresAt: IsoDateSchema,

@@ -1,6 +1,6 @@
 import Type, { type Static } from 'typebox';
-import { IsoDateSchema, UuidSchema } from './common.js';
-import { DevicePermissionName, Validity } from './site-status.js';
+import { IsoDateSchema, literals, UuidSchema } from './common.js';
+import { DevicePermissionName, ValiditySchema } from './site-status.js';
 
 /**
  * Handing a site over by transfer (manual §3.3.2): the customer who accepts becomes the site's owner, and the
@@ -90,20 +90,7 @@ export const HANDOVER_PERMISSIONS = [
 ] as const;
 export type HandoverPermissionName = (typeof HANDOVER_PERMISSIONS)[number];
 
-// Unions written as tuples: a union of a mapped array has no static type.
-const PermissionSchema = Type.Union([
-  Type.Literal(DevicePermissionName.manageSiteInformation),
-  Type.Literal(DevicePermissionName.configuration),
-  Type.Literal(DevicePermissionName.liveView),
-  Type.Literal(DevicePermissionName.playback),
-]);
-const ValiditySchema = Type.Union([
-  Type.Literal(Validity.permanent),
-  Type.Literal(Validity.h1),
-  Type.Literal(Validity.h2),
-  Type.Literal(Validity.h4),
-  Type.Literal(Validity.h8),
-]);
+const PermissionSchema = literals(HANDOVER_PERMISSIONS);
 
 export const HandoverPermissionSchema = Type.Object(
   {
@@ -116,7 +103,7 @@ export const HandoverPermissionSchema = Type.Object(
 );
 export type HandoverPermission = Static<typeof HandoverPermissionSchema>;
 
-const Channel = Type.Union([Type.Literal('email'), Type.Literal('phone')]);
+const Channel = literals(['email', 'phone'] as const);
 const Recipient = Type.String({ minLength: 1, maxLength: 254 });
 const CustomerName = Type.String({ maxLength: 128 });
 const Remarks = Type.String({ maxLength: 512 });
@@ -155,15 +142,7 @@ export const HandoverPermissionViewSchema = Type.Object({
 });
 export type HandoverPermissionView = Static<typeof HandoverPermissionViewSchema>;
 
-const StatusSchema = Type.Union([
-  Type.Literal(HandoverStatus.notRegistered),
-  Type.Literal(HandoverStatus.toBeAccepted),
-  Type.Literal(HandoverStatus.accepted),
-  Type.Literal(HandoverStatus.rejected),
-  Type.Literal(HandoverStatus.invalidated),
-  Type.Literal(HandoverStatus.expired),
-  Type.Literal(HandoverStatus.cancelled),
-]);
+const StatusSchema = literals(Object.values(HandoverStatus));
 
 export const HandoverSchema = Type.Object({
   id: UuidSchema,

@@ -1,6 +1,6 @@
 import Type, { type Static } from 'typebox';
 import { IsoDateSchema, literals, UuidSchema } from './common.js';
-import { DEVICE_USES, Validity } from './site-status.js';
+import { DeviceUseSchema, ValiditySchema } from './site-status.js';
 
 /**
  * Handing a personal site over by sharing (manual §3.3.2): the company keeps the devices, and each customer it is
@@ -99,10 +99,8 @@ export const SharingErrorCode = {
 } as const;
 export type SharingErrorCode = (typeof SharingErrorCode)[keyof typeof SharingErrorCode];
 
-// Typed as one-element tuples: Static<> of a union over a plain array is `never` in typebox 1.x.
-const ValiditySchema = literals(Object.values(Validity));
 const Channel = literals(['email', 'phone'] as const);
-const Mode = literals(['A', 'B'] as const);
+const Mode = literals(Object.values(SharingMode));
 const Remarks = Type.String({ maxLength: 512 });
 
 export const SharingRecipientBodySchema = Type.Object(
@@ -122,7 +120,7 @@ export type SharingRecipientBody = Static<typeof SharingRecipientBodySchema>;
 export const SharedDeviceBodySchema = Type.Object(
   {
     deviceId: UuidSchema,
-    permissions: Type.Array(literals(DEVICE_USES), { minItems: 1, maxItems: 3, uniqueItems: true }),
+    permissions: Type.Array(DeviceUseSchema, { minItems: 1, maxItems: 3, uniqueItems: true }),
     /** How long the customer may use them once it has them (from acceptance, or from assignment when later). */
     validity: ValiditySchema,
   },
