@@ -1,4 +1,4 @@
-import { inArray, isNotNull, and } from 'drizzle-orm';
+import { inArray } from 'drizzle-orm';
 import type { CloudContext } from '../context.js';
 import type { Tx } from '../db/client.js';
 import { arcPanels, cloudStorageChannels, cloudStorageDevices, devicePermissions, devices, sharedDevices } from '../db/schema.js';
@@ -8,8 +8,6 @@ export interface Detached {
   deviceIds: string[];
   siteIds: string[];
   edgeSerials: string[];
-  /** Rows removed per binding, for the log and tests. */
-  cleared: { arcPanels: number; cloudStorageChannels: number; cloudStorageDevices: number; sharedDevices: number; devicePermissions: number };
 }
 
 /**
@@ -22,27 +20,17 @@ export interface Detached {
  */
 export async function detachDevices(tx: Tx, deviceIds: readonly string[]): Promise<Detached> {
   const ids = [...new Set(deviceIds)];
-  const empty = { arcPanels: 0, cloudStorageChannels: 0, cloudStorageDevices: 0, sharedDevices: 0, devicePermissions: 0 };
-  if (ids.length === 0) return { deviceIds: [], siteIds: [], edgeSerials: [], cleared: empty };
+  if (ids.length === 0) return { deviceIds: [], siteIds: [], edgeSerials: [] };
   const rows = await tx.select({ siteId: devices.siteId, edgeSerial: devices.edgeSerial }).from(devices).where(inArray(devices.id, ids));
-  const count = async (q: Promise<unknown[]>) => (await q).length;
-  const cleared = {
-    arcPanels: await count(tx.delete(arcPanels).where(inArray(arcPanels.deviceId, ids)).returning({ id: arcPanels.deviceId })),
-    cloudStorageChannels: await count(tx.delete(cloudStorageChannels).where(inArray(cloudStorageChannels.deviceId, ids)).returning({ id: cloudStorageChannels.deviceId })),
-    cloudStorageDevices: await count(tx.delete(cloudStorageDevices).where(inArray(cloudStorageDevices.deviceId, ids)).returning({ id: cloudStorageDevices.deviceId })),
-    sharedDevices: await count(tx.delete(sharedDevices).where(inArray(sharedDevices.deviceId, ids)).returning({ id: sharedDevices.deviceId })),
-    devicePermissions: await count(
-      tx
-        .delete(devicePermissions)
-        .where(and(isNotNull(devicePermissions.deviceId), inArray(devicePermissions.deviceId, ids)))
-        .returning({ id: devicePermissions.id }),
-    ),
-  };
+  await tx.delete(arcPanels).where(inArray(arcPanels.deviceId, ids));
+  await tx.delete(cloudStorageChannels).where(inArray(cloudStorageChannels.deviceId, ids));
+  await tx.delete(cloudStorageDevices).where(inArray(cloudStorageDevices.deviceId, ids));
+  await tx.delete(sharedDevices).where(inArray(sharedDevices.deviceId, ids));
+  await tx.delete(devicePermissions).where(inArray(devicePermissions.deviceId, ids));
   return {
     deviceIds: ids,
     siteIds: [...new Set(rows.map((r) => r.siteId))],
     edgeSerials: [...new Set(rows.map((r) => r.edgeSerial).filter((s): s is string => s !== null))],
-    cleared,
   };
 }
 

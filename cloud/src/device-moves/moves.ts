@@ -83,12 +83,22 @@ export async function requireNotPending(tx: Tx, deviceIds: readonly string[]): P
 }
 
 /**
+ * Locks the sites of a move in one statement, in the order of their ids, so two moves in opposite directions take
+ * their locks in the same order and never deadlock.
+ */
+export async function lockSites(tx: Tx, ids: readonly string[]) {
+  const rows = await tx.select().from(sites).where(inArray(sites.id, [...new Set(ids)])).orderBy(asc(sites.id)).for('update');
+  return new Map(rows.map((s) => [s.id, s]));
+}
+
+/**
  * Does a move: its devices, still on the source site, go to the target (checked again under lock, as the owner
  * may answer much later), losing every configuration bound to them. Returns what to announce after the commit.
  */
 export async function executeMove(tx: Tx, move: MoveRow): Promise<Detached> {
-  const [source] = await tx.select().from(sites).where(eq(sites.id, move.sourceSiteId)).for('update');
-  const [target] = await tx.select().from(sites).where(eq(sites.id, move.targetSiteId)).for('update');
+  const locked = await lockSites(tx, [move.sourceSiteId, move.targetSiteId]);
+  const source = locked.get(move.sourceSiteId);
+  const target = locked.get(move.targetSiteId);
   if (!source || !target) throw new AppError(404, ErrorCode.siteNotFound, 'The source or target site no longer exists.');
   const rows = await tx.select().from(devices).where(inArray(devices.id, move.deviceIds)).orderBy(asc(devices.id)).for('update');
   if (rows.length !== move.deviceIds.length || rows.some((d) => d.siteId !== source.id)) {

@@ -23,7 +23,7 @@ import { requireOwnCompanySite, siteOfRequest, visibleSite } from '../sites/acce
 import { insertSite, rethrowSiteError } from '../sites/create.js';
 import { requireSiteOperation } from '../sites/gate.js';
 import { announceDetached, type Detached } from './detach.js';
-import { channelsOn, executeMove, listMoves, moveById, requireFits, requireNotPending, requireP2p, requireTarget } from './moves.js';
+import { channelsOn, executeMove, listMoves, lockSites, moveById, requireFits, requireNotPending, requireP2p, requireTarget } from './moves.js';
 
 const manageDevices = [requirePermission(Permission.siteManageAll, Permission.siteManageAssigned), requirePermission(Permission.deviceManage)];
 const moveNotFound = () => new AppError(404, SiteAdminErrorCode.deviceMoveNotFound, 'Device move not found.');
@@ -110,29 +110,24 @@ export async function deviceMoveRoutes(app: FastifyInstance) {
       }
       request.oplog.detail = `To ${existing ? existing.name : newSite!.name.trim()}`;
 
-      const run = () =>
-        ctx.db.transaction(async (tx) => {
-          const [source] = await tx.select().from(sites).where(eq(sites.id, site.id)).for('update');
+      const result = await ctx.db
+        .transaction(async (tx) => {
+          // The target too, when it exists: both in one ordered lock (see lockSites).
+          const source = (await lockSites(tx, existing ? [site.id, existing.id] : [site.id])).get(site.id);
           if (!source) throw new AppError(404, ErrorCode.siteNotFound, 'Site not found.');
           requireSiteOperation(source, SiteOperation.manageDevice);
           await requireNotPending(tx, ids);
-          let targetId: string;
-          if (existing) {
-            targetId = existing.id;
-          } else {
-            const created = await insertSite(tx, auth, newSite!, ctx.config.minOfflineDelaySec);
-            // The new site belongs to the same Site Owner, handed over as the source is.
-            if (source.ownerAccountId) {
-              await tx.update(sites).set({ ownerAccountId: source.ownerAccountId, status: source.status }).where(eq(sites.id, created.id));
-            }
-            targetId = created.id;
+          const target = existing ?? (await insertSite(tx, auth, newSite!, ctx.config.minOfflineDelaySec));
+          // The new site belongs to the same Site Owner, handed over as the source is.
+          if (!existing && source.ownerAccountId) {
+            await tx.update(sites).set({ ownerAccountId: source.ownerAccountId, status: source.status }).where(eq(sites.id, target.id));
           }
           const [move] = await tx
             .insert(deviceMoves)
             .values({
               companyId: auth.companyId,
               sourceSiteId: source.id,
-              targetSiteId: targetId,
+              targetSiteId: target.id,
               deviceIds: ids,
               ownerAccountId: source.ownerAccountId,
               status: DeviceMoveStatus.pending,
@@ -142,8 +137,7 @@ export async function deviceMoveRoutes(app: FastifyInstance) {
           if (!source.ownerAccountId) return { move: move!, detached: await executeMove(tx, move!) };
 
           const [owner] = await tx.select({ id: accounts.id, email: accounts.email, name: accounts.name }).from(accounts).where(eq(accounts.id, source.ownerAccountId));
-          const [targetRow] = await tx.select({ name: sites.name }).from(sites).where(eq(sites.id, targetId));
-          const what = `${auth.name} asks to move ${rows.length === 1 ? `the device ${rows[0]!.name}` : `${rows.length} devices`} from your site "${source.name}" to "${targetRow!.name}". Their configuration will have to be set up again.`;
+          const what = `${auth.name} asks to move ${rows.length === 1 ? `the device ${rows[0]!.name}` : `${rows.length} devices`} from your site "${source.name}" to "${target.name}". Their configuration will have to be set up again.`;
           if (owner) {
             await tellAccounts(
               tx,
@@ -154,15 +148,11 @@ export async function deviceMoveRoutes(app: FastifyInstance) {
             );
           }
           return { move: move!, detached: null };
+        })
+        .catch((err: unknown) => {
+          if (newSite) rethrowSiteError(err, newSite.name);
+          throw err;
         });
-
-      let result: Awaited<ReturnType<typeof run>>;
-      try {
-        result = await run();
-      } catch (err) {
-        if (newSite) rethrowSiteError(err, newSite.name);
-        throw err;
-      }
       announce(auth.companyId, result.detached, result.move.targetSiteId);
       if (!existing) ctx.hub.publish(auth.companyId, { type: 'site.changed', siteId: result.move.targetSiteId });
       return reply.status(201).send(await moveById(ctx.db, result.move.id));
