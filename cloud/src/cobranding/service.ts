@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import { desc, eq, sql } from 'drizzle-orm';
 import { CoBrandingErrorCode, LOGO_MAX_BYTES, type CoBranding, type CoBrandingOrder, type CoBrandingSource, type LogoContentType } from '@vigil/protocol/api';
 import type { Db, Tx } from '../db/client.js';
 import { accounts, coBrandingOrders, coBrandings, companies } from '../db/schema.js';
 import { AppError } from '../http/errors.js';
+import { sha256 } from '../security/secrets.js';
 
 /** Orders shown with the service: the newest ones. */
 const ORDERS_SHOWN = 100;
@@ -15,8 +15,19 @@ export const isActive = (row: Pick<CoBrandingRow, 'enabled' | 'validUntil'> | un
   row !== undefined && row.enabled && row.validUntil !== null && row.validUntil > now;
 
 export async function coBrandingView(db: Db | Tx, companyId: string): Promise<CoBranding> {
-  const [company] = await db.select({ authStatus: companies.authStatus, rewardPoints: companies.rewardPoints }).from(companies).where(eq(companies.id, companyId));
-  const [row] = await db.select().from(coBrandings).where(eq(coBrandings.companyId, companyId));
+  // The logo itself (up to a quarter of a megabyte) is not read: the view says only whether there is one.
+  const [found] = await db
+    .select({
+      authStatus: companies.authStatus,
+      rewardPoints: companies.rewardPoints,
+      enabled: coBrandings.enabled,
+      validUntil: coBrandings.validUntil,
+      hasLogo: sql<boolean>`${coBrandings.logo} IS NOT NULL`,
+      logoContentType: sql<string | null>`CASE WHEN ${coBrandings.logo} IS NULL THEN NULL ELSE ${coBrandings.logoContentType} END`,
+    })
+    .from(companies)
+    .leftJoin(coBrandings, eq(coBrandings.companyId, companies.id))
+    .where(eq(companies.id, companyId));
   const orders = await db
     .select({ order: coBrandingOrders, createdByName: accounts.name })
     .from(coBrandingOrders)
@@ -25,13 +36,13 @@ export async function coBrandingView(db: Db | Tx, companyId: string): Promise<Co
     .orderBy(desc(coBrandingOrders.createdAt), desc(coBrandingOrders.id))
     .limit(ORDERS_SHOWN);
   return {
-    enabled: row?.enabled ?? false,
-    hasLogo: row?.logo != null,
-    logoContentType: (row?.logo != null ? row.logoContentType : null) as CoBranding['logoContentType'],
-    validUntil: row?.validUntil?.toISOString() ?? null,
-    active: isActive(row),
-    companyAuthenticated: company?.authStatus === 'approved',
-    rewardPoints: company?.rewardPoints ?? 0,
+    enabled: found?.enabled ?? false,
+    hasLogo: found?.hasLogo ?? false,
+    logoContentType: (found?.logoContentType ?? null) as CoBranding['logoContentType'],
+    validUntil: found?.validUntil?.toISOString() ?? null,
+    active: isActive({ enabled: found?.enabled ?? false, validUntil: found?.validUntil ?? null }),
+    companyAuthenticated: found?.authStatus === 'approved',
+    rewardPoints: found?.rewardPoints ?? 0,
     orders: orders.map(
       ({ order, createdByName }): CoBrandingOrder => ({
         id: order.id,
@@ -45,10 +56,10 @@ export async function coBrandingView(db: Db | Tx, companyId: string): Promise<Co
   };
 }
 
-/** The company's row, created on first use and locked until the transaction ends. */
-export async function lockCoBranding(tx: Tx, companyId: string): Promise<CoBrandingRow> {
+/** The company's row, created on first use and locked until the transaction ends; its validity (not the logo) read. */
+export async function lockCoBranding(tx: Tx, companyId: string): Promise<Pick<CoBrandingRow, 'validUntil'>> {
   await tx.insert(coBrandings).values({ companyId }).onConflictDoNothing();
-  const [row] = await tx.select().from(coBrandings).where(eq(coBrandings.companyId, companyId)).for('update');
+  const [row] = await tx.select({ validUntil: coBrandings.validUntil }).from(coBrandings).where(eq(coBrandings.companyId, companyId)).for('update');
   return row!;
 }
 
@@ -78,7 +89,7 @@ export async function extendCoBranding(tx: Tx, companyId: string, accountId: str
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 /** What the bytes are by their signature: a PNG (signature and header chunk) or a JPEG (start of image marker). */
-export function imageTypeOf(bytes: Buffer): LogoContentType | null {
+function imageTypeOf(bytes: Buffer): LogoContentType | null {
   if (bytes.length >= 24 && bytes.subarray(0, 8).equals(PNG_SIGNATURE) && bytes.toString('latin1', 12, 16) === 'IHDR') return 'image/png';
   if (bytes.length >= 4 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'image/jpeg';
   return null;
@@ -104,4 +115,4 @@ export function checkedLogo(contentType: LogoContentType, base64: string): Buffe
 }
 
 /** A short fingerprint of the stored logo, for ETag and the versioned address. */
-export const logoTag = (base64: string): string => createHash('sha256').update(base64).digest('hex').slice(0, 16);
+export const logoTag = (base64: string): string => sha256(base64).slice(0, 16);

@@ -32,6 +32,13 @@ const manageSites = requirePermission(Permission.siteManageAll, Permission.siteM
 
 const nameTaken = (name: string) => new AppError(409, SiteAdminErrorCode.siteGroupNameTaken, `Your company already has a site group named "${name.trim()}".`);
 
+/** The group's name as stored: trimmed, and not blank. */
+function groupName(body: SiteGroupBody): string {
+  const name = body.name.trim();
+  if (!name) throw new AppError(400, ErrorCode.validationFailed, 'Enter a name for the group.');
+  return name;
+}
+
 function rethrowGroupError(err: unknown, name: string): never {
   if (isUniqueViolation(err, 'site_groups_company_name_key')) throw nameTaken(name);
   throw err;
@@ -77,12 +84,12 @@ export async function siteGroupRoutes(app: FastifyInstance) {
     { schema: { body: SiteGroupBodySchema, response: { 201: SiteGroupSchema } }, preHandler: manageSites, config: { oplog: 'Create Site Group' } },
     async (request, reply) => {
       const auth = requireAuth(request);
-      const { name } = request.body as SiteGroupBody;
-      request.oplog.target = name.trim();
-      if (!name.trim()) throw new AppError(400, ErrorCode.validationFailed, 'Enter a name for the group.');
+      const body = request.body as SiteGroupBody;
+      request.oplog.target = body.name.trim();
+      const name = groupName(body);
       let id: string;
       try {
-        const [row] = await ctx.db.insert(siteGroups).values({ companyId: auth.companyId, name: name.trim() }).returning({ id: siteGroups.id });
+        const [row] = await ctx.db.insert(siteGroups).values({ companyId: auth.companyId, name }).returning({ id: siteGroups.id });
         id = row!.id;
       } catch (err) {
         rethrowGroupError(err, name);
@@ -97,14 +104,13 @@ export async function siteGroupRoutes(app: FastifyInstance) {
     async (request) => {
       const auth = requireAuth(request);
       const { id } = request.params as { id: string };
-      const { name } = request.body as SiteGroupBody;
-      if (!name.trim()) throw new AppError(400, ErrorCode.validationFailed, 'Enter a name for the group.');
+      const name = groupName(request.body as SiteGroupBody);
       try {
         await ctx.db.transaction(async (tx) => {
           const group = await lockGroup(tx, auth.companyId, id);
           request.oplog.target = group.name;
-          request.oplog.detail = `Renamed to ${name.trim()}`;
-          await tx.update(siteGroups).set({ name: name.trim() }).where(eq(siteGroups.id, id));
+          request.oplog.detail = `Renamed to ${name}`;
+          await tx.update(siteGroups).set({ name }).where(eq(siteGroups.id, id));
         });
       } catch (err) {
         rethrowGroupError(err, name);
@@ -122,17 +128,11 @@ export async function siteGroupRoutes(app: FastifyInstance) {
       const ungrouped = await ctx.db.transaction(async (tx) => {
         const group = await lockGroup(tx, auth.companyId, id);
         request.oplog.target = group.name;
-        if (!auth.permissions.has(Permission.siteManageAll)) {
-          // Ungrouping sites the caller does not manage is not for it to do.
-          const [hidden] = await tx
-            .select({ n: sql<number>`count(*)::int` })
-            .from(sites)
-            .where(and(eq(sites.groupId, id), sql`NOT (${siteScope(auth)})`));
-          if ((hidden?.n ?? 0) > 0) {
-            throw new AppError(403, ErrorCode.permissionDenied, `"${group.name}" holds sites you do not manage: deleting it needs Manage All Sites.`);
-          }
+        const members = await tx.select({ id: sites.id, managed: sql<boolean>`${siteScope(auth)}` }).from(sites).where(eq(sites.groupId, id));
+        // Ungrouping sites the caller does not manage is not for it to do.
+        if (members.some((m) => !m.managed)) {
+          throw new AppError(403, ErrorCode.permissionDenied, `"${group.name}" holds sites you do not manage: deleting it needs Manage All Sites.`);
         }
-        const members = await tx.select({ id: sites.id }).from(sites).where(eq(sites.groupId, id));
         // The foreign key leaves the group's sites ungrouped.
         await tx.delete(siteGroups).where(eq(siteGroups.id, id));
         return members;

@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray } from 'drizzle-orm';
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import { Permission, type SiteManager } from '@vigil/protocol/api';
 import { permissionsOf } from '../auth/sessions.js';
 import type { Db, Tx } from '../db/client.js';
@@ -50,11 +50,9 @@ export async function managersOf(db: Db | Tx, siteIds: readonly string[]): Promi
     .innerJoin(accounts, eq(accounts.id, siteManagers.accountId))
     .leftJoin(roles, eq(roles.id, accounts.roleId))
     .where(inArray(siteManagers.siteId, [...siteIds]))
-    .orderBy(asc(siteManagers.expiresAt), asc(accounts.name), asc(accounts.id));
+    .orderBy(sql`${siteManagers.expiresAt} ASC NULLS FIRST`, asc(accounts.name), asc(accounts.id));
   const now = Date.now();
-  // PostgreSQL sorts NULL (Lifetime) last in ascending order; Lifetime managers are listed first.
-  const ordered = [...rows.filter((r) => r.m.expiresAt === null), ...rows.filter((r) => r.m.expiresAt !== null)];
-  for (const { m, a } of ordered) {
+  for (const { m, a } of rows) {
     bySite.get(m.siteId)?.push({
       accountId: a.id,
       name: a.name,

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, ne, sql } from 'drizzle-orm';
 import Type from 'typebox';
 import {
   AssignManagersBodySchema,
@@ -22,7 +22,7 @@ import type { Tx } from '../db/client.js';
 import { siteManagers, sites } from '../db/schema.js';
 import { AppError } from '../http/errors.js';
 import { SiteParams } from '../http/params.js';
-import { notifyAccounts } from '../notifications/notify.js';
+import { notifyAccounts, type NotificationDraft } from '../notifications/notify.js';
 import { requireOwnCompanySite, siteOfRequest, siteScope } from '../sites/access.js';
 import { requireSiteOperation } from '../sites/gate.js';
 import { holdsManageAll, MANAGER_ROLES, managerAccounts, managerCandidates, managersOf, validityText } from './managers.js';
@@ -44,6 +44,23 @@ function futureExpiry(iso: string | null): Date | null {
 }
 
 const live = (m: { expiresAt: Date | null }, now: number) => m.expiresAt === null || m.expiresAt.getTime() > now;
+const sameExpiry = (a: Date | null, b: Date | null) => (a?.getTime() ?? null) === (b?.getTime() ?? null);
+
+const validityChanged = (site: { id: string; name: string }, expiresAt: Date | null): NotificationDraft => ({
+  kind: 'site_manager.changed',
+  title: 'Site manager validity changed',
+  body: `Your validity as site manager of "${site.name}" is now ${validityText(expiresAt)}.`,
+  data: { siteId: site.id },
+});
+
+/** How many Lifetime managers the site has, `except` left out. */
+async function lifetimeManagers(tx: Tx, siteId: string, except?: string): Promise<number> {
+  const [n] = await tx
+    .select({ n: sql<number>`count(*)::int` })
+    .from(siteManagers)
+    .where(and(eq(siteManagers.siteId, siteId), isNull(siteManagers.expiresAt), except ? ne(siteManagers.accountId, except) : undefined));
+  return n?.n ?? 0;
+}
 
 /**
  * Site managers (manual §3.4.4): installers assigned to sites with a validity, Lifetime or until a time. Holders of
@@ -130,11 +147,14 @@ export async function siteManagerRoutes(app: FastifyInstance) {
           request.oplog.siteName = locked[0]!.name;
         }
 
-        const existing = await tx.select().from(siteManagers).where(inArray(siteManagers.siteId, siteIds));
         const now = Date.now();
+        // The site's live managers, by account.
+        const before = new Map<string, Map<string, Date | null>>(siteIds.map((id) => [id, new Map()]));
+        for (const m of await tx.select().from(siteManagers).where(inArray(siteManagers.siteId, siteIds))) {
+          if (live(m, now)) before.get(m.siteId)!.set(m.accountId, m.expiresAt);
+        }
         for (const site of locked) {
-          const after = new Map(existing.filter((m) => m.siteId === site.id && live(m, now)).map((m) => [m.accountId, m.expiresAt]));
-          for (const [accountId, at] of validity) after.set(accountId, at);
+          const after = new Map([...before.get(site.id)!, ...validity]);
           if (after.size > SITE_MANAGERS_MAX) {
             throw refuse(SiteAdminErrorCode.siteManagerLimit, `${site.name} would have ${after.size} site managers; a site has at most ${SITE_MANAGERS_MAX}.`);
           }
@@ -153,18 +173,18 @@ export async function siteManagerRoutes(app: FastifyInstance) {
           });
 
         for (const site of locked) {
+          const managers = before.get(site.id)!;
           for (const [accountId, expiresAt] of validity) {
-            const before = existing.find((m) => m.siteId === site.id && m.accountId === accountId);
-            const wasLive = before !== undefined && live(before, now);
-            if (wasLive && (before.expiresAt?.getTime() ?? null) === (expiresAt?.getTime() ?? null)) continue;
-            await notifyAccounts(tx, [accountId], {
-              kind: wasLive ? 'site_manager.changed' : 'site_manager.assigned',
-              title: wasLive ? 'Site manager validity changed' : 'Site assigned to you',
-              body: wasLive
-                ? `Your validity as site manager of "${site.name}" is now ${validityText(expiresAt)}.`
-                : `${auth.name} assigned you the site "${site.name}" as its site manager (${validityText(expiresAt)}).`,
-              data: { siteId: site.id },
-            });
+            if (!managers.has(accountId)) {
+              await notifyAccounts(tx, [accountId], {
+                kind: 'site_manager.assigned',
+                title: 'Site assigned to you',
+                body: `${auth.name} assigned you the site "${site.name}" as its site manager (${validityText(expiresAt)}).`,
+                data: { siteId: site.id },
+              });
+            } else if (!sameExpiry(managers.get(accountId) ?? null, expiresAt)) {
+              await notifyAccounts(tx, [accountId], validityChanged(site, expiresAt));
+            }
           }
         }
       });
@@ -194,27 +214,14 @@ export async function siteManagerRoutes(app: FastifyInstance) {
         }
         const expiresAt = futureExpiry(iso);
         request.oplog.detail = validityText(expiresAt);
-        if (expiresAt !== null && row.expiresAt === null) {
-          const [other] = await tx
-            .select({ n: sql<number>`count(*)::int` })
-            .from(siteManagers)
-            .where(and(eq(siteManagers.siteId, site.id), sql`${siteManagers.expiresAt} IS NULL`, sql`${siteManagers.accountId} <> ${accountId}`));
-          if ((other?.n ?? 0) === 0) {
-            throw refuse(SiteAdminErrorCode.lifetimeManagerRequired, `${account!.name} is the only Lifetime site manager of ${site.name}: at least one must stay Lifetime.`);
-          }
+        if (expiresAt !== null && row.expiresAt === null && (await lifetimeManagers(tx, site.id, accountId)) === 0) {
+          throw refuse(SiteAdminErrorCode.lifetimeManagerRequired, `${account!.name} is the only Lifetime site manager of ${site.name}: at least one must stay Lifetime.`);
         }
         await tx
           .update(siteManagers)
           .set({ expiresAt, assignedBy: requireAuth(request).accountId, assignedAt: sql`now()` })
           .where(and(eq(siteManagers.siteId, site.id), eq(siteManagers.accountId, accountId)));
-        if ((row.expiresAt?.getTime() ?? null) !== (expiresAt?.getTime() ?? null)) {
-          await notifyAccounts(tx, [accountId], {
-            kind: 'site_manager.changed',
-            title: 'Site manager validity changed',
-            body: `Your validity as site manager of "${site.name}" is now ${validityText(expiresAt)}.`,
-            data: { siteId: site.id },
-          });
-        }
+        if (!sameExpiry(row.expiresAt, expiresAt)) await notifyAccounts(tx, [accountId], validityChanged(site, expiresAt));
         return site;
       });
       ctx.hub.publish(site.companyId, { type: 'site.changed', siteId: site.id });
@@ -240,11 +247,7 @@ export async function siteManagerRoutes(app: FastifyInstance) {
         if (!row) throw managerNotFound();
         const [account] = await managerAccounts(tx, [accountId]);
         request.oplog.target = account?.name ?? accountId;
-        const [lifetime] = await tx
-          .select({ n: sql<number>`count(*)::int` })
-          .from(siteManagers)
-          .where(and(eq(siteManagers.siteId, site.id), sql`${siteManagers.expiresAt} IS NULL`));
-        if (row.expiresAt === null && (lifetime?.n ?? 0) === 0) {
+        if (row.expiresAt === null && (await lifetimeManagers(tx, site.id)) === 0) {
           throw refuse(SiteAdminErrorCode.lifetimeManagerRequired, `${account?.name ?? 'This account'} is the only Lifetime site manager of ${site.name}: assign another Lifetime manager first.`);
         }
         if (accountId !== auth.accountId) {

@@ -32,8 +32,10 @@ export async function sweepExpiredGrants(ctx: CloudContext, since: Date, now: Da
     );
   let ended = 0;
   for (const grant of expired) {
-    const use = grant.use as DeviceUse;
     const deviceId = grant.deviceId!;
+    // Most grants run out with no window open on their device: nothing to look up then.
+    if (ctx.video.onDevice(deviceId).length === 0) continue;
+    const use = grant.use as DeviceUse;
     // A disbanded site leaves nothing usable.
     const usable = grant.site.status === SiteStatus.disbanded ? [] : await usableDevices(ctx.db, { companyId: grant.companyId }, grant.site, use);
     if (usable === null || usable.includes(deviceId)) continue;

@@ -1,5 +1,5 @@
 import Type, { type Static } from 'typebox';
-import { IsoDateSchema, UuidSchema } from './common.js';
+import { IsoDateSchema, literals, UuidSchema } from './common.js';
 
 /**
  * Co-branding (manual §3.3.3): while the service is valid and switched on, a company's customers see its logo, or
@@ -41,8 +41,7 @@ import { IsoDateSchema, UuidSchema } from './common.js';
 
 /** The service periods sold online and on service keys. */
 export const CO_BRANDING_MONTHS = [12, 24, 36] as const;
-export type CoBrandingMonths = (typeof CO_BRANDING_MONTHS)[number];
-const MonthsSchema = Type.Union([Type.Literal(12), Type.Literal(24), Type.Literal(36)]);
+const MonthsSchema = literals(CO_BRANDING_MONTHS);
 
 /** The Rewards Store's price of one month of co-branding. */
 export const POINTS_PER_MONTH = 100;
@@ -53,6 +52,7 @@ export const MAX_POINTS_MONTHS = 36;
 export const LOGO_MAX_BYTES = 256 * 1024;
 export const LOGO_CONTENT_TYPES = ['image/png', 'image/jpeg'] as const;
 export type LogoContentType = (typeof LOGO_CONTENT_TYPES)[number];
+const LogoContentTypeSchema = literals(LOGO_CONTENT_TYPES);
 
 export const SERVICE_KEYS_PER_SUBMISSION = 20;
 export const SERVICE_KEYS_PER_MINT = 100;
@@ -62,7 +62,7 @@ export const SERVICE_KEY_PATTERN = '^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4
 
 export const ServiceType = { coBranding: 'co_branding' } as const;
 export type ServiceType = (typeof ServiceType)[keyof typeof ServiceType];
-const ServiceTypeSchema = Type.Literal('co_branding');
+const ServiceTypeSchema = literals(Object.values(ServiceType));
 export const SERVICE_TYPE_LABELS: Record<ServiceType, string> = { co_branding: 'Co-branding' };
 
 /** How the service was obtained or extended. */
@@ -90,7 +90,7 @@ export type CoBrandingErrorCode = (typeof CoBrandingErrorCode)[keyof typeof CoBr
 
 export const CoBrandingOrderSchema = Type.Object({
   id: UuidSchema,
-  source: Type.Union([Type.Literal('purchase'), Type.Literal('service_key'), Type.Literal('reward_points'), Type.Literal('free_promo')]),
+  source: literals(Object.values(CoBrandingSource)),
   months: Type.Integer(),
   /** What the order was made with: VAT number and payment method, the key, the points. */
   details: Type.Record(Type.String(), Type.String()),
@@ -102,7 +102,7 @@ export type CoBrandingOrder = Static<typeof CoBrandingOrderSchema>;
 export const CoBrandingSchema = Type.Object({
   enabled: Type.Boolean(),
   hasLogo: Type.Boolean(),
-  logoContentType: Type.Union([Type.Literal('image/png'), Type.Literal('image/jpeg'), Type.Null()]),
+  logoContentType: Type.Union([LogoContentTypeSchema, Type.Null()]),
   /** The end of the service; null: never obtained. */
   validUntil: Type.Union([IsoDateSchema, Type.Null()]),
   /** Switched on and valid now: customers see the branding. */
@@ -119,7 +119,7 @@ export type CoBrandingSwitchBody = Static<typeof CoBrandingSwitchBodySchema>;
 
 export const LogoBodySchema = Type.Object(
   {
-    contentType: Type.Union([Type.Literal('image/png'), Type.Literal('image/jpeg')]),
+    contentType: LogoContentTypeSchema,
     /** The image's bytes, base64. */
     data: Type.String({ minLength: 4, pattern: '^[A-Za-z0-9+/]+={0,2}$' }),
   },
@@ -132,7 +132,7 @@ export const CoBrandingOrderBodySchema = Type.Object(
   {
     months: MonthsSchema,
     vatNumber: Type.String({ minLength: 2, maxLength: 32, pattern: '^[A-Za-z0-9 .-]+$' }),
-    paymentMethod: Type.Union([Type.Literal('card'), Type.Literal('paypal'), Type.Literal('bank_transfer')]),
+    paymentMethod: literals(Object.values(PaymentMethod)),
     /** The distributor's invitation code: a discount for the company, a rebate for the distributor. */
     distributorCode: Type.Optional(CodeSchema),
     /** The code from the vendor's sales. */
