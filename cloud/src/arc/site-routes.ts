@@ -48,14 +48,7 @@ export async function arcSiteRoutes(app: FastifyInstance) {
   const installer = [installerSide(ctx.db), seeSites];
   const manageDevices = [...installer, requirePermission(Permission.deviceManage)];
 
-  /**
-   * The route's site, if the caller may see it; fills in the log line. The site's ARC authorization and its panels'
-   * service set how the panels report: Manage Device of Table 3-12.
-   */
-  async function siteOf(request: FastifyRequest, op?: SiteOperation) {
-    const site = await siteOfRequest(ctx.db, request, op);
-    return site;
-  }
+  // Setting how the site's panels report (its ARC authorization, their service) is Manage Device of Table 3-12.
 
   /** A panel of the site whose reporting is set: on a handed-over site, the customer's Configuration grant of it. */
   async function panelToConfigure(request: FastifyRequest, site: { id: string; name: string; status: string }) {
@@ -84,7 +77,7 @@ export async function arcSiteRoutes(app: FastifyInstance) {
   }
 
   app.get('/sites/:siteId/arc', { schema: { params: SiteParams, response: { 200: SiteArcServiceSchema } }, preHandler: installer }, async (request) =>
-    view(await siteOf(request)),
+    view(await siteOfRequest(ctx.db, request)),
   );
 
   /** "Select ARC" → "Authorize": one ARC per site, personal sites only. Authorizing the same ARC again changes nothing. */
@@ -97,7 +90,7 @@ export async function arcSiteRoutes(app: FastifyInstance) {
     },
     async (request) => {
       const auth = requireAuth(request);
-      const site = await siteOf(request, SiteOperation.manageDevice);
+      const site = await siteOfRequest(ctx.db, request, SiteOperation.manageDevice);
       const { arcCompanyId } = request.body as AuthorizeSiteBody;
       if (site.type !== SiteType.personal) {
         throw new AppError(422, ArcErrorCode.personalSitesOnly, 'The ARC service is available to personal sites only.');
@@ -121,7 +114,7 @@ export async function arcSiteRoutes(app: FastifyInstance) {
 
   /** How the site's box relays its panels now, asked of the box itself (409 EDGE_OFFLINE while it is not connected). */
   app.get('/sites/:siteId/arc/relay', { schema: { params: SiteParams, response: { 200: SiteAlarmRelaySchema } }, preHandler: installer }, async (request): Promise<SiteAlarmRelay> => {
-    const site = await siteOf(request);
+    const site = await siteOfRequest(ctx.db, request);
     const serial = (await relayEdgeOf(ctx.db, site.id))?.serial;
     if (!serial) throw new AppError(404, ErrorCode.edgeNotFound, 'No edge box at this site relays its panels to the ARC: add one.');
     const status = await ctx.tunnel.call(serial, RpcMethod.alarmsStatus, {}, ctx.config.rpcTimeoutMs);
@@ -148,7 +141,7 @@ export async function arcSiteRoutes(app: FastifyInstance) {
     '/sites/:siteId/arc/authorization',
     { schema: { params: SiteParams, response: { 200: SiteArcServiceSchema } }, preHandler: installer, config: { oplog: 'Withdraw Site Authorization from Alarm Receiving Center' } },
     async (request) => {
-      const site = await siteOf(request, SiteOperation.manageDevice);
+      const site = await siteOfRequest(ctx.db, request, SiteOperation.manageDevice);
       const withdrawn = await ctx.db.transaction(async (tx) => {
         const [row] = await tx.delete(siteArcAuthorizations).where(eq(siteArcAuthorizations.siteId, site.id)).returning();
         if (!row) return null;
@@ -174,7 +167,7 @@ export async function arcSiteRoutes(app: FastifyInstance) {
     { schema: { params: PanelParams, body: EnableArcServiceBodySchema, response: { 200: ArcPanelSchema } }, preHandler: manageDevices, config: { oplog: ENABLE_ACTION } },
     async (request) => {
       await requireFeature(ctx.db, requireAuth(request), RegionFeature.arcService);
-      const site = await siteOf(request, SiteOperation.manageDevice);
+      const site = await siteOfRequest(ctx.db, request, SiteOperation.manageDevice);
       const device = await panelToConfigure(request, site);
       const authorization = await authorizationOf(ctx.db, site.id);
       if (!authorization) throw new AppError(409, ArcErrorCode.notAuthorized, 'Authorize the site to an ARC first.');
@@ -191,7 +184,7 @@ export async function arcSiteRoutes(app: FastifyInstance) {
     '/sites/:siteId/arc/panels/:deviceId',
     { schema: { params: PanelParams, response: { 200: ArcPanelSchema } }, preHandler: manageDevices, config: { oplog: DISABLE_ACTION } },
     async (request) => {
-      const site = await siteOf(request, SiteOperation.manageDevice);
+      const site = await siteOfRequest(ctx.db, request, SiteOperation.manageDevice);
       const device = await panelToConfigure(request, site);
       const saved = await updateService(ctx.db, device.id, disable);
       changed(site.id, site.companyId, saved.arcCompanyId);

@@ -1,5 +1,5 @@
 import { SiteParams } from '../http/params.js';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { and, desc, eq } from 'drizzle-orm';
 import Type from 'typebox';
 import { LanDeviceClass, RpcMethod } from '@vigil/protocol';
@@ -22,11 +22,6 @@ const LIST_LIMIT = 20;
 export async function activationRoutes(app: FastifyInstance) {
   const { ctx } = app;
   const manageDevices = requirePermission(Permission.deviceManage);
-
-  async function siteFor(request: FastifyRequest) {
-    const site = await siteOfRequest(ctx.db, request);
-    return site;
-  }
 
   app.post(
     '/sites/:siteId/onsite/activations',
@@ -115,7 +110,7 @@ export async function activationRoutes(app: FastifyInstance) {
     '/sites/:siteId/onsite/activations',
     { schema: { params: SiteParams, response: { 200: ActivationJobListSchema } }, preHandler: manageDevices },
     async (request) => {
-      const site = await siteFor(request);
+      const site = await siteOfRequest(ctx.db, request);
       const jobs = await ctx.db.select().from(activationJobs).where(eq(activationJobs.siteId, site.id)).orderBy(desc(activationJobs.createdAt), desc(activationJobs.id)).limit(LIST_LIMIT);
       return { items: await loadJobs(ctx.db, jobs) };
     },
@@ -125,7 +120,7 @@ export async function activationRoutes(app: FastifyInstance) {
     '/sites/:siteId/onsite/activations/:jobId',
     { schema: { params: JobParams, response: { 200: ActivationJobSchema } }, preHandler: manageDevices },
     async (request) => {
-      const site = await siteFor(request);
+      const site = await siteOfRequest(ctx.db, request);
       const { jobId } = request.params as { jobId: string };
       const [job] = await ctx.db.select().from(activationJobs).where(and(eq(activationJobs.id, jobId), eq(activationJobs.siteId, site.id)));
       if (!job) throw new AppError(404, ErrorCode.notFound, 'Activation job not found.');
