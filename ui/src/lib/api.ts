@@ -141,6 +141,7 @@ export interface SiteListQuery {
   search?: string;
   type?: SiteType | '';
   status?: SiteStatus | '';
+  groupId?: string;
   page?: number;
   pageSize?: number;
 }

@@ -1,4 +1,13 @@
-import type { HandoverBody, HandoverOffer, HandoverStatus, ResendHandoverBody, SiteHandover } from '@vigil/protocol/api';
+import {
+  DEVICE_PERMISSION_LABELS,
+  VALIDITY_LABELS,
+  type HandoverBody,
+  type HandoverOffer,
+  type HandoverPermissionView,
+  type HandoverStatus,
+  type ResendHandoverBody,
+  type SiteHandover,
+} from '@vigil/protocol/api';
 import { ApiError, errorMessage, request } from './api';
 
 /** The portal's calls for handing a site over by transfer (protocol/src/api/handover.ts). */
@@ -20,6 +29,12 @@ export function handoverBadge(status: HandoverStatus): string {
   if (status === 'Accepted') return 'badge-online';
   if (status === 'NotRegistered' || status === 'ToBeAccepted') return 'badge-result-running';
   return 'badge-offline';
+}
+
+/** A permission the installer asks to keep, as both sides read it: "Live view (1 Hour): Door, Yard". */
+export function askedPermissionText(p: HandoverPermissionView): string {
+  const text = `${DEVICE_PERMISSION_LABELS[p.permission]} (${VALIDITY_LABELS[p.validity]})`;
+  return p.devices.length > 0 ? `${text}: ${p.devices.map((d) => d.name).join(', ')}` : text;
 }
 
 /** The refusals of a handover, told to the installer or customer who met them. */

@@ -54,7 +54,22 @@ export type Route =
 
 export const PUBLIC_ROUTES = new Set<Route['name']>(['login', 'register', 'invitation', 'join', 'handoverOffer', 'sharingOffer', 'customerRegister']);
 /** The customer's side (site owners, sharing recipients): the only pages a customer account sees, besides Notifications. */
-export const CUSTOMER_ROUTES = new Set<Route['name']>(['mySites', 'mySite', 'mySiteAccess', 'myHandovers', 'myRequests', 'myDeviceInvitations', 'notifications']);
+export const CUSTOMER_ROUTES = new Set<Route['name']>(['mySites', 'mySite', 'mySiteAccess', 'myHandovers', 'myRequests', 'myDeviceInvitations']);
+
+/** A site's sections, at `/sites/:siteId/<section>`. */
+const SITE_SECTIONS = {
+  'on-site': 'onsite',
+  arc: 'arcService',
+  live: 'liveView',
+  playback: 'playback',
+  events: 'siteEvents',
+  collaboration: 'siteCollaboration',
+  handover: 'siteHandover',
+  sharing: 'siteSharing',
+  permissions: 'sitePermissions',
+  managers: 'siteManagers',
+  'move-devices': 'moveDevices',
+} as const satisfies Record<string, Route['name']>;
 
 export function matchRoute(path: string): Route {
   const p = path.replace(/\/+$/, '') || '/';
@@ -91,36 +106,18 @@ export function matchRoute(path: string): Route {
   if (handoverOffer?.[1]) return { name: 'handoverOffer', token: decodeURIComponent(handoverOffer[1]) };
   const sharingOffer = /^\/share\/([^/]+)$/.exec(p);
   if (sharingOffer?.[1]) return { name: 'sharingOffer', token: decodeURIComponent(sharingOffer[1]) };
-  const siteHandover = /^\/sites\/([^/]+)\/handover$/.exec(p);
-  if (siteHandover?.[1]) return { name: 'siteHandover', siteId: decodeURIComponent(siteHandover[1]) };
-  const siteSharing = /^\/sites\/([^/]+)\/sharing$/.exec(p);
-  if (siteSharing?.[1]) return { name: 'siteSharing', siteId: decodeURIComponent(siteSharing[1]) };
-  const sitePermissions = /^\/sites\/([^/]+)\/permissions$/.exec(p);
-  if (sitePermissions?.[1]) return { name: 'sitePermissions', siteId: decodeURIComponent(sitePermissions[1]) };
-  const siteManagers = /^\/sites\/([^/]+)\/managers$/.exec(p);
-  if (siteManagers?.[1]) return { name: 'siteManagers', siteId: decodeURIComponent(siteManagers[1]) };
-  const moveDevices = /^\/sites\/([^/]+)\/move-devices$/.exec(p);
-  if (moveDevices?.[1]) return { name: 'moveDevices', siteId: decodeURIComponent(moveDevices[1]) };
   const mySite = /^\/my\/sites\/([^/]+)$/.exec(p);
   if (mySite?.[1]) return { name: 'mySite', siteId: decodeURIComponent(mySite[1]) };
   const mySiteAccess = /^\/my\/sites\/([^/]+)\/access$/.exec(p);
   if (mySiteAccess?.[1]) return { name: 'mySiteAccess', siteId: decodeURIComponent(mySiteAccess[1]) };
   const invitation = /^\/invitation\/([^/]+)$/.exec(p);
   if (invitation?.[1]) return { name: 'invitation', token: decodeURIComponent(invitation[1]) };
-  const siteCollaboration = /^\/sites\/([^/]+)\/collaboration$/.exec(p);
-  if (siteCollaboration?.[1]) return { name: 'siteCollaboration', siteId: decodeURIComponent(siteCollaboration[1]) };
   const site = /^\/sites\/([^/]+)$/.exec(p);
   if (site?.[1]) return { name: 'site', siteId: decodeURIComponent(site[1]) };
-  const onsite = /^\/sites\/([^/]+)\/on-site$/.exec(p);
-  if (onsite?.[1]) return { name: 'onsite', siteId: decodeURIComponent(onsite[1]) };
-  const arcService = /^\/sites\/([^/]+)\/arc$/.exec(p);
-  if (arcService?.[1]) return { name: 'arcService', siteId: decodeURIComponent(arcService[1]) };
-  const liveView = /^\/sites\/([^/]+)\/live$/.exec(p);
-  if (liveView?.[1]) return { name: 'liveView', siteId: decodeURIComponent(liveView[1]) };
-  const playback = /^\/sites\/([^/]+)\/playback$/.exec(p);
-  if (playback?.[1]) return { name: 'playback', siteId: decodeURIComponent(playback[1]) };
-  const siteEvents = /^\/sites\/([^/]+)\/events$/.exec(p);
-  if (siteEvents?.[1]) return { name: 'siteEvents', siteId: decodeURIComponent(siteEvents[1]) };
+  const section = /^\/sites\/([^/]+)\/([^/]+)$/.exec(p);
+  if (section?.[1] && section[2] && Object.hasOwn(SITE_SECTIONS, section[2])) {
+    return { name: SITE_SECTIONS[section[2] as keyof typeof SITE_SECTIONS], siteId: decodeURIComponent(section[1]) };
+  }
   const deviceStorage = /^(?:\/sites\/([^/]+))?\/devices\/([^/]+)\/cloud-storage$/.exec(p);
   if (deviceStorage?.[2]) {
     return { name: 'deviceCloudStorage', siteId: deviceStorage[1] ? decodeURIComponent(deviceStorage[1]) : null, deviceId: decodeURIComponent(deviceStorage[2]) };

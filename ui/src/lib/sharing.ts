@@ -1,14 +1,17 @@
-import type {
-  AddRecipientsBody,
-  CustomerSharingsReply,
-  EditRecipientBody,
-  SharedDeviceBody,
-  SharingBody,
-  SharingOffer,
-  SharingRecipientStatus,
-  SiteSharing,
+import {
+  VALIDITY_LABELS,
+  type AddRecipientsBody,
+  type CustomerSharingsReply,
+  type EditRecipientBody,
+  type SharedDevice,
+  type SharedDeviceBody,
+  type SharingBody,
+  type SharingOffer,
+  type SharingRecipientStatus,
+  type SiteSharing,
 } from '@vigil/protocol/api';
 import { ApiError, errorMessage, request } from './api';
+import { permissionLabel } from './grants';
 
 /** The portal's calls for handing a site over by sharing (protocol/src/api/sharing.ts). */
 const enc = encodeURIComponent;
@@ -36,6 +39,11 @@ export function sharingBadge(status: SharingRecipientStatus): string {
   return status === 'Rejected' ? 'badge-failed' : 'badge-offline';
 }
 
+/** What a customer may do with a shared device, and for how long: "Live view, Playback · 1 Hour". */
+export function sharedDeviceText(d: SharedDevice): string {
+  return `${d.permissions.map(permissionLabel).join(', ')} · ${VALIDITY_LABELS[d.validity]}`;
+}
+
 /** The refusals, told to the person filling in the form. */
 const REFUSAL_TEXT: Record<string, string> = {
   SHARING_PERSONAL_ONLY: 'Only a personal site can be handed over by sharing. Hand a team site over by transferring.',
@@ -48,7 +56,6 @@ const REFUSAL_TEXT: Record<string, string> = {
 };
 
 export function sharingError(e: unknown): string {
-  if (!(e instanceof ApiError)) return errorMessage(e);
   // The share limit and address refusals name the device or the address: the server's sentence says it best.
-  return REFUSAL_TEXT[e.code] ?? errorMessage(e);
+  return e instanceof ApiError ? (REFUSAL_TEXT[e.code] ?? errorMessage(e)) : errorMessage(e);
 }
