@@ -13,9 +13,9 @@ import {
   type DeviceAlarmQuery,
 } from '@vigil/protocol/api';
 import { alarmEvents, arcPanels, companies, devices, sites } from '../db/schema.js';
-import { requireAuth } from '../auth/plugin.js';
+import { manageSites, requireAuth } from '../auth/plugin.js';
 import { arcSide } from '../arc/access.js';
-import { deviceFor, seeSites } from '../devices/routes.js';
+import { deviceFor } from '../devices/routes.js';
 
 const DeviceParams = Type.Object({ deviceId: Type.String({ format: 'uuid' }) });
 /** The ARC keeps seeing what it received from a panel while it is suspended, not after it lets the panel go. */
@@ -90,7 +90,7 @@ export async function alarmLogRoutes(app: FastifyInstance) {
 
   app.get(
     '/devices/:deviceId/alarms',
-    { schema: { params: DeviceParams, querystring: DeviceAlarmQuerySchema, response: { 200: DeviceAlarmListSchema } }, preHandler: seeSites },
+    { schema: { params: DeviceParams, querystring: DeviceAlarmQuerySchema, response: { 200: DeviceAlarmListSchema } }, preHandler: manageSites },
     async (request) => {
       const { device, site } = await deviceFor(ctx.db, request);
       const where = and(eq(alarmEvents.deviceId, device.id), eq(alarmEvents.companyId, site.companyId));

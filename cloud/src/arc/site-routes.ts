@@ -24,8 +24,7 @@ import { relayEdgeOf } from '../alarms/config.js';
 import type { Db } from '../db/client.js';
 import { arcPanels, devices, siteArcAuthorizations } from '../db/schema.js';
 import { AppError } from '../http/errors.js';
-import { requireAuth, requirePermission } from '../auth/plugin.js';
-import { seeSites } from '../devices/routes.js';
+import { manageSites, requireAuth, requirePermission } from '../auth/plugin.js';
 import { siteOfRequest } from '../sites/access.js';
 import { requireDeviceUse } from '../sites/gate.js';
 import { requireFeature } from '../regions/features.js';
@@ -45,7 +44,7 @@ async function authorizationOf(db: Db, siteId: string) {
 /** An installer's side of the ARC service (§4.12.2): a site's authorization to an ARC, and its panels' service. */
 export async function arcSiteRoutes(app: FastifyInstance) {
   const { ctx } = app;
-  const installer = [installerSide(ctx.db), seeSites];
+  const installer = [installerSide(ctx.db), manageSites];
   const manageDevices = [...installer, requirePermission(Permission.deviceManage)];
 
   // Setting how the site's panels report (its ARC authorization, their service) is Manage Device of Table 3-12.

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
-import { CompanyErrorCode, ErrorCode, SiteStatusErrorCode, type Permission } from '@vigil/protocol/api';
+import { CompanyErrorCode, ErrorCode, Permission, SiteStatusErrorCode } from '@vigil/protocol/api';
 import { operationLogs } from '../db/schema.js';
 import { AppError } from '../http/errors.js';
 import type { Auth, OplogDraft } from '../types.js';
@@ -112,6 +112,9 @@ export function requirePermission(...any: Permission[]): preHandlerAsyncHookHand
     }
   };
 }
+
+/** A route guard for a site's routes: Manage All Sites or Manage Assigned Sites (the route's site scope decides which sites). */
+export const manageSites = requirePermission(Permission.siteManageAll, Permission.siteManageAssigned);
 
 /** A route guard: only the company's Installer Admin (authentication, identity provider, mergers). */
 export const requireInstallerAdmin: preHandlerAsyncHookHandler = async (request) => {

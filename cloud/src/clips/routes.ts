@@ -15,8 +15,7 @@ import {
   type ClipsPage,
   type ClipsQuery,
 } from '@vigil/protocol/api';
-import { requireAuth, requirePermission, writeOplog } from '../auth/plugin.js';
-import { seeSites } from '../devices/routes.js';
+import { manageSites, requireAuth, requirePermission, writeOplog } from '../auth/plugin.js';
 import { clipDrops, clips, devices, sites } from '../db/schema.js';
 import { AppError } from '../http/errors.js';
 import { isRecorder, videoFileName } from '../video/devices.js';
@@ -32,7 +31,7 @@ const CURSOR = /^(\d{1,15})\.([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0
 /** The most dropped events one page lists beside its clips. */
 const MAX_DROPS = 200;
 
-const guard = [seeSites, requirePermission(Permission.playback)];
+const guard = [manageSites, requirePermission(Permission.playback)];
 const isoAt = (d: Date) => sql`${d.toISOString()}::timestamptz`;
 
 /**

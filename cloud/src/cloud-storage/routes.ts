@@ -29,8 +29,8 @@ import {
   type PackageOrderBody,
   type StorageUsage,
 } from '@vigil/protocol/api';
-import { requireAuth, requirePermission } from '../auth/plugin.js';
-import { deviceFor, seeSites, type DeviceNeed } from '../devices/routes.js';
+import { manageSites, requireAuth, requirePermission } from '../auth/plugin.js';
+import { deviceFor, type DeviceNeed } from '../devices/routes.js';
 import { clips, cloudStorageChannels, cloudStorageDevices, devices } from '../db/schema.js';
 import { AppError } from '../http/errors.js';
 import { siteOfRequest } from '../sites/access.js';
@@ -54,7 +54,7 @@ import { listPackages, lockPackage, orderPackage } from './packages.js';
 
 const DeviceParams = Type.Object({ deviceId: Type.String({ format: 'uuid' }) });
 const ChannelParams = Type.Object({ deviceId: Type.String({ format: 'uuid' }), channel: Type.Integer({ minimum: 1, maximum: 9999 }) });
-const configure = [seeSites, requirePermission(Permission.deviceConfigure)];
+const configure = [manageSites, requirePermission(Permission.deviceConfigure)];
 /** Cloud storage settings go to the device: Manage Device on the site, and Configuration of a handed-over device. */
 const CONFIGURE: DeviceNeed = { op: SiteOperation.manageDevice, use: DevicePermissionName.configuration };
 
@@ -175,7 +175,7 @@ export async function cloudStorageRoutes(app: FastifyInstance) {
     return row?.sealed ?? null;
   }
 
-  app.get('/devices/:deviceId/cloud-storage', { schema: { params: DeviceParams, response: { 200: DeviceCloudStorageSchema } }, preHandler: seeSites }, async (request) => {
+  app.get('/devices/:deviceId/cloud-storage', { schema: { params: DeviceParams, response: { 200: DeviceCloudStorageSchema } }, preHandler: manageSites }, async (request) => {
     const { device, edgeSerial } = await storageDevice(request);
     const [rows, states, test, login] = await Promise.all([channelRows(device.id), boxStates(edgeSerial), lastBandwidthTest(edgeSerial), loginOf(device.id)]);
     const channels = Array.from({ length: channelCount(device) }, (_, i) => i + 1).map((channel) =>
@@ -330,7 +330,7 @@ export async function cloudStorageRoutes(app: FastifyInstance) {
 
   // ---- storage used -------------------------------------------------------------------------------
 
-  app.get('/sites/:siteId/cloud-storage/usage', { schema: { params: SiteParams, response: { 200: StorageUsageSchema } }, preHandler: seeSites }, async (request) => {
+  app.get('/sites/:siteId/cloud-storage/usage', { schema: { params: SiteParams, response: { 200: StorageUsageSchema } }, preHandler: manageSites }, async (request) => {
     const site = await siteOfRequest(ctx.db, request);
     const rows = await ctx.db
       .select({

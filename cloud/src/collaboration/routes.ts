@@ -17,15 +17,14 @@ import {
   SiteOperation,
   type CollaborationBody,
 } from '@vigil/protocol/api';
-import { requireAuth } from '../auth/plugin.js';
+import { manageSites, requireAuth } from '../auth/plugin.js';
 import { permissionsOf } from '../auth/sessions.js';
-import { seeSites } from '../devices/routes.js';
 import { accounts, companies, roles, siteCollaborations, sites } from '../db/schema.js';
 import { AppError } from '../http/errors.js';
 import { accountsWithRole, notifyAccounts, tellAccounts } from '../notifications/notify.js';
 import { requireFeature } from '../regions/features.js';
 import { requireOwnCompanySite, siteOfRequest } from '../sites/access.js';
-import { requireSiteOperation } from '../sites/gate.js';
+import { lockSite, requireSiteOperation } from '../sites/gate.js';
 import type { Auth } from '../types.js';
 import { collaborationById, listCollaborations, OPEN_STATUSES, STATUS_FOR_TYPE } from './collaborations.js';
 
@@ -86,7 +85,7 @@ export async function collaborationRoutes(app: FastifyInstance) {
     '/sites/:siteId/collaborations',
     {
       schema: { params: SiteParams, body: CollaborationBodySchema, response: { 201: CollaborationSchema } },
-      preHandler: seeSites,
+      preHandler: manageSites,
       config: { oplog: 'Invite Site Collaborator' },
     },
     async (request, reply) => {
@@ -123,7 +122,7 @@ export async function collaborationRoutes(app: FastifyInstance) {
 
       const id = await ctx.db.transaction(async (tx) => {
         // The site's row serializes invitations of the same partner.
-        await tx.select({ id: sites.id }).from(sites).where(eq(sites.id, site.id)).for('update');
+        await lockSite(tx, site.id);
         const [open] = await tx
           .select({ id: siteCollaborations.id })
           .from(siteCollaborations)
@@ -152,7 +151,7 @@ export async function collaborationRoutes(app: FastifyInstance) {
 
   app.get(
     '/sites/:siteId/collaborations',
-    { schema: { params: SiteParams, response: { 200: CollaborationsReplySchema } }, preHandler: seeSites },
+    { schema: { params: SiteParams, response: { 200: CollaborationsReplySchema } }, preHandler: manageSites },
     async (request) => {
       const { site } = await ownSite(request);
       return { items: await listCollaborations(ctx.db, eq(siteCollaborations.siteId, site.id)) };
@@ -161,7 +160,7 @@ export async function collaborationRoutes(app: FastifyInstance) {
 
   app.delete(
     '/sites/:siteId/collaborations/:id',
-    { schema: { params: SiteCollaborationParams, response: { 204: Type.Null() } }, preHandler: seeSites, config: { oplog: 'Cancel Site Collaboration' } },
+    { schema: { params: SiteCollaborationParams, response: { 204: Type.Null() } }, preHandler: manageSites, config: { oplog: 'Cancel Site Collaboration' } },
     async (request, reply) => {
       const { site } = await ownSite(request);
       const { id } = request.params as { id: string };

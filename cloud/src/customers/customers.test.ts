@@ -92,20 +92,23 @@ describe('registering a customer account', () => {
   it('binds the handover and sharing waiting for its email and phone: Not Registered → To Be Accepted', async () => {
     const to = email();
     const mobile = phone();
+    // People write numbers with spaces and dashes; both sides keep them in E.164.
+    const written = (sep: string) => `${mobile.slice(0, 3)}${sep}${mobile.slice(3, 7)}${sep}${mobile.slice(7)}`;
     const handedOver = await newSite(installer.client);
     await addDevice(handedOver, 'Hall camera');
     const offered = await installer.client.post<SiteHandover>(`/sites/${handedOver}/handover`, { channel: 'email', recipient: to, permissions: [] });
     expect(offered.body.siteStatus).toBe('NotRegistered');
     const byPhone = await newSite(installer.client);
     await addDevice(byPhone, 'Yard camera');
-    expect((await installer.client.post<SiteHandover>(`/sites/${byPhone}/handover`, { channel: 'phone', recipient: mobile, permissions: [] })).body.siteStatus).toBe('NotRegistered');
+    expect((await installer.client.post<SiteHandover>(`/sites/${byPhone}/handover`, { channel: 'phone', recipient: written(' '), permissions: [] })).body.siteStatus).toBe('NotRegistered');
     const shared = await newSite(installer.client);
     const sharedCam = await addDevice(shared, 'Shop camera');
     const recipientId = await shareWith(shared, { channel: 'email', recipient: to, status: 'NotRegistered' }, [sharedCam]);
 
     const client = new ApiClient(cloud.api);
-    const res = await register(client, { email: to, phone: mobile });
+    const res = await register(client, { email: to, phone: written('-') });
     expect(res.status).toBe(201);
+    expect((await cloud.ctx.db.select({ phone: accounts.phone }).from(accounts).where(eq(accounts.id, res.body.account.id)))[0]!.phone).toBe(mobile);
     // The country comes from the installer company whose handover brought the customer.
     expect(res.body.company.countryCode).toBe('GB');
     const me = res.body.account.id;

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { and, asc, eq, sql } from 'drizzle-orm';
 import {
   CustomerDevicesReplySchema,
+  compactPhone,
   CustomerErrorCode,
   CustomerRegisterBodySchema,
   CustomerSiteRelation,
@@ -50,7 +51,8 @@ export async function customerRoutes(app: FastifyInstance) {
     async (request, reply) => {
       const body = request.body as CustomerRegisterBody;
       const email = body.email.trim().toLowerCase();
-      const phone = body.phone?.trim() || null;
+      // Kept compacted, as handovers and sharing address it.
+      const phone = body.phone?.trim() ? compactPhone(body.phone) : null;
       if (phone) requireE164(phone);
       const problem = passwordProblem(body.password, email);
       if (problem) throw new AppError(400, ErrorCode.passwordPolicy, problem);

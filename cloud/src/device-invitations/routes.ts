@@ -17,10 +17,9 @@ import {
   type DeviceInvitationBody,
   type DeviceUse,
 } from '@vigil/protocol/api';
-import { requireAuth, requireCustomer } from '../auth/plugin.js';
+import { manageSites, requireAuth, requireCustomer } from '../auth/plugin.js';
 import type { Tx } from '../db/client.js';
 import { accounts, companies, deviceInvitations, devicePermissions, devices, sites } from '../db/schema.js';
-import { seeSites } from '../devices/routes.js';
 import { AppError } from '../http/errors.js';
 import { IdParams } from '../http/params.js';
 import { notifyAccounts, tellAccounts } from '../notifications/notify.js';
@@ -141,7 +140,7 @@ export async function deviceInvitationRoutes(app: FastifyInstance) {
 
   // ---- the installer's side -------------------------------------------------------------------------
 
-  app.get('/device-invitations', { schema: { response: { 200: DeviceInvitationsReplySchema } }, preHandler: seeSites }, async (request) => ({
+  app.get('/device-invitations', { schema: { response: { 200: DeviceInvitationsReplySchema } }, preHandler: manageSites }, async (request) => ({
     items: await listInvitations(ctx.db, eq(deviceInvitations.inviteeAccountId, requireAuth(request).accountId)),
   }));
 
@@ -194,7 +193,7 @@ export async function deviceInvitationRoutes(app: FastifyInstance) {
 
   app.post(
     '/device-invitations/:id/accept',
-    { schema: { params: IdParams, response: { 200: DeviceInvitationSchema } }, preHandler: seeSites, config: { oplog: 'Accept Device Management Invitation' } },
+    { schema: { params: IdParams, response: { 200: DeviceInvitationSchema } }, preHandler: manageSites, config: { oplog: 'Accept Device Management Invitation' } },
     async (request) => {
       const auth = requireAuth(request);
       const { id } = request.params as { id: string };
@@ -257,7 +256,7 @@ export async function deviceInvitationRoutes(app: FastifyInstance) {
 
   app.post(
     '/device-invitations/:id/decline',
-    { schema: { params: IdParams, response: { 200: DeviceInvitationSchema } }, preHandler: seeSites, config: { oplog: 'Decline Device Management Invitation' } },
+    { schema: { params: IdParams, response: { 200: DeviceInvitationSchema } }, preHandler: manageSites, config: { oplog: 'Decline Device Management Invitation' } },
     async (request) => {
       const auth = requireAuth(request);
       const { id } = request.params as { id: string };

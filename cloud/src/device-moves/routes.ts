@@ -14,7 +14,7 @@ import {
   type DeviceMoveBody,
   type MovableDevice,
 } from '@vigil/protocol/api';
-import { requireAuth, requireCustomer, requirePermission } from '../auth/plugin.js';
+import { manageSites, requireAuth, requireCustomer, requirePermission } from '../auth/plugin.js';
 import { accounts, deviceMoves, devices, sites } from '../db/schema.js';
 import { AppError } from '../http/errors.js';
 import { IdParams, SiteParams } from '../http/params.js';
@@ -25,7 +25,7 @@ import { requireSiteOperation } from '../sites/gate.js';
 import { announceDetached, type Detached } from './detach.js';
 import { channelsOn, executeMove, listMoves, lockSites, moveById, requireFits, requireNotPending, requireP2p, requireTarget } from './moves.js';
 
-const manageDevices = [requirePermission(Permission.siteManageAll, Permission.siteManageAssigned), requirePermission(Permission.deviceManage)];
+const manageDevices = [manageSites, requirePermission(Permission.deviceManage)];
 const moveNotFound = () => new AppError(404, SiteAdminErrorCode.deviceMoveNotFound, 'Device move not found.');
 
 // Written out in SQL: inside a subquery Drizzle would leave the outer column unqualified.

@@ -19,7 +19,7 @@ import {
   type ChannelOrderBody,
   type DeviceChannels,
 } from '@vigil/protocol/api';
-import { requireAuth, requirePermission } from '../auth/plugin.js';
+import { manageSites, requireAuth, requirePermission } from '../auth/plugin.js';
 import type { CloudContext } from '../context.js';
 import type { Auth } from '../types.js';
 import { devices } from '../db/schema.js';
@@ -27,11 +27,11 @@ import { AppError } from '../http/errors.js';
 import { readDeviceDefaults } from '../onsite/defaults.js';
 import { ipv4Number } from '../onsite/operations.js';
 import { edgeSeeingAll, names, sightingsOf } from '../onsite/sightings.js';
-import { deviceFor, seeSites, type DeviceNeed } from './routes.js';
+import { deviceFor, type DeviceNeed } from './routes.js';
 
 const DeviceParams = Type.Object({ deviceId: Type.String({ format: 'uuid' }) });
 const ChannelParams = Type.Object({ deviceId: Type.String({ format: 'uuid' }), channelId: Type.Integer({ minimum: 1, maximum: 9999 }) });
-const manage = [seeSites, requirePermission(Permission.deviceManage)];
+const manage = [manageSites, requirePermission(Permission.deviceManage)];
 /** The recorder's channels are its configuration: reading them needs Configuration of a handed-over recorder, changing them Manage Device too. */
 const READ: DeviceNeed = { use: DevicePermissionName.configuration };
 const CHANGE: DeviceNeed = { op: SiteOperation.manageDevice, use: DevicePermissionName.configuration };
@@ -137,7 +137,7 @@ export async function channelRoutes(app: FastifyInstance) {
     return result.recorder;
   }
 
-  app.get('/devices/:deviceId/channels', { schema: { params: DeviceParams, response: { 200: DeviceChannelsSchema } }, preHandler: seeSites }, async (request) => {
+  app.get('/devices/:deviceId/channels', { schema: { params: DeviceParams, response: { 200: DeviceChannelsSchema } }, preHandler: manageSites }, async (request) => {
     const r = await recorderFor(request, READ);
     return keepCount(r, await list(r), false);
   });

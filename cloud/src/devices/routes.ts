@@ -18,14 +18,13 @@ import {
 import type { Db } from '../db/client.js';
 import { devices, sites } from '../db/schema.js';
 import { AppError } from '../http/errors.js';
-import { requireAuth, requirePermission } from '../auth/plugin.js';
+import { manageSites, requireAuth, requirePermission } from '../auth/plugin.js';
 import { checkOfflineDelay, siteScope, visibleSite } from '../sites/access.js';
 import { checkDeviceUse, deviceUseColumns, NO_DEVICE_USE, requireSiteOperation } from '../sites/gate.js';
 
 const SiteParams = Type.Object({ siteId: Type.String({ format: 'uuid' }) });
 const DeviceParams = Type.Object({ deviceId: Type.String({ format: 'uuid' }) });
 /** Seeing a site's devices needs one of the site permissions. */
-export const seeSites = requirePermission(Permission.siteManageAll, Permission.siteManageAssigned);
 
 export function deviceView(d: typeof devices.$inferSelect) {
   const accessMode = d.accessMode === DeviceAccessMode.ipDomain ? DeviceAccessMode.ipDomain : DeviceAccessMode.p2p;
@@ -85,19 +84,19 @@ export async function deviceFor(db: Db, request: FastifyRequest, need: DeviceNee
 export async function deviceRoutes(app: FastifyInstance) {
   const { ctx } = app;
 
-  app.get('/sites/:siteId/devices', { schema: { params: SiteParams, response: { 200: DeviceListSchema } }, preHandler: seeSites }, async (request) => {
+  app.get('/sites/:siteId/devices', { schema: { params: SiteParams, response: { 200: DeviceListSchema } }, preHandler: manageSites }, async (request) => {
     const site = await visibleSite(ctx.db, requireAuth(request), (request.params as { siteId: string }).siteId);
     const rows = await ctx.db.select().from(devices).where(eq(devices.siteId, site.id)).orderBy(asc(devices.name), asc(devices.id));
     return { items: rows.map(deviceView) };
   });
 
-  app.get('/devices/:deviceId', { schema: { params: DeviceParams, response: { 200: DeviceSchema } }, preHandler: seeSites }, async (request) => {
+  app.get('/devices/:deviceId', { schema: { params: DeviceParams, response: { 200: DeviceSchema } }, preHandler: manageSites }, async (request) => {
     return deviceView((await deviceFor(ctx.db, request)).device);
   });
 
   app.patch(
     '/devices/:deviceId',
-    { schema: { params: DeviceParams, body: UpdateDeviceBodySchema, response: { 200: DeviceSchema } }, preHandler: [seeSites, requirePermission(Permission.deviceManage)], config: { oplog: 'Edit Device' } },
+    { schema: { params: DeviceParams, body: UpdateDeviceBodySchema, response: { 200: DeviceSchema } }, preHandler: [manageSites, requirePermission(Permission.deviceManage)], config: { oplog: 'Edit Device' } },
     async (request) => {
       const { device, site } = await deviceFor(ctx.db, request, { op: SiteOperation.manageDevice });
       const body = request.body as UpdateDeviceBody;
@@ -108,7 +107,7 @@ export async function deviceRoutes(app: FastifyInstance) {
     },
   );
 
-  app.get('/devices/:deviceId/history', { schema: { params: DeviceParams, response: { 200: PresenceHistorySchema } }, preHandler: seeSites }, async (request) => {
+  app.get('/devices/:deviceId/history', { schema: { params: DeviceParams, response: { 200: PresenceHistorySchema } }, preHandler: manageSites }, async (request) => {
     const { device } = await deviceFor(ctx.db, request);
     return { items: await ctx.edges.history('device', device.id) };
   });

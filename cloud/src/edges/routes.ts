@@ -14,27 +14,26 @@ import {
   type UpdateEdgeBody,
 } from '@vigil/protocol/api';
 import { edges } from '../db/schema.js';
-import { requireAuth, requirePermission } from '../auth/plugin.js';
+import { manageSites, requireAuth, requirePermission } from '../auth/plugin.js';
 import { checkOfflineDelay, siteScope, siteOfRequest, visibleSite } from '../sites/access.js';
 import { requireSiteOperation } from '../sites/gate.js';
 import { edgeView } from './service.js';
 
 const SerialParams = Type.Object({ serial: Type.String({ minLength: 1, maxLength: 64 }) });
 const EdgeList = Type.Object({ items: Type.Array(EdgeSchema) });
-const seeSites = requirePermission(Permission.siteManageAll, Permission.siteManageAssigned);
 const manageDevices = requirePermission(Permission.deviceManage);
 
 export async function edgeRoutes(app: FastifyInstance) {
   const { ctx } = app;
 
-  app.get('/sites/:siteId/edges', { schema: { params: SiteParams, response: { 200: EdgeList } }, preHandler: seeSites }, async (request) => {
+  app.get('/sites/:siteId/edges', { schema: { params: SiteParams, response: { 200: EdgeList } }, preHandler: manageSites }, async (request) => {
     const site = await visibleSite(ctx.db, requireAuth(request), (request.params as { siteId: string }).siteId);
     return { items: await ctx.edges.list(site.id, site.offlineDelaySec) };
   });
 
   app.post(
     '/sites/:siteId/edges',
-    { schema: { params: SiteParams, body: AddEdgeBodySchema, response: { 201: EdgeSchema } }, preHandler: [seeSites, manageDevices], config: { oplog: 'Add Edge Box' } },
+    { schema: { params: SiteParams, body: AddEdgeBodySchema, response: { 201: EdgeSchema } }, preHandler: [manageSites, manageDevices], config: { oplog: 'Add Edge Box' } },
     async (request, reply) => {
       const auth = requireAuth(request);
       const body = request.body as AddEdgeBody;
@@ -58,14 +57,14 @@ export async function edgeRoutes(app: FastifyInstance) {
     return row;
   }
 
-  app.get('/edges/:serial', { schema: { params: SerialParams, response: { 200: EdgeSchema } }, preHandler: seeSites }, async (request) => {
+  app.get('/edges/:serial', { schema: { params: SerialParams, response: { 200: EdgeSchema } }, preHandler: manageSites }, async (request) => {
     const { edge, site } = await edgeFor(request);
     return edgeView(edge, site.offlineDelaySec);
   });
 
   app.patch(
     '/edges/:serial',
-    { schema: { params: SerialParams, body: UpdateEdgeBodySchema, response: { 200: EdgeSchema } }, preHandler: [seeSites, manageDevices], config: { oplog: 'Edit Edge Box' } },
+    { schema: { params: SerialParams, body: UpdateEdgeBodySchema, response: { 200: EdgeSchema } }, preHandler: [manageSites, manageDevices], config: { oplog: 'Edit Edge Box' } },
     async (request) => {
       const { edge, site } = await edgeFor(request, SiteOperation.manageDevice);
       const body = request.body as UpdateEdgeBody;
@@ -78,7 +77,7 @@ export async function edgeRoutes(app: FastifyInstance) {
 
   app.delete(
     '/edges/:serial',
-    { schema: { params: SerialParams, response: { 204: Type.Null() } }, preHandler: [seeSites, manageDevices], config: { oplog: 'Delete Edge Box' } },
+    { schema: { params: SerialParams, response: { 204: Type.Null() } }, preHandler: [manageSites, manageDevices], config: { oplog: 'Delete Edge Box' } },
     async (request, reply) => {
       const { edge, site } = await edgeFor(request, SiteOperation.manageDevice);
       await ctx.edges.remove(edge.serial);
@@ -88,19 +87,19 @@ export async function edgeRoutes(app: FastifyInstance) {
     },
   );
 
-  app.get('/edges/:serial/history', { schema: { params: SerialParams, response: { 200: PresenceHistorySchema } }, preHandler: seeSites }, async (request) => {
+  app.get('/edges/:serial/history', { schema: { params: SerialParams, response: { 200: PresenceHistorySchema } }, preHandler: manageSites }, async (request) => {
     const { edge } = await edgeFor(request);
     return { items: await ctx.edges.history('edge', edge.serial) };
   });
 
-  app.get('/edges/:serial/info', { schema: { params: SerialParams, response: { 200: EdgeInfoSchema } }, preHandler: seeSites }, async (request) => {
+  app.get('/edges/:serial/info', { schema: { params: SerialParams, response: { 200: EdgeInfoSchema } }, preHandler: manageSites }, async (request) => {
     const { edge } = await edgeFor(request);
     return ctx.tunnel.call(edge.serial, RpcMethod.edgeInfo, {}, ctx.config.rpcTimeoutMs);
   });
 
   app.post(
     '/edges/:serial/reboot',
-    { schema: { params: SerialParams, response: { 202: EdgeRebootResultSchema } }, preHandler: [seeSites, manageDevices], config: { oplog: 'Reboot Edge Box' } },
+    { schema: { params: SerialParams, response: { 202: EdgeRebootResultSchema } }, preHandler: [manageSites, manageDevices], config: { oplog: 'Reboot Edge Box' } },
     async (request, reply) => {
       const { edge } = await edgeFor(request, SiteOperation.manageDevice);
       const result = await ctx.tunnel.call(edge.serial, RpcMethod.edgeReboot, {}, ctx.config.rpcTimeoutMs);

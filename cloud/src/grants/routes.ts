@@ -24,21 +24,20 @@ import {
   type SiteAuthorizationBody,
   type Validity,
 } from '@vigil/protocol/api';
-import { requireAuth, requireCustomer, requirePermission } from '../auth/plugin.js';
+import { manageSites, requireAuth, requireCustomer, requirePermission } from '../auth/plugin.js';
 import type { Tx } from '../db/client.js';
 import { companies, devicePermissions, devices, sites } from '../db/schema.js';
-import { seeSites } from '../devices/routes.js';
 import { AppError } from '../http/errors.js';
 import { IdParams, SiteParams } from '../http/params.js';
 import { notifyAccounts } from '../notifications/notify.js';
 import { requireOwnCompanySite, siteOfRequest } from '../sites/access.js';
-import { requireSiteOperation } from '../sites/gate.js';
+import { lockSite, requireSiteOperation } from '../sites/gate.js';
 import { customerSite, customerSiteScope } from '../customers/access.js';
 import { endDeviceUses } from '../video/revoke.js';
 import { asDeviceGrant, companyToTell, grantById, grantExpiresAt, grantStatus, listGrants, reviewerAccountOf, reviewerOf, sharingModeOf } from './grants.js';
 
 const SiteGrantParams = Type.Object({ siteId: Type.String({ format: 'uuid' }), id: Type.String({ format: 'uuid' }) });
-const manageDevices = [seeSites, requirePermission(Permission.deviceManage)];
+const manageDevices = [manageSites, requirePermission(Permission.deviceManage)];
 const DEVICE_USE_NAMES: readonly string[] = DEVICE_USES;
 
 const grantNotFound = () => new AppError(404, GrantErrorCode.grantNotFound, 'Permission not found.');
@@ -85,8 +84,7 @@ export async function grantRoutes(app: FastifyInstance) {
       const body = request.body as SiteAuthorizationBody;
       const id = await ctx.db.transaction(async (tx) => {
         // The site's row serializes applications, so two at once cannot both pass the "one pending" check.
-        const [locked] = await tx.select().from(sites).where(eq(sites.id, site.id)).for('update');
-        requireSiteOperation(locked!, SiteOperation.applySiteAuthorization);
+        const locked = await lockSite(tx, site.id, SiteOperation.applySiteAuthorization);
         const [pending] = await tx
           .select({ id: devicePermissions.id })
           .from(devicePermissions)
@@ -112,7 +110,7 @@ export async function grantRoutes(app: FastifyInstance) {
             applicantAccountId: auth.accountId,
           })
           .returning({ id: devicePermissions.id });
-        await tellReviewer(tx, locked!, await companyName(tx, auth.companyId), 'site authorization');
+        await tellReviewer(tx, locked, await companyName(tx, auth.companyId), 'site authorization');
         return row!.id;
       });
       return reply.status(201).send(await grantById(ctx.db, id));
@@ -152,8 +150,7 @@ export async function grantRoutes(app: FastifyInstance) {
       request.oplog.detail = body.items.map((i) => `${names.get(i.deviceId)}: ${i.permissions.map(label).join(', ')} (${VALIDITY_LABELS[i.validity as Validity]})`).join('; ');
 
       const ids = await ctx.db.transaction(async (tx) => {
-        const [locked] = await tx.select().from(sites).where(eq(sites.id, site.id)).for('update');
-        requireSiteOperation(locked!, SiteOperation.applyDevicePermissions);
+        const locked = await lockSite(tx, site.id, SiteOperation.applyDevicePermissions);
         const pending = await tx
           .select({ deviceId: devicePermissions.deviceId, permission: devicePermissions.permission })
           .from(devicePermissions)
@@ -188,14 +185,14 @@ export async function grantRoutes(app: FastifyInstance) {
             ),
           )
           .returning({ id: devicePermissions.id });
-        await tellReviewer(tx, locked!, await companyName(tx, auth.companyId), `permissions on ${names.size === 1 ? 'one device' : `${names.size} devices`}`);
+        await tellReviewer(tx, locked, await companyName(tx, auth.companyId), `permissions on ${names.size === 1 ? 'one device' : `${names.size} devices`}`);
         return rows.map((r) => r.id);
       });
       return reply.status(201).send({ items: (await listGrants(ctx.db, inArray(devicePermissions.id, ids))).map(asDeviceGrant) });
     },
   );
 
-  app.get('/sites/:siteId/permissions', { schema: { params: SiteParams, response: { 200: GrantsReplySchema } }, preHandler: seeSites }, async (request) => {
+  app.get('/sites/:siteId/permissions', { schema: { params: SiteParams, response: { 200: GrantsReplySchema } }, preHandler: manageSites }, async (request) => {
     const auth = requireAuth(request);
     const site = await siteOfRequest(ctx.db, request);
     return { items: (await listGrants(ctx.db, and(eq(devicePermissions.siteId, site.id), eq(devicePermissions.companyId, auth.companyId)))).map(asDeviceGrant) };

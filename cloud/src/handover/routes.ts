@@ -11,7 +11,6 @@ import {
   HandoverOfferSchema,
   HandoverStatus,
   HandoverTokenParamsSchema,
-  isE164,
   PENDING_HANDOVER_STATUSES,
   Permission,
   ResendHandoverBodySchema,
@@ -25,7 +24,7 @@ import {
   type ResendHandoverBody,
   type SiteHandover,
 } from '@vigil/protocol/api';
-import { requireAuth, requireCustomer, requirePermission } from '../auth/plugin.js';
+import { manageSites, requireAuth, requireCustomer } from '../auth/plugin.js';
 import { endCollaborationsAtHandover } from '../collaboration/collaborations.js';
 import type { Tx } from '../db/client.js';
 import { accounts, companies, devicePermissions, devices, handovers, sites } from '../db/schema.js';
@@ -33,9 +32,9 @@ import { AppError } from '../http/errors.js';
 import { IdParams, SiteParams } from '../http/params.js';
 import { notifyAccounts, tellAccounts } from '../notifications/notify.js';
 import { randomToken, sha256 } from '../security/secrets.js';
-import { isFor } from '../sharing/sharings.js';
+import { isFor, normalizeRecipient } from '../sharing/sharings.js';
 import { siteScope } from '../sites/access.js';
-import { requireSiteOperation } from '../sites/gate.js';
+import { lockSite, requireSiteOperation } from '../sites/gate.js';
 import type { Auth } from '../types.js';
 import {
   accountByContact,
@@ -54,9 +53,7 @@ import {
 } from './handovers.js';
 import { grantExpiresAt } from '../grants/grants.js';
 
-const manageSites = requirePermission(Permission.siteManageAll, Permission.siteManageAssigned);
 const DEVICE_PERMISSIONS: readonly string[] = DEVICE_USES;
-const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 type SiteRow = typeof sites.$inferSelect;
@@ -66,16 +63,8 @@ type Address = { channel: 'email' | 'phone'; recipient: string };
 const notFound = () => new AppError(404, HandoverErrorCode.notFound, 'Handover not found.');
 const unprocessable = (code: string, message: string) => new AppError(422, code, message);
 
-/** An email in lower case, or a phone number in E.164; anything else 400 INVALID_RECIPIENT. */
-function normalizeRecipient(channel: 'email' | 'phone', raw: string): Address {
-  const recipient = raw.trim();
-  if (channel === 'email') {
-    if (!EMAIL_RE.test(recipient)) throw new AppError(400, HandoverErrorCode.invalidRecipient, `${raw} is not an email address.`);
-    return { channel, recipient: recipient.toLowerCase() };
-  }
-  if (!isE164(recipient)) throw new AppError(400, HandoverErrorCode.invalidRecipient, `${raw} is not a mobile number in E.164 form, like +447700900123.`);
-  return { channel, recipient };
-}
+/** The address as sharing keeps it too (email in lower case, phone in E.164); anything else 400 INVALID_RECIPIENT. */
+const addressOf = (channel: 'email' | 'phone', raw: string): Address => ({ channel, recipient: normalizeRecipient(channel, raw) });
 
 /** The permissions fit their kinds: devices for device permissions only, each permission once. Returns them de-duplicated. */
 function checkPermissionShape(asked: readonly HandoverPermission[]): HandoverPermission[] {
@@ -200,13 +189,6 @@ export async function handoverRoutes(app: FastifyInstance) {
     }
   }
 
-  /** Locks the site and checks again what its status allows (another request may have moved it meanwhile). */
-  async function lockSite(tx: Tx, siteId: string, op: SiteOperation) {
-    const [site] = await tx.select().from(sites).where(eq(sites.id, siteId)).for('update');
-    requireSiteOperation(site!, op);
-    return site!;
-  }
-
   app.post(
     '/sites/:siteId/handover',
     {
@@ -219,7 +201,7 @@ export async function handoverRoutes(app: FastifyInstance) {
       const body = request.body as HandoverBody;
       request.oplog.target = body.recipient;
       requireSiteOperation(site, SiteOperation.transfer);
-      const to = normalizeRecipient(body.channel, body.recipient);
+      const to = addressOf(body.channel, body.recipient);
       const asked = checkPermissionShape(body.permissions);
 
       const siteDevices = await ctx.db.select({ id: devices.id, name: devices.name, accessMode: devices.accessMode }).from(devices).where(eq(devices.siteId, site.id));
@@ -275,7 +257,7 @@ export async function handoverRoutes(app: FastifyInstance) {
           throw new AppError(429, HandoverErrorCode.resendLimit, `The handover of ${site.name} has been sent again 5 times today: try again tomorrow.`);
         }
         const channel = body.channel ?? (previous.channel as Address['channel']);
-        const to = body.recipient !== undefined || body.channel !== undefined ? normalizeRecipient(channel, body.recipient ?? previous.recipient) : { channel, recipient: previous.recipient };
+        const to = body.recipient !== undefined || body.channel !== undefined ? addressOf(channel, body.recipient ?? previous.recipient) : { channel, recipient: previous.recipient };
         request.oplog.target = to.recipient;
         await tx.update(handovers).set({ status: HandoverStatus.invalidated, decidedAt: sql`now()` }).where(eq(handovers.id, previous.id));
         await offer(tx, auth, locked, to, {
@@ -295,7 +277,7 @@ export async function handoverRoutes(app: FastifyInstance) {
     async (request) => {
       const { site } = await handoverSite(request);
       await ctx.db.transaction(async (tx) => {
-        await tx.select({ id: sites.id }).from(sites).where(eq(sites.id, site.id)).for('update');
+        await lockSite(tx, site.id);
         const cancelled = await tx
           .update(handovers)
           .set({ status: HandoverStatus.cancelled, decidedAt: sql`now()` })
@@ -367,29 +349,29 @@ export async function handoverRoutes(app: FastifyInstance) {
       if (!PENDING_HANDOVER_STATUSES.includes(row.status as HandoverStatus)) {
         throw new AppError(409, HandoverErrorCode.notPending, `This handover is ${row.status}: there is nothing to answer.`);
       }
-      const [site] = await tx.select().from(sites).where(eq(sites.id, row.siteId)).for('update');
-      request.oplog.siteId = site!.id;
-      request.oplog.siteName = site!.name;
-      request.oplog.target = site!.name;
+      const site = await lockSite(tx, row.siteId);
+      request.oplog.siteId = site.id;
+      request.oplog.siteName = site.name;
+      request.oplog.target = site.name;
       const now = new Date();
       const [answered] = await tx
         .update(handovers)
         .set({ status: accept ? HandoverStatus.accepted : HandoverStatus.rejected, decidedAt: now, recipientAccountId: account.id })
         .where(eq(handovers.id, row.id))
         .returning();
-      if (accept) await transfer(tx, row, site!, account.id, now);
-      else await tx.update(sites).set({ status: SiteStatus.notHandedOver, updatedAt: now }).where(eq(sites.id, site!.id));
+      if (accept) await transfer(tx, row, site, account.id, now);
+      else await tx.update(sites).set({ status: SiteStatus.notHandedOver, updatedAt: now }).where(eq(sites.id, site.id));
 
       const verb = accept ? 'accepted' : 'rejected';
-      const text = `${auth.name} (${auth.email}) has ${verb} the handover of the site "${site!.name}".`;
+      const text = `${auth.name} (${auth.email}) has ${verb} the handover of the site "${site.name}".`;
       await tellAccounts(
         tx,
         ctx.mail,
-        await installersOfSite(tx, site!, row.createdBy),
-        { kind: `handover.${verb}`, title: `Site handover ${verb}`, body: text, data: { handoverId: row.id, siteId: site!.id } },
-        () => ({ subject: `Handover of "${site!.name}" ${verb}`, text: `${text}\n` }),
+        await installersOfSite(tx, site, row.createdBy),
+        { kind: `handover.${verb}`, title: `Site handover ${verb}`, body: text, data: { handoverId: row.id, siteId: site.id } },
+        () => ({ subject: `Handover of "${site.name}" ${verb}`, text: `${text}\n` }),
       );
-      return { site: site!, answered: answered! };
+      return { site: site, answered: answered! };
     });
     ctx.hub.publish(decided.site.companyId, { type: 'site.changed', siteId: decided.site.id });
     return offerView(ctx.db, decided.answered, true);

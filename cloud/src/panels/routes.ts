@@ -11,8 +11,8 @@ import {
   SiteOperation,
   type PanelOperationReply,
 } from '@vigil/protocol/api';
-import { requirePermission } from '../auth/plugin.js';
-import { deviceFor, seeSites } from '../devices/routes.js';
+import { manageSites, requirePermission } from '../auth/plugin.js';
+import { deviceFor } from '../devices/routes.js';
 import { PanelLink } from './link.js';
 
 const DeviceParams = Type.Object({ deviceId: Type.String({ format: 'uuid' }) });
@@ -27,7 +27,7 @@ const NoBody = Type.Object({}, { additionalProperties: false });
 export async function panelRoutes(app: FastifyInstance) {
   const { ctx } = app;
 
-  app.get('/devices/:deviceId/panel', { schema: { params: DeviceParams, response: { 200: PanelStatusSchema } }, preHandler: seeSites }, async (request) => {
+  app.get('/devices/:deviceId/panel', { schema: { params: DeviceParams, response: { 200: PanelStatusSchema } }, preHandler: manageSites }, async (request) => {
     const { device } = await deviceFor(ctx.db, request, { use: DevicePermissionName.configuration });
     return new PanelLink(ctx, device).status();
   });
@@ -37,7 +37,7 @@ export async function panelRoutes(app: FastifyInstance) {
       `/devices/:deviceId/panel/areas/:area/${PANEL_OPERATION_PATHS[op]}`,
       {
         schema: { params: AreaParams, body: NoBody, response: { 200: PanelOperationReplySchema } },
-        preHandler: [seeSites, requirePermission(Permission.deviceManage)],
+        preHandler: [manageSites, requirePermission(Permission.deviceManage)],
         config: { oplog: PANEL_OPERATION_LOG[op] },
       },
       async (request): Promise<PanelOperationReply> => {

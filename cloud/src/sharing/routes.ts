@@ -30,11 +30,10 @@ import {
   type SharingRecipientBody,
   type SharingRecipientStatus as RecipientStatus,
 } from '@vigil/protocol/api';
-import { requireAuth, requireCustomer } from '../auth/plugin.js';
+import { manageSites, requireAuth, requireCustomer } from '../auth/plugin.js';
 import { endCollaborationsAtHandover } from '../collaboration/collaborations.js';
 import type { Tx } from '../db/client.js';
 import { accounts, companies, devices, sharedDevices, sharingRecipients, sharings, siteArcAuthorizations, sites } from '../db/schema.js';
-import { seeSites } from '../devices/routes.js';
 import { IdParams, SiteParams } from '../http/params.js';
 import { AppError } from '../http/errors.js';
 import { accountsWithRole, notifyAccounts, tellAccounts, type Recipient } from '../notifications/notify.js';
@@ -186,7 +185,7 @@ export async function sharingRoutes(app: FastifyInstance) {
 
   app.post(
     '/sites/:siteId/sharing',
-    { schema: { params: SiteParams, body: SharingBodySchema, response: { 201: SiteSharingSchema } }, preHandler: seeSites, config: { oplog: 'Hand Over by Sharing' } },
+    { schema: { params: SiteParams, body: SharingBodySchema, response: { 201: SiteSharingSchema } }, preHandler: manageSites, config: { oplog: 'Hand Over by Sharing' } },
     async (request, reply) => {
       const auth = requireAuth(request);
       const site = await siteOf(request);
@@ -223,13 +222,13 @@ export async function sharingRoutes(app: FastifyInstance) {
     },
   );
 
-  app.get('/sites/:siteId/sharing', { schema: { params: SiteParams, response: { 200: SiteSharingSchema } }, preHandler: seeSites }, async (request) =>
+  app.get('/sites/:siteId/sharing', { schema: { params: SiteParams, response: { 200: SiteSharingSchema } }, preHandler: manageSites }, async (request) =>
     view((await siteOf(request)).id),
   );
 
   app.post(
     '/sites/:siteId/sharing/recipients',
-    { schema: { params: SiteParams, body: AddRecipientsBodySchema, response: { 201: SiteSharingSchema } }, preHandler: seeSites, config: { oplog: 'Add Customers to Sharing' } },
+    { schema: { params: SiteParams, body: AddRecipientsBodySchema, response: { 201: SiteSharingSchema } }, preHandler: manageSites, config: { oplog: 'Add Customers to Sharing' } },
     async (request, reply) => {
       const site = await siteOf(request);
       const body = request.body as AddRecipientsBody;
@@ -261,7 +260,7 @@ export async function sharingRoutes(app: FastifyInstance) {
 
   app.post(
     '/sites/:siteId/sharing/recipients/:id/reshare',
-    { schema: { params: RecipientParams, response: { 200: SiteSharingSchema } }, preHandler: seeSites, config: { oplog: 'Share Again' } },
+    { schema: { params: RecipientParams, response: { 200: SiteSharingSchema } }, preHandler: manageSites, config: { oplog: 'Share Again' } },
     async (request) => {
       const site = await siteOf(request);
       await ctx.db.transaction(async (tx) => {
@@ -290,7 +289,7 @@ export async function sharingRoutes(app: FastifyInstance) {
 
   app.post(
     '/sites/:siteId/sharing/recipients/:id/cancel',
-    { schema: { params: RecipientParams, response: { 200: SiteSharingSchema } }, preHandler: seeSites, config: { oplog: 'Cancel Sharing' } },
+    { schema: { params: RecipientParams, response: { 200: SiteSharingSchema } }, preHandler: manageSites, config: { oplog: 'Cancel Sharing' } },
     async (request) => {
       const site = await siteOf(request);
       await ctx.db.transaction(async (tx) => {
@@ -313,7 +312,7 @@ export async function sharingRoutes(app: FastifyInstance) {
 
   app.patch(
     '/sites/:siteId/sharing/recipients/:id',
-    { schema: { params: RecipientParams, body: EditRecipientBodySchema, response: { 200: SiteSharingSchema } }, preHandler: seeSites, config: { oplog: 'Edit Shared Customer' } },
+    { schema: { params: RecipientParams, body: EditRecipientBodySchema, response: { 200: SiteSharingSchema } }, preHandler: manageSites, config: { oplog: 'Edit Shared Customer' } },
     async (request) => {
       const site = await siteOf(request);
       const body = request.body as EditRecipientBody;
@@ -343,7 +342,7 @@ export async function sharingRoutes(app: FastifyInstance) {
 
   app.put(
     '/sites/:siteId/sharing/recipients/:id/devices',
-    { schema: { params: RecipientParams, body: RecipientDevicesBodySchema, response: { 200: SiteSharingSchema } }, preHandler: seeSites, config: { oplog: 'Batch Share Devices' } },
+    { schema: { params: RecipientParams, body: RecipientDevicesBodySchema, response: { 200: SiteSharingSchema } }, preHandler: manageSites, config: { oplog: 'Batch Share Devices' } },
     async (request) => {
       const site = await siteOf(request, SiteOperation.batchShareDevices);
       const body = request.body as RecipientDevicesBody;

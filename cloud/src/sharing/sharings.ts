@@ -2,8 +2,8 @@ import { and, asc, eq, inArray, isNull, notInArray, or, sql, type SQL } from 'dr
 import {
   DeviceAccessMode,
   ErrorCode,
-  isE164,
   MAX_CUSTOMERS_PER_DEVICE,
+  normalizeContact,
   SharingErrorCode,
   SharingMode,
   SharingRecipientStatus,
@@ -38,13 +38,10 @@ const holdsPlace: SQL = sql`(${sharingRecipients.status} = ${S.accepted} OR (${i
 
 export const sharingExpiry = (): Date => new Date(Date.now() + SHARING_VALID_DAYS * 24 * 3_600_000);
 
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-
 /** An address as it is stored and compared: email in lower case, phone in E.164 (400 INVALID_RECIPIENT otherwise). */
 export function normalizeRecipient(channel: 'email' | 'phone', raw: string): string {
-  const value = channel === 'email' ? raw.trim().toLowerCase() : raw.replace(/[\s()-]/g, '');
-  const ok = channel === 'email' ? EMAIL.test(value) : isE164(value);
-  if (!ok) {
+  const value = normalizeContact(channel, raw);
+  if (value === undefined) {
     throw new AppError(
       400,
       SharingErrorCode.invalidRecipient,

@@ -4,7 +4,6 @@ import Type from 'typebox';
 import {
   ErrorCode,
   GroupSitesBodySchema,
-  Permission,
   SiteAdminErrorCode,
   SiteGroupAssignBodySchema,
   SiteGroupAssignmentSchema,
@@ -17,18 +16,17 @@ import {
   type SiteGroupAssignBody,
   type SiteGroupBody,
 } from '@vigil/protocol/api';
-import { requireAuth, requirePermission } from '../auth/plugin.js';
+import { manageSites, requireAuth } from '../auth/plugin.js';
 import type { Db } from '../db/client.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { siteGroups, sites } from '../db/schema.js';
 import { AppError } from '../http/errors.js';
 import { IdParams, SiteParams } from '../http/params.js';
 import { requireOwnCompanySite, siteOfRequest, siteScope } from '../sites/access.js';
-import { requireSiteOperation } from '../sites/gate.js';
+import { lockSite, requireSiteOperation } from '../sites/gate.js';
 import type { Auth } from '../types.js';
 import { checkGroupable, groupNotFound, lockGroup } from './groups.js';
 
-const manageSites = requirePermission(Permission.siteManageAll, Permission.siteManageAssigned);
 
 const nameTaken = (name: string) => new AppError(409, SiteAdminErrorCode.siteGroupNameTaken, `Your company already has a site group named "${name.trim()}".`);
 
@@ -185,8 +183,7 @@ export async function siteGroupRoutes(app: FastifyInstance) {
       request.oplog.target = visible.name;
       const { groupId } = request.body as SiteGroupAssignBody;
       await ctx.db.transaction(async (tx) => {
-        const [site] = await tx.select().from(sites).where(eq(sites.id, visible.id)).for('update');
-        if (!site) throw new AppError(404, ErrorCode.siteNotFound, 'Site not found.');
+        const site = await lockSite(tx, visible.id);
         if (groupId !== null) {
           const group = await lockGroup(tx, auth.companyId, groupId);
           request.oplog.detail = group.name;

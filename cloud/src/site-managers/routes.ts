@@ -17,17 +17,16 @@ import {
   type AssignManagersBody,
   type ManagerValidityBody,
 } from '@vigil/protocol/api';
-import { requireAuth, requirePermission } from '../auth/plugin.js';
+import { manageSites, requireAuth, requirePermission } from '../auth/plugin.js';
 import type { Tx } from '../db/client.js';
 import { siteManagers, sites } from '../db/schema.js';
 import { AppError } from '../http/errors.js';
 import { SiteParams } from '../http/params.js';
 import { notifyAccounts, type NotificationDraft } from '../notifications/notify.js';
 import { requireOwnCompanySite, siteOfRequest, siteScope } from '../sites/access.js';
-import { requireSiteOperation } from '../sites/gate.js';
+import { lockSite, requireSiteOperation } from '../sites/gate.js';
 import { holdsManageAll, MANAGER_ROLES, managerAccounts, managerCandidates, managersOf, validityText } from './managers.js';
 
-const manageSites = requirePermission(Permission.siteManageAll, Permission.siteManageAssigned);
 const manageAll = requirePermission(Permission.siteManageAll);
 const ManagerParams = Type.Object({ siteId: Type.String({ format: 'uuid' }), accountId: Type.String({ format: 'uuid' }) });
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -72,14 +71,11 @@ export async function siteManagerRoutes(app: FastifyInstance) {
   const { ctx } = app;
 
   /** The route's site, of the caller's own company, locked for the transaction, its status allowing Assign Site. */
-  async function lockSite(tx: Tx, request: FastifyRequest) {
+  async function lockRouteSite(tx: Tx, request: FastifyRequest) {
     const auth = requireAuth(request);
     const visible = await siteOfRequest(ctx.db, request);
     requireOwnCompanySite(auth, visible);
-    const [site] = await tx.select().from(sites).where(eq(sites.id, visible.id)).for('update');
-    if (!site) throw new AppError(404, ErrorCode.siteNotFound, 'Site not found.');
-    requireSiteOperation(site, SiteOperation.assignManagers);
-    return site;
+    return lockSite(tx, visible.id, SiteOperation.assignManagers);
   }
 
   app.get('/sites/:siteId/managers', { schema: { params: SiteParams, response: { 200: SiteManagersReplySchema } }, preHandler: manageSites }, async (request) => {
@@ -201,7 +197,7 @@ export async function siteManagerRoutes(app: FastifyInstance) {
       const { accountId } = request.params as { accountId: string };
       const iso = (request.body as ManagerValidityBody).expiresAt;
       const site = await ctx.db.transaction(async (tx) => {
-        const site = await lockSite(tx, request);
+        const site = await lockRouteSite(tx, request);
         const [row] = await tx
           .select()
           .from(siteManagers)
@@ -236,7 +232,7 @@ export async function siteManagerRoutes(app: FastifyInstance) {
       const auth = requireAuth(request);
       const { accountId } = request.params as { accountId: string };
       const site = await ctx.db.transaction(async (tx) => {
-        const site = await lockSite(tx, request);
+        const site = await lockRouteSite(tx, request);
         if (accountId !== auth.accountId && !auth.permissions.has(Permission.siteManageAll)) {
           throw new AppError(403, ErrorCode.permissionDenied, 'Without Manage All Sites you may remove only yourself from the site managers.');
         }

@@ -1,6 +1,7 @@
 import { and, eq, gt, isNotNull, isNull, or, sql } from 'drizzle-orm';
 import {
   DEVICE_PERMISSION_LABELS,
+  ErrorCode,
   PRE_HANDOVER_STATUSES,
   SITE_OPERATION_LABELS,
   SITE_STATUS_LABELS,
@@ -14,6 +15,17 @@ import type { Db, Tx } from '../db/client.js';
 import { devicePermissions, devices, sharings, sites } from '../db/schema.js';
 import { AppError } from '../http/errors.js';
 import type { Auth } from '../types.js';
+
+/**
+ * The site's row, locked for the rest of the transaction so that requests changing one site take turns (404 if it
+ * is gone). With `op`, its status is checked again: another request may have moved it since it was first read.
+ */
+export async function lockSite(tx: Tx, siteId: string, op?: SiteOperation): Promise<typeof sites.$inferSelect> {
+  const [site] = await tx.select().from(sites).where(eq(sites.id, siteId)).for('update');
+  if (!site) throw new AppError(404, ErrorCode.siteNotFound, 'Site not found.');
+  if (op) requireSiteOperation(site, op);
+  return site;
+}
 
 /** Refuses (409) an operation the site's status does not allow (manual Table 3-12). */
 export function requireSiteOperation(site: { name: string; status: string }, op: SiteOperation): void {

@@ -5,7 +5,6 @@ import Type from 'typebox';
 import {
   CreateSiteBodySchema,
   ErrorCode,
-  Permission,
   SiteListQuerySchema,
   SiteListSchema,
   SiteOperation,
@@ -17,12 +16,11 @@ import {
 } from '@vigil/protocol/api';
 import { edges, sites } from '../db/schema.js';
 import { AppError } from '../http/errors.js';
-import { requireAuth, requirePermission } from '../auth/plugin.js';
+import { manageSites, requireAuth } from '../auth/plugin.js';
 import { requireOwnCompanySite, siteScope, siteOfRequest, visibleSite } from './access.js';
 import { checkSiteFields, insertSite, rethrowSiteError } from './create.js';
 import { requireSiteOperation } from './gate.js';
 
-const manageSites = requirePermission(Permission.siteManageAll, Permission.siteManageAssigned);
 
 // Written out in SQL: inside a subquery Drizzle would leave the outer column unqualified.
 const siteColumns = {

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { and, eq, sql } from 'drizzle-orm';
-import { AccountRole } from '@vigil/protocol/api';
+import { AccountRole, EMAIL_RE } from '@vigil/protocol/api';
 import { endSessionsOf } from '../auth/sessions.js';
 import { accounts, ssoConfigs } from '../db/schema.js';
 import { isUniqueViolation } from '../db/errors.js';
@@ -98,8 +98,6 @@ function patchFields(op: Record<string, unknown>): UserFields {
   return {};
 }
 
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-
 /**
  * SCIM 2.0 (RFC 7643/7644) for the company's identity provider, at /scim/v2 outside the API: Entra ID's provisioning
  * creates, updates, deactivates and removes the employees who sign in with it. The caller is the company whose
@@ -173,7 +171,7 @@ export async function scimRoutes(app: FastifyInstance) {
   }
 
   async function apply(request: FastifyRequest, account: Account, fields: UserFields): Promise<Account> {
-    if (fields.email !== undefined && !EMAIL.test(fields.email)) throw new ScimError(400, 'userName must be an email address.', 'invalidValue');
+    if (fields.email !== undefined && !EMAIL_RE.test(fields.email)) throw new ScimError(400, 'userName must be an email address.', 'invalidValue');
     const set: Partial<Account> = {};
     if (fields.email !== undefined && fields.email.toLowerCase() !== account.email.toLowerCase()) set.email = fields.email.toLowerCase();
     if (fields.name !== undefined) set.name = fields.name.slice(0, 128);
@@ -284,7 +282,7 @@ export async function scimRoutes(app: FastifyInstance) {
     const { config } = caller(request);
     if (!isObject(request.body)) throw new ScimError(400, 'Send a User resource.', 'invalidSyntax');
     const fields = userFields(request.body);
-    if (!fields.email || !EMAIL.test(fields.email)) throw new ScimError(400, 'userName must be an email address.', 'invalidValue');
+    if (!fields.email || !EMAIL_RE.test(fields.email)) throw new ScimError(400, 'userName must be an email address.', 'invalidValue');
     request.oplog.target = fields.email;
     if (!config.syncEnabled) throw new ScimError(403, 'Sync Accounts is off for this company: no new accounts are synced.');
     try {

@@ -23,9 +23,9 @@ import {
   type VideoSessionBody,
   type VideoSource,
 } from '@vigil/protocol/api';
-import { requireAuth, requirePermission } from '../auth/plugin.js';
+import { manageSites, requireAuth, requirePermission } from '../auth/plugin.js';
 import { recorderTarget } from '../devices/channels.js';
-import { deviceFor, seeSites } from '../devices/routes.js';
+import { deviceFor } from '../devices/routes.js';
 import { devices } from '../db/schema.js';
 import { AppError } from '../http/errors.js';
 import { visibleSite } from '../sites/access.js';
@@ -135,7 +135,7 @@ export async function videoRoutes(app: FastifyInstance) {
 
   app.post(
     '/devices/:deviceId/video/sessions',
-    { schema: { params: DeviceParams, body: VideoSessionBodySchema, response: { 201: VideoSessionSchema } }, preHandler: seeSites, config: { oplog: 'Live View' } },
+    { schema: { params: DeviceParams, body: VideoSessionBodySchema, response: { 201: VideoSessionSchema } }, preHandler: manageSites, config: { oplog: 'Live View' } },
     async (request, reply) => {
       const body = request.body as VideoSessionBody;
       const live = body.mode === 'live';
@@ -185,7 +185,7 @@ export async function videoRoutes(app: FastifyInstance) {
 
   app.get(
     '/sites/:siteId/video/sources',
-    { schema: { params: SiteParams, response: { 200: VideoSourcesSchema } }, preHandler: [seeSites, requirePermission(Permission.liveView, Permission.playback)] },
+    { schema: { params: SiteParams, response: { 200: VideoSourcesSchema } }, preHandler: [manageSites, requirePermission(Permission.liveView, Permission.playback)] },
     async (request) => {
       const site = await visibleSite(ctx.db, requireAuth(request), (request.params as { siteId: string }).siteId);
       const rows = await ctx.db
@@ -206,7 +206,7 @@ export async function videoRoutes(app: FastifyInstance) {
     },
   );
 
-  app.get('/devices/:deviceId/snapshot', { schema: { params: DeviceParams, querystring: SnapshotQuery }, preHandler: seeSites }, async (request, reply) => {
+  app.get('/devices/:deviceId/snapshot', { schema: { params: DeviceParams, querystring: SnapshotQuery }, preHandler: manageSites }, async (request, reply) => {
     const q = request.query as { stream?: MediaStreamName; channel?: number; verificationCode?: string };
     const v = await videoSource(request, Permission.liveView, q.channel);
     const result = await ctx.tunnel.call(
@@ -222,7 +222,7 @@ export async function videoRoutes(app: FastifyInstance) {
 
   app.post(
     '/devices/:deviceId/ptz',
-    { schema: { params: DeviceParams, body: PtzBodySchema, response: { 200: PtzReplySchema } }, preHandler: seeSites, config: { oplog: 'PTZ Control' } },
+    { schema: { params: DeviceParams, body: PtzBodySchema, response: { 200: PtzReplySchema } }, preHandler: manageSites, config: { oplog: 'PTZ Control' } },
     async (request) => {
       const body = request.body as PtzBody;
       const v = await videoSource(request, Permission.liveView, body.channel);
@@ -235,7 +235,7 @@ export async function videoRoutes(app: FastifyInstance) {
     },
   );
 
-  app.get('/devices/:deviceId/recordings', { schema: { params: DeviceParams, querystring: RangeQuery, response: { 200: RecordingsReplySchema } }, preHandler: seeSites }, async (request) => {
+  app.get('/devices/:deviceId/recordings', { schema: { params: DeviceParams, querystring: RangeQuery, response: { 200: RecordingsReplySchema } }, preHandler: manageSites }, async (request) => {
     const q = request.query as { channel?: number; from: string; to: string };
     if (seconds(q.from, q.to) <= 0) throw new AppError(400, ErrorCode.validationFailed, 'from must come before to.');
     const v = await videoSource(request, Permission.playback, q.channel);
@@ -247,7 +247,7 @@ export async function videoRoutes(app: FastifyInstance) {
 
   app.get(
     '/devices/:deviceId/clip',
-    { schema: { params: DeviceParams, querystring: ClipQuery }, preHandler: seeSites, config: { oplog: 'Download Video' } },
+    { schema: { params: DeviceParams, querystring: ClipQuery }, preHandler: manageSites, config: { oplog: 'Download Video' } },
     async (request, reply) => {
       const q = request.query as { channel?: number; from: string; to: string; stream?: MediaStreamName };
       const length = seconds(q.from, q.to);

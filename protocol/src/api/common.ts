@@ -11,6 +11,9 @@ export const ErrorReplySchema = Type.Object({
 });
 export type ErrorReply = Static<typeof ErrorReplySchema>;
 
+/** What the forms and the server take as an email address: something@domain.tld, no spaces. */
+export const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
 export const UuidSchema = Type.String({ format: 'uuid' });
 export const IsoDateSchema = Type.String({ format: 'date-time' });
 

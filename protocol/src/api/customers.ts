@@ -1,5 +1,5 @@
 import Type, { type Static } from 'typebox';
-import { IsoDateSchema, literals, UuidSchema } from './common.js';
+import { EMAIL_RE, IsoDateSchema, literals, UuidSchema } from './common.js';
 import { SiteStatus, SiteType } from './sites.js';
 
 /**
@@ -21,6 +21,17 @@ import { SiteStatus, SiteType } from './sites.js';
 /** Mobile numbers are kept and compared in E.164: a plus, the country code, at most 15 digits. */
 export const PHONE_E164_PATTERN = '^\\+[1-9]\\d{6,14}$';
 export const isE164 = (phone: string): boolean => new RegExp(PHONE_E164_PATTERN).test(phone);
+/** A mobile number without the spaces, dashes and brackets people write in it. */
+export const compactPhone = (raw: string): string => raw.replace(/[\s()-]/g, '');
+
+/**
+ * A customer's email (trimmed, in lower case) or mobile number (compacted, in E.164) as it is kept and compared,
+ * wherever one is typed: handovers, sharing, registration. Undefined when it is not one.
+ */
+export function normalizeContact(channel: 'email' | 'phone', raw: string): string | undefined {
+  const value = channel === 'email' ? raw.trim().toLowerCase() : compactPhone(raw);
+  return (channel === 'email' ? EMAIL_RE.test(value) : isE164(value)) ? value : undefined;
+}
 
 export const CustomerErrorCode = {
   /** 400: a phone number not in E.164 form (+ country code and number). */

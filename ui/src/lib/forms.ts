@@ -2,6 +2,8 @@ import { tick } from 'svelte';
 import { PASSWORD_MAX, PASSWORD_MIN, passwordProblem } from '@vigil/protocol/api';
 import { ApiError, errorMessage } from './api';
 
+export { EMAIL_RE } from '@vigil/protocol/api';
+
 export type FieldErrors = Record<string, string>;
 
 /**
@@ -51,8 +53,6 @@ export async function focusFirstInvalid(form: HTMLElement | null | undefined): P
   await tick();
   form?.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus();
 }
-
-export const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 /** The account password policy, as the forms that set a password state it. */
 export const PASSWORD_POLICY_TEXT = `${PASSWORD_MIN} to ${PASSWORD_MAX} characters with at least three of: upper-case letters, lower-case letters, digits, other characters. It must not contain the name part of your email address.`;
