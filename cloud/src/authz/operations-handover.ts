@@ -324,6 +324,14 @@ export const HANDOVER_OPERATIONS: readonly Operation[] = [
     ...adminOnly,
     refusals: [CoBrandingErrorCode.serviceKeyUnknown],
   },
+  {
+    name: 'co-branding: the free year',
+    method: 'POST',
+    path: () => '/company/co-branding/free-year',
+    ...adminOnly,
+    // Past the role check, the company's own terms decide.
+    refusals: [CompanyErrorCode.companyNotAuthenticated, CoBrandingErrorCode.notEnoughP2pDevices, CoBrandingErrorCode.freeYearClaimed],
+  },
   // ---- service keys (the platform operator) ----
   {
     name: 'vendor: mint service keys',

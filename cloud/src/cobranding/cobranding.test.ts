@@ -1,7 +1,8 @@
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALL_PERMISSIONS, type CoBranding, type ServiceKey, type SiteBranding } from '@vigil/protocol/api';
-import { coBrandings, companies, operationLogs, serviceKeys, sites } from '../db/schema.js';
+import { coBrandings, companies, operationLogs, regionFeatures, serviceKeys, sites } from '../db/schema.js';
+import { insertDevice } from '../testing/handover.js';
 import {
   authenticateCompany,
   newSite,
@@ -194,6 +195,49 @@ describe('getting the service (scenario 17)', () => {
     expect(more.status).toBe(422);
     expect(more.body.code).toBe('NOT_ENOUGH_POINTS');
     expect((await status(company.client)).body.rewardPoints).toBe(50);
+  });
+
+  it('gives one free year to an authenticated company with 3 devices added via P2P, in a region that offers it, once', async () => {
+    const company = await registerCompany(cloud.api, 'Free Year Fitters');
+    const siteId = await newSite(company.client);
+    for (const accessMode of ['p2p', 'p2p', 'ip_domain']) await insertDevice(cloud, company.companyId, siteId, { accessMode });
+    const claim = () => company.client.post<CoBranding & Refusal>('/company/co-branding/free-year');
+    const refusal = async () => {
+      const res = await claim();
+      return [res.status, res.body.code];
+    };
+    expect((await status(company.client)).body.freeYear).toEqual({ offered: true, claimed: false, p2pDevices: 2, available: false });
+    expect(await refusal()).toEqual([403, 'COMPANY_NOT_AUTHENTICATED']);
+
+    await authenticateCompany(cloud, company.companyId);
+    const few = await claim();
+    expect([few.status, few.body.code]).toEqual([422, 'NOT_ENOUGH_P2P_DEVICES']);
+    expect(few.body.message).toContain('your company has 2');
+
+    // A region where the vendor admin switched the offer off.
+    await cloud.ctx.db.update(companies).set({ countryCode: 'FR' }).where(eq(companies.id, company.companyId));
+    await cloud.ctx.db.insert(regionFeatures).values({ countryCode: 'FR', feature: 'co_branding_free_year', enabled: false });
+    await insertDevice(cloud, company.companyId, siteId);
+    expect((await status(company.client)).body.freeYear).toEqual({ offered: false, claimed: false, p2pDevices: 3, available: false });
+    expect(await refusal()).toEqual([403, 'FEATURE_UNAVAILABLE_IN_REGION']);
+    expect((await status(company.client)).body.validUntil).toBeNull();
+
+    await cloud.ctx.db.delete(regionFeatures).where(eq(regionFeatures.countryCode, 'FR'));
+    expect((await status(company.client)).body.freeYear.available).toBe(true);
+    const before = new Date();
+    // Two claims at once: the company's co-branding lock lets one through.
+    const both = await Promise.all([claim(), claim()]);
+    expect(both.map((r) => r.status).sort()).toEqual([200, 409]);
+    expect(both.find((r) => r.status === 409)!.body.code).toBe('FREE_YEAR_CLAIMED');
+    const now = await status(company.client);
+    expectAbout(now.body.validUntil, addMonths(before, 12));
+    expect(now.body.orders.filter((o) => o.source === 'free_promo')).toEqual([expect.objectContaining({ months: 12, details: { offer: 'Free year', p2pDevices: '3' } })]);
+    expect(now.body.freeYear).toEqual({ offered: true, claimed: true, p2pDevices: 3, available: false });
+    const logged = await cloud.ctx.db
+      .select({ detail: operationLogs.detail })
+      .from(operationLogs)
+      .where(and(eq(operationLogs.companyId, company.companyId), eq(operationLogs.action, 'Get Free Co-Branding')));
+    expect(logged.map((l) => l.detail)).toContain('12 months, 3 P2P devices');
   });
 });
 

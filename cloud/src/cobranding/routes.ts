@@ -8,6 +8,7 @@ import {
   CoBrandingSource,
   CoBrandingSwitchBodySchema,
   ErrorCode,
+  FREE_YEAR_MONTHS,
   LOGO_MAX_BYTES,
   LogoBodySchema,
   PAYMENT_METHOD_LABELS,
@@ -30,7 +31,7 @@ import { AppError } from '../http/errors.js';
 import { SiteParams } from '../http/params.js';
 import { requireAuthenticatedCompany } from '../regions/features.js';
 import { redeemServiceKeys } from '../service-keys/keys.js';
-import { checkedLogo, coBrandingView, extendCoBranding, isActive, lockCoBranding, logoTag } from './service.js';
+import { checkedLogo, claimFreeYear, coBrandingView, extendCoBranding, isActive, lockCoBranding, logoTag } from './service.js';
 
 /** Base64 of the largest logo, and room for the rest of the JSON body. */
 const LOGO_BODY_LIMIT = Math.ceil(LOGO_MAX_BYTES / 3) * 4 + 1024;
@@ -178,6 +179,19 @@ export async function coBrandingRoutes(app: FastifyInstance) {
           );
         }
         await extendCoBranding(tx, auth.companyId, auth.accountId, [{ source: CoBrandingSource.rewardPoints, months, details: { points: String(cost) } }]);
+        return coBrandingView(tx, auth.companyId);
+      });
+    },
+  );
+
+  app.post(
+    '/company/co-branding/free-year',
+    { ...admin, schema: { response: { 200: CoBrandingSchema } }, config: { oplog: 'Get Free Co-Branding' } },
+    async (request) => {
+      const auth = requireAuth(request);
+      return ctx.db.transaction(async (tx) => {
+        const p2pDevices = await claimFreeYear(tx, auth.companyId, auth.accountId, FREE_YEAR_MONTHS);
+        request.oplog.detail = `${plural(FREE_YEAR_MONTHS, 'month')}, ${plural(p2pDevices, 'P2P device')}`;
         return coBrandingView(tx, auth.companyId);
       });
     },

@@ -1,7 +1,17 @@
-import { desc, eq, sql } from 'drizzle-orm';
-import { CoBrandingErrorCode, LOGO_MAX_BYTES, type CoBranding, type CoBrandingOrder, type CoBrandingSource, type LogoContentType } from '@vigil/protocol/api';
+import { and, desc, eq, sql } from 'drizzle-orm';
+import {
+  CoBrandingErrorCode,
+  CoBrandingSource,
+  CompanyErrorCode,
+  FREE_YEAR_P2P_DEVICES,
+  LOGO_MAX_BYTES,
+  RegionFeature,
+  type CoBranding,
+  type CoBrandingOrder,
+  type LogoContentType,
+} from '@vigil/protocol/api';
 import type { Db, Tx } from '../db/client.js';
-import { accounts, coBrandingOrders, coBrandings, companies } from '../db/schema.js';
+import { accounts, coBrandingOrders, coBrandings, companies, devices, regionFeatures } from '../db/schema.js';
 import { AppError } from '../http/errors.js';
 import { sha256 } from '../security/secrets.js';
 
@@ -14,11 +24,26 @@ type CoBrandingRow = typeof coBrandings.$inferSelect;
 export const isActive = (row: Pick<CoBrandingRow, 'enabled' | 'validUntil'> | undefined, now = new Date()): boolean =>
   row !== undefined && row.enabled && row.validUntil !== null && row.validUntil > now;
 
+/** What the free year needs, of the company in the query: its region offers it, it had it, its P2P devices. */
+const freeYearColumns = {
+  authStatus: companies.authStatus,
+  offered: sql<boolean>`NOT EXISTS (SELECT 1 FROM ${regionFeatures} WHERE ${and(
+    eq(regionFeatures.countryCode, companies.countryCode),
+    eq(regionFeatures.feature, RegionFeature.coBrandingFreeYear),
+    eq(regionFeatures.enabled, false),
+  )})`,
+  claimed: sql<boolean>`EXISTS (SELECT 1 FROM ${coBrandingOrders} WHERE ${and(eq(coBrandingOrders.companyId, companies.id), eq(coBrandingOrders.source, CoBrandingSource.freePromo))})`,
+  p2pDevices: sql<number>`(SELECT count(*)::int FROM ${devices} WHERE ${and(eq(devices.companyId, companies.id), eq(devices.accessMode, 'p2p'))})`,
+};
+
+type FreeYearTerms = { authStatus: string; offered: boolean; claimed: boolean; p2pDevices: number };
+const freeYearAvailable = (t: FreeYearTerms): boolean => t.offered && !t.claimed && t.authStatus === 'approved' && t.p2pDevices >= FREE_YEAR_P2P_DEVICES;
+
 export async function coBrandingView(db: Db | Tx, companyId: string): Promise<CoBranding> {
   // The logo itself (up to a quarter of a megabyte) is not read: the view says only whether there is one.
   const [found] = await db
     .select({
-      authStatus: companies.authStatus,
+      ...freeYearColumns,
       rewardPoints: companies.rewardPoints,
       enabled: coBrandings.enabled,
       validUntil: coBrandings.validUntil,
@@ -43,6 +68,12 @@ export async function coBrandingView(db: Db | Tx, companyId: string): Promise<Co
     active: isActive({ enabled: found?.enabled ?? false, validUntil: found?.validUntil ?? null }),
     companyAuthenticated: found?.authStatus === 'approved',
     rewardPoints: found?.rewardPoints ?? 0,
+    freeYear: {
+      offered: found?.offered ?? false,
+      claimed: found?.claimed ?? false,
+      p2pDevices: found?.p2pDevices ?? 0,
+      available: found ? freeYearAvailable(found) : false,
+    },
     orders: orders.map(
       ({ order, createdByName }): CoBrandingOrder => ({
         id: order.id,
@@ -84,6 +115,28 @@ export async function extendCoBranding(tx: Tx, companyId: string, accountId: str
       updatedAt: new Date(),
     })
     .where(eq(coBrandings.companyId, companyId));
+}
+
+/**
+ * The free year, once per company: checked and recorded under the company's co-branding lock, so two claims at once
+ * cannot both pass. Refuses with the first condition not met.
+ */
+export async function claimFreeYear(tx: Tx, companyId: string, accountId: string, months: number): Promise<number> {
+  await lockCoBranding(tx, companyId);
+  const [terms] = await tx.select(freeYearColumns).from(companies).where(eq(companies.id, companyId));
+  if (!terms) throw new AppError(404, CompanyErrorCode.companyNotFound, 'Company not found.');
+  if (terms.claimed) throw new AppError(409, CoBrandingErrorCode.freeYearClaimed, 'Your company has had its free year of co-branding already.');
+  if (terms.authStatus !== 'approved') throw new AppError(403, CompanyErrorCode.companyNotAuthenticated, 'Authenticate your company first: the free year is for authenticated companies.');
+  if (!terms.offered) throw new AppError(403, CompanyErrorCode.featureUnavailable, "The free year of co-branding is not offered in your company's country or region.");
+  if (terms.p2pDevices < FREE_YEAR_P2P_DEVICES) {
+    throw new AppError(
+      422,
+      CoBrandingErrorCode.notEnoughP2pDevices,
+      `The free year needs ${FREE_YEAR_P2P_DEVICES} devices added via P2P on your sites; your company has ${terms.p2pDevices}.`,
+    );
+  }
+  await extendCoBranding(tx, companyId, accountId, [{ source: CoBrandingSource.freePromo, months, details: { offer: 'Free year', p2pDevices: String(terms.p2pDevices) } }]);
+  return terms.p2pDevices;
 }
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);

@@ -26,6 +26,12 @@ import { IsoDateSchema, literals, UuidSchema } from './common.js';
  *                                                           refused and nothing changes)
  *   POST   /api/v1/company/co-branding/redeem-points        RedeemPointsBody → CoBranding (POINTS_PER_MONTH a month;
  *                                                           422 NOT_ENOUGH_POINTS)
+ *   POST   /api/v1/company/co-branding/free-year            → CoBranding (FREE_YEAR_MONTHS once per company, for an
+ *                                                           authenticated company (403 COMPANY_NOT_AUTHENTICATED) in a
+ *                                                           region that offers it (403 FEATURE_UNAVAILABLE_IN_REGION)
+ *                                                           with at least FREE_YEAR_P2P_DEVICES devices added via P2P
+ *                                                           (422 NOT_ENOUGH_P2P_DEVICES); a second time 409
+ *                                                           FREE_YEAR_CLAIMED)
  * Purchase and service keys need an authenticated company (403 COMPANY_NOT_AUTHENTICATED).
  *
  * The platform operator (vendor admin only, anyone else 403 VENDOR_ONLY):
@@ -47,6 +53,10 @@ const MonthsSchema = literals(CO_BRANDING_MONTHS);
 export const POINTS_PER_MONTH = 100;
 /** At most this many months are redeemed with points at once. */
 export const MAX_POINTS_MONTHS = 36;
+
+/** The free year (manual §3.3.3, "in some countries/regions"): after authentication, with this many P2P devices. */
+export const FREE_YEAR_P2P_DEVICES = 3;
+export const FREE_YEAR_MONTHS = 12;
 
 /** The largest logo, decoded. */
 export const LOGO_MAX_BYTES = 256 * 1024;
@@ -85,6 +95,9 @@ export const CoBrandingErrorCode = {
   /** The bytes are not an image of the declared type. */
   logoNotImage: 'LOGO_NOT_IMAGE',
   logoNotFound: 'LOGO_NOT_FOUND',
+  /** The free year is had once per company. */
+  freeYearClaimed: 'FREE_YEAR_CLAIMED',
+  notEnoughP2pDevices: 'NOT_ENOUGH_P2P_DEVICES',
 } as const;
 export type CoBrandingErrorCode = (typeof CoBrandingErrorCode)[keyof typeof CoBrandingErrorCode];
 
@@ -109,6 +122,16 @@ export const CoBrandingSchema = Type.Object({
   active: Type.Boolean(),
   companyAuthenticated: Type.Boolean(),
   rewardPoints: Type.Integer(),
+  /** The free year: what it needs, and whether the company had it. */
+  freeYear: Type.Object({
+    /** The company's region offers it (the region matrix's co_branding_free_year). */
+    offered: Type.Boolean(),
+    claimed: Type.Boolean(),
+    /** The company's devices added via P2P (Table 3-5's access mode). */
+    p2pDevices: Type.Integer(),
+    /** Offered, not claimed, authenticated, enough P2P devices: POST .../free-year succeeds. */
+    available: Type.Boolean(),
+  }),
   /** The newest first. */
   orders: Type.Array(CoBrandingOrderSchema),
 });

@@ -45,6 +45,8 @@ export const RegionFeature = {
   azureAdLogin: 'azure_ad_login',
   siteCollaboration: 'site_collaboration',
   companyMerger: 'company_merger',
+  /** Co-branding free for a year after authentication with 3 devices added via P2P (§3.3.3: some regions). */
+  coBrandingFreeYear: 'co_branding_free_year',
 } as const;
 export type RegionFeature = (typeof RegionFeature)[keyof typeof RegionFeature];
 export const ALL_REGION_FEATURES: readonly RegionFeature[] = Object.values(RegionFeature);
@@ -67,6 +69,7 @@ export const REGION_FEATURE_LABELS: Record<RegionFeature, string> = {
   azure_ad_login: 'Azure AD Login',
   site_collaboration: 'Site Collaboration (ISP/MSP)',
   company_merger: 'Merge Companies',
+  co_branding_free_year: 'Free co-branding year',
 };
 
 export const CompanyErrorCode = {

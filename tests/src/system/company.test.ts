@@ -1,5 +1,6 @@
+import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { registerCompany, VENDOR_ADMIN } from '@vigil/cloud/testing';
+import { newSite, registerCompany, VENDOR_ADMIN } from '@vigil/cloud/testing';
 import { launchChromium, signIn, type ChromiumSession } from '../browser/chromium.js';
 import type { Proc } from '../harness/process.js';
 import { scenarioDir, startCloudProcess } from '../harness/system.js';
@@ -13,6 +14,24 @@ afterAll(async () => {
   await Promise.all(procs.map((p) => p.stop()));
   await dropDatabase();
 });
+
+/** Devices of the company on a site as if added through Hik-Connect P2P (the access mode the free year counts). */
+async function addP2pDevices(databaseUrl: string, companyId: string, siteId: string, count: number) {
+  const db = new pg.Client({ connectionString: databaseUrl });
+  await db.connect();
+  try {
+    for (let i = 1; i <= count; i++) {
+      const serial = `DSP2P${companyId.slice(0, 8)}${i}`;
+      await db.query(
+        `INSERT INTO devices (company_id, site_id, device_key, kind, protocol, manufacturer, model, serial, short_serial, firmware, name, host, port, access_mode, reported_online, reported_at, status)
+         VALUES ($1, $2, $3, 'camera', 'isapi', 'hikvision', 'DS-2CD2143G2', $3, $4, 'V5.7.0', $5, '', 0, 'p2p', true, now(), 'online')`,
+        [companyId, siteId, serial, serial.slice(-9), `Camera ${i}`],
+      );
+    }
+  } finally {
+    await db.end();
+  }
+}
 
 describe('company authentication in the portal', () => {
   it('is sent by the Installer Admin, rejected and then approved by the vendor admin, with notifications', async () => {
@@ -76,5 +95,18 @@ describe('company authentication in the portal', () => {
     await admin.reload();
     await expect.poll(() => admin.getByTestId('auth-status').textContent()).toBe('Authenticated');
     expect(await admin.getByTestId('auth-form').count()).toBe(0);
+
+    // Authenticated, the company gets its free year of co-branding once three devices were added via P2P.
+    await admin.getByRole('link', { name: 'Co-branding' }).click();
+    const offer = admin.getByTestId('co-branding-free-year');
+    await offer.getByText('Devices added via P2P: 0 of 3').waitFor();
+    expect(await admin.getByTestId('co-branding-claim-free-year').isDisabled()).toBe(true);
+    await addP2pDevices(cloud.databaseUrl, company.companyId, await newSite(company.client), 3);
+    await admin.reload();
+    await offer.getByText('Devices added via P2P: 3 of 3').waitFor();
+    await admin.getByTestId('co-branding-claim-free-year').click();
+    await expect.poll(() => admin.getByTestId('co-branding-valid-until').textContent()).toContain(String(new Date().getFullYear() + 1));
+    await admin.getByTestId('co-branding-state').getByText('Switched off').waitFor();
+    expect(await offer.count()).toBe(0);
   });
 });

@@ -20,6 +20,7 @@ export const coBrandingApi = {
   purchase: (body: CoBrandingOrderBody) => request<CoBranding>('POST', '/company/co-branding/orders', { body }),
   redeemKeys: (keys: string) => request<CoBranding>('POST', '/company/co-branding/service-keys', { body: { keys } }),
   redeemPoints: (months: number) => request<CoBranding>('POST', '/company/co-branding/redeem-points', { body: { months } }),
+  claimFreeYear: () => request<CoBranding>('POST', '/company/co-branding/free-year'),
 
   serviceKeys: () => request<ServiceKeysReply>('GET', '/vendor/service-keys'),
   mintServiceKeys: (body: MintServiceKeysBody) => request<ServiceKeysReply>('POST', '/vendor/service-keys', { body }),
