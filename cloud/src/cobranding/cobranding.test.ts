@@ -1,7 +1,9 @@
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALL_PERMISSIONS, type CoBranding, type ServiceKey, type SiteBranding } from '@vigil/protocol/api';
-import { coBrandings, companies, operationLogs, regionFeatures, serviceKeys, sites } from '../db/schema.js';
+import { accounts, coBrandings, companies, jobs, mailOutbox, notifications, operationLogs, regionFeatures, serviceKeys, sites } from '../db/schema.js';
+import { remindOfExpiry } from './service.js';
+import { untilDefined } from '../testing/edge.js';
 import { insertDevice } from '../testing/handover.js';
 import {
   authenticateCompany,
@@ -195,6 +197,33 @@ describe('getting the service (scenario 17)', () => {
     expect(more.status).toBe(422);
     expect(more.body.code).toBe('NOT_ENOUGH_POINTS');
     expect((await status(company.client)).body.rewardPoints).toBe(50);
+  });
+
+  it('tells the Installer Admin two months before the service ends, once, and not after it was extended', async () => {
+    const company = await authenticated('Reminded Alarms');
+    const key = `co-branding-reminder:${company.companyId}`;
+    const reminder = async () => (await cloud.ctx.db.select().from(jobs).where(eq(jobs.key, key)))[0];
+    const told = async () => ({
+      notes: await cloud.ctx.db.select().from(notifications).innerJoin(accounts, eq(accounts.id, notifications.accountId)).where(and(eq(accounts.email, company.email), eq(notifications.kind, 'co_branding.expiring'))),
+      mails: await cloud.ctx.db.select().from(mailOutbox).where(and(eq(mailOutbox.toAddress, company.email), eq(mailOutbox.kind, 'co_branding.expiring'))),
+    });
+
+    const first = await purchase(company.client, 12);
+    const firstEnd = new Date(first.body.validUntil!);
+    expectAbout((await reminder())!.runAt.toISOString(), addMonths(firstEnd, -2));
+    // Extended before the reminder came: it moves with the new end, and the old one says nothing.
+    const second = await purchase(company.client, 12);
+    const secondEnd = second.body.validUntil!;
+    expect((await reminder())!.payload).toEqual({ companyId: company.companyId, validUntil: secondEnd });
+    await cloud.ctx.db.transaction((tx) => remindOfExpiry(tx, cloud.ctx.mail, company.companyId, first.body.validUntil!));
+    expect(await told()).toEqual({ notes: [], mails: [] });
+
+    await cloud.ctx.jobs.runNow(key);
+    await untilDefined('the reminder to run', async () => ((await reminder()) === undefined ? true : undefined));
+    const { notes, mails } = await told();
+    expect(notes.map((n) => n.notifications.title)).toEqual(['Co-branding ends soon']);
+    expect(mails).toHaveLength(1);
+    expect(mails[0]!.text).toContain(`ends on ${secondEnd.slice(0, 10)}`);
   });
 
   it('gives one free year to an authenticated company with 3 devices added via P2P, in a region that offers it, once', async () => {

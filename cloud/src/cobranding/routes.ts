@@ -31,7 +31,7 @@ import { AppError } from '../http/errors.js';
 import { SiteParams } from '../http/params.js';
 import { requireAuthenticatedCompany } from '../regions/features.js';
 import { redeemServiceKeys } from '../service-keys/keys.js';
-import { checkedLogo, claimFreeYear, coBrandingView, extendCoBranding, isActive, lockCoBranding, logoTag } from './service.js';
+import { checkedLogo, claimFreeYear, CO_BRANDING_REMINDER_JOB, coBrandingView, extendCoBranding, isActive, lockCoBranding, logoTag, remindOfExpiry } from './service.js';
 
 /** Base64 of the largest logo, and room for the rest of the JSON body. */
 const LOGO_BODY_LIMIT = Math.ceil(LOGO_MAX_BYTES / 3) * 4 + 1024;
@@ -60,6 +60,9 @@ const noLogo = () => new AppError(404, CoBrandingErrorCode.logoNotFound, 'No log
 export async function coBrandingRoutes(app: FastifyInstance) {
   const { ctx } = app;
   const admin = { preHandler: requireInstallerAdmin };
+  ctx.jobs.handle(CO_BRANDING_REMINDER_JOB, async (payload) => {
+    await ctx.db.transaction((tx) => remindOfExpiry(tx, ctx.mail, String(payload.companyId), String(payload.validUntil)));
+  });
 
   app.get('/company/co-branding', { ...admin, schema: { response: { 200: CoBrandingSchema } } }, async (request) => coBrandingView(ctx.db, requireAuth(request).companyId));
 
@@ -128,7 +131,7 @@ export async function coBrandingRoutes(app: FastifyInstance) {
       if (body.salesCode) details.salesCode = body.salesCode;
       // No payment provider is connected: the order is recorded as paid, as cloud storage orders are.
       const view = await ctx.db.transaction(async (tx) => {
-        await extendCoBranding(tx, auth.companyId, auth.accountId, [{ source: CoBrandingSource.purchase, months: body.months, details }]);
+        await extendCoBranding(tx, ctx.jobs, auth.companyId, auth.accountId, [{ source: CoBrandingSource.purchase, months: body.months, details }]);
         return coBrandingView(tx, auth.companyId);
       });
       return reply.status(201).send(view);
@@ -147,6 +150,7 @@ export async function coBrandingRoutes(app: FastifyInstance) {
         request.oplog.detail = `${plural(redeemed.length, 'key')}: ${redeemed.map((k) => k.code).join(', ')}`;
         await extendCoBranding(
           tx,
+          ctx.jobs,
           auth.companyId,
           auth.accountId,
           redeemed.map((k) => ({ source: CoBrandingSource.serviceKey, months: k.months, details: { serviceKey: k.code } })),
@@ -178,7 +182,7 @@ export async function coBrandingRoutes(app: FastifyInstance) {
             `${plural(months, 'month')} of co-branding cost ${cost} points; your company has ${company?.rewardPoints ?? 0}.`,
           );
         }
-        await extendCoBranding(tx, auth.companyId, auth.accountId, [{ source: CoBrandingSource.rewardPoints, months, details: { points: String(cost) } }]);
+        await extendCoBranding(tx, ctx.jobs, auth.companyId, auth.accountId, [{ source: CoBrandingSource.rewardPoints, months, details: { points: String(cost) } }]);
         return coBrandingView(tx, auth.companyId);
       });
     },
@@ -190,7 +194,7 @@ export async function coBrandingRoutes(app: FastifyInstance) {
     async (request) => {
       const auth = requireAuth(request);
       return ctx.db.transaction(async (tx) => {
-        const p2pDevices = await claimFreeYear(tx, auth.companyId, auth.accountId, FREE_YEAR_MONTHS);
+        const p2pDevices = await claimFreeYear(tx, ctx.jobs, auth.companyId, auth.accountId, FREE_YEAR_MONTHS);
         request.oplog.detail = `${plural(FREE_YEAR_MONTHS, 'month')}, ${plural(p2pDevices, 'P2P device')}`;
         return coBrandingView(tx, auth.companyId);
       });

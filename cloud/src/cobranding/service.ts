@@ -1,8 +1,10 @@
 import { and, desc, eq, sql } from 'drizzle-orm';
 import {
+  AccountRole,
   CoBrandingErrorCode,
   CoBrandingSource,
   CompanyErrorCode,
+  EXPIRY_NOTICE_MONTHS,
   FREE_YEAR_P2P_DEVICES,
   LOGO_MAX_BYTES,
   RegionFeature,
@@ -13,6 +15,9 @@ import {
 import type { Db, Tx } from '../db/client.js';
 import { accounts, coBrandingOrders, coBrandings, companies, devices, regionFeatures } from '../db/schema.js';
 import { AppError } from '../http/errors.js';
+import type { JobQueue } from '../jobs/queue.js';
+import type { MailOutbox } from '../mail/outbox.js';
+import { accountsWithRole, tellAccounts } from '../notifications/notify.js';
 import { sha256 } from '../security/secrets.js';
 
 /** Orders shown with the service: the newest ones. */
@@ -100,28 +105,54 @@ export interface Extension {
   details: Record<string, string>;
 }
 
+export const CO_BRANDING_REMINDER_JOB = 'co-branding.remind';
+
 /**
  * Records how the service was obtained and extends it: each extension adds its months to the later of now and the
- * current end of validity (an expired service starts again from now).
+ * current end of validity (an expired service starts again from now). The expiry reminder moves with the new end.
  */
-export async function extendCoBranding(tx: Tx, companyId: string, accountId: string, extensions: Extension[]): Promise<void> {
+export async function extendCoBranding(tx: Tx, jobs: JobQueue, companyId: string, accountId: string, extensions: Extension[]): Promise<void> {
   const months = extensions.reduce((sum, e) => sum + e.months, 0);
   await lockCoBranding(tx, companyId);
   await tx.insert(coBrandingOrders).values(extensions.map((e) => ({ companyId, source: e.source, months: e.months, details: e.details, createdBy: accountId })));
-  await tx
+  const [row] = await tx
     .update(coBrandings)
     .set({
       validUntil: sql`greatest(coalesce(${coBrandings.validUntil}, now()), now()) + make_interval(months => ${months}::int)`,
       updatedAt: new Date(),
     })
-    .where(eq(coBrandings.companyId, companyId));
+    .where(eq(coBrandings.companyId, companyId))
+    .returning({ validUntil: coBrandings.validUntil });
+  const validUntil = row!.validUntil!;
+  const remindAt = new Date(validUntil);
+  remindAt.setUTCMonth(remindAt.getUTCMonth() - EXPIRY_NOTICE_MONTHS);
+  // A service that ends sooner than that is shown as ending soon on its page, with no mail right after buying it.
+  if (remindAt > new Date()) {
+    await jobs.schedule(`co-branding-reminder:${companyId}`, CO_BRANDING_REMINDER_JOB, remindAt, { companyId, validUntil: validUntil.toISOString() }, tx);
+  }
+}
+
+/** Tells the Installer Admin that the service ends soon, unless it has been extended (or has ended) since the reminder was set. */
+export async function remindOfExpiry(tx: Tx, outbox: MailOutbox, companyId: string, validUntil: string): Promise<void> {
+  const view = await coBrandingView(tx, companyId);
+  if (view.validUntil !== validUntil || new Date(validUntil) <= new Date()) return;
+  const body =
+    `Your co-branding service ends on ${validUntil.slice(0, 10)}. Extend it on the Co-branding page so your customers keep ` +
+    `seeing your brand${view.freeYear.available ? ', or get your free year there' : ''}.`;
+  await tellAccounts(
+    tx,
+    outbox,
+    await accountsWithRole(tx, AccountRole.installerAdmin, companyId),
+    { kind: 'co_branding.expiring', title: 'Co-branding ends soon', body, data: { validUntil } },
+    () => ({ subject: 'Your co-branding service ends soon', text: `${body}\n` }),
+  );
 }
 
 /**
  * The free year, once per company: checked and recorded under the company's co-branding lock, so two claims at once
  * cannot both pass. Refuses with the first condition not met.
  */
-export async function claimFreeYear(tx: Tx, companyId: string, accountId: string, months: number): Promise<number> {
+export async function claimFreeYear(tx: Tx, jobs: JobQueue, companyId: string, accountId: string, months: number): Promise<number> {
   await lockCoBranding(tx, companyId);
   const [terms] = await tx.select(freeYearColumns).from(companies).where(eq(companies.id, companyId));
   if (!terms) throw new AppError(404, CompanyErrorCode.companyNotFound, 'Company not found.');
@@ -135,7 +166,7 @@ export async function claimFreeYear(tx: Tx, companyId: string, accountId: string
       `The free year needs ${FREE_YEAR_P2P_DEVICES} devices added via P2P on your sites; your company has ${terms.p2pDevices}.`,
     );
   }
-  await extendCoBranding(tx, companyId, accountId, [{ source: CoBrandingSource.freePromo, months, details: { offer: 'Free year', p2pDevices: String(terms.p2pDevices) } }]);
+  await extendCoBranding(tx, jobs, companyId, accountId, [{ source: CoBrandingSource.freePromo, months, details: { offer: 'Free year', p2pDevices: String(terms.p2pDevices) } }]);
   return terms.p2pDevices;
 }
 

@@ -58,6 +58,9 @@ export const MAX_POINTS_MONTHS = 36;
 export const FREE_YEAR_P2P_DEVICES = 3;
 export const FREE_YEAR_MONTHS = 12;
 
+/** The Installer Admin is told this many months before the service ends (§3.3.3). */
+export const EXPIRY_NOTICE_MONTHS = 2;
+
 /** The largest logo, decoded. */
 export const LOGO_MAX_BYTES = 256 * 1024;
 export const LOGO_CONTENT_TYPES = ['image/png', 'image/jpeg'] as const;
