@@ -129,17 +129,18 @@ describe('SADP', () => {
   });
 
   it('adds the configured latency to every answer', async () => {
-    const host = await lan([{ class: 'camera', latencyMs: 120 }]);
+    // Yellow (50-200 ms), and far enough above what a loaded machine adds for the fast probe to stay below it.
+    const host = await lan([{ class: 'camera', latencyMs: 180 }]);
     const d = host.devices[0]!;
     const { ms } = await sadpProbe(d.endpoints.sadpPort, 1);
-    expect(ms).toBeGreaterThanOrEqual(115);
+    expect(ms).toBeGreaterThanOrEqual(175);
     expect(pingLevel(ms)).toBe('yellow');
     const t0 = performance.now();
     await (await fetch(`${base(d)}${IsapiPath.deviceInfo}`)).text();
-    expect(performance.now() - t0).toBeGreaterThanOrEqual(115);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(175);
     expect((await control(d, { latencyMs: 0 })).status).toBe(200);
     const fast = await sadpProbe(d.endpoints.sadpPort, 1);
-    expect(fast.ms).toBeLessThan(115);
+    expect(fast.ms).toBeLessThan(175);
   });
 });
 
