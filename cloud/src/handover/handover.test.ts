@@ -43,7 +43,7 @@ async function siteWithDevices(company: { client: ApiClient; companyId: string }
 }
 
 const email = () => `cust.${randomBytes(5).toString('hex')}@example.test`;
-const handOver = (client: ApiClient, siteId: string, body: Partial<HandoverBody> & { recipient: string }) =>
+const handOver = (client: ApiClient, siteId: string, body: Partial<HandoverBody>) =>
   client.post<Reply>(`/sites/${siteId}/handover`, { channel: 'email', permissions: [], ...body });
 
 async function siteStatus(siteId: string) {
@@ -174,6 +174,55 @@ describe('handing over by transfer (scenario 1)', () => {
     const token = /\/handover\/([A-Za-z0-9_-]+)/.exec(sms!.text)?.[1];
     expect((await new ApiClient(cloud.api).get<HandoverOffer>(`/handovers/${token}`)).body.siteId).toBe(siteId);
     expect(catcher.messages.some((m) => m.text.includes(token!))).toBe(false);
+  });
+});
+
+describe('handing over by QR code', () => {
+  it('sends nothing and gives the link once; the first customer who answers with it owns the site, nobody else may', async () => {
+    const { siteId, cams } = await siteWithDevices();
+    const mailsBefore = catcher.messages.length;
+    const res = await handOver(owner.client, siteId, { channel: 'qrcode', permissions: [{ permission: 'LiveView', deviceIds: [cams[0]!], validity: 'Permanent' }] });
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({ siteStatus: 'ToBeAccepted', handover: { channel: 'qrcode', recipient: '', status: 'ToBeAccepted' } });
+    const token = /\/handover\/([A-Za-z0-9_-]+)$/.exec(res.body.link ?? '')?.[1];
+    expect(token).toBeDefined();
+    // The link is not kept: reading the handover again does not show it.
+    expect((await owner.client.get<Reply>(`/sites/${siteId}/handover`)).body.link).toBeUndefined();
+    const sent = await cloud.ctx.db.select().from(smsOutbox).where(eq(smsOutbox.kind, 'handover.offer'));
+    expect(sent.some((s) => s.text.includes(token!))).toBe(false);
+    expect(catcher.messages.slice(mailsBefore).some((m) => m.text.includes(token!))).toBe(false);
+
+    const [scanner, bystander] = [await signInCustomer(cloud), await signInCustomer(cloud)];
+    const offer = await scanner.client.get<HandoverOffer>(`/handovers/${token}`);
+    expect([offer.status, offer.body.forMe]).toEqual([200, true]);
+    // Without the link's token nobody is its recipient, not even with the handover's id.
+    const guessed = await bystander.client.post<Refusal>(`/customer/handovers/${offer.body.id}/accept`);
+    expect([guessed.status, guessed.body.code]).toEqual([403, 'NOT_RECIPIENT']);
+    const accepted = await scanner.client.post<HandoverOffer>(`/customer/handovers/${offer.body.id}/accept?token=${token}`);
+    expect([accepted.status, accepted.body.status]).toEqual([200, 'Accepted']);
+    const [site] = await cloud.ctx.db.select().from(sites).where(eq(sites.id, siteId));
+    expect([site!.ownerAccountId, site!.status]).toEqual([scanner.accountId, 'HandedOverNotAuthorized']);
+    const late = await bystander.client.post<Refusal>(`/customer/handovers/${offer.body.id}/accept?token=${token}`);
+    expect([late.status, late.body.code]).toEqual([403, 'NOT_RECIPIENT']);
+  });
+
+  it('refuses a recipient on a QR code and none on an email, and a resend by QR code makes a new link and kills the old one', async () => {
+    const { siteId } = await siteWithDevices();
+    const withRecipient = await handOver(owner.client, siteId, { channel: 'qrcode', recipient: email() });
+    expect([withRecipient.status, withRecipient.body.code]).toEqual([400, 'INVALID_RECIPIENT']);
+    const without = await handOver(owner.client, siteId, { channel: 'email' });
+    expect([without.status, without.body.code]).toEqual([400, 'INVALID_RECIPIENT']);
+    expect(await siteStatus(siteId)).toBe('NotHandedOver');
+
+    const to = email();
+    expect((await handOver(owner.client, siteId, { recipient: to })).status).toBe(201);
+    const mailed = await tokenMailedTo(to);
+    const resent = await owner.client.post<Reply>(`/sites/${siteId}/handover/resend`, { channel: 'qrcode' });
+    expect(resent.status).toBe(201);
+    expect(resent.body.handover).toMatchObject({ channel: 'qrcode', recipient: '', status: 'ToBeAccepted' });
+    const scanned = /\/handover\/([A-Za-z0-9_-]+)$/.exec(resent.body.link ?? '')?.[1];
+    expect((await new ApiClient(cloud.api).get<Refusal>(`/handovers/${mailed.token}`)).status).toBe(410);
+    expect((await new ApiClient(cloud.api).get<HandoverOffer>(`/handovers/${scanned}`)).body.siteId).toBe(siteId);
   });
 });
 

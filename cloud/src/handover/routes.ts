@@ -6,6 +6,7 @@ import {
   DevicePermissionName,
   ErrorCode,
   HANDOVER_VALID_DAYS,
+  HandoverAnswerQuerySchema,
   HandoverBodySchema,
   HandoverErrorCode,
   HandoverOfferSchema,
@@ -17,7 +18,9 @@ import {
   SiteHandoverSchema,
   SiteOperation,
   SiteStatus,
+  type HandoverAnswerQuery,
   type HandoverBody,
+  type HandoverChannel,
   type Validity,
   type HandoverOffer,
   type HandoverPermission,
@@ -57,14 +60,27 @@ const DEVICE_PERMISSIONS: readonly string[] = DEVICE_USES;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 type SiteRow = typeof sites.$inferSelect;
-/** Where a handover is sent. */
-type Address = { channel: 'email' | 'phone'; recipient: string };
+/** Where a handover is sent: a QR code has no recipient until a customer answers it. */
+type Address = { channel: HandoverChannel; recipient: string };
 
 const notFound = () => new AppError(404, HandoverErrorCode.notFound, 'Handover not found.');
 const unprocessable = (code: string, message: string) => new AppError(422, code, message);
 
 /** The address as sharing keeps it too (email in lower case, phone in E.164); anything else 400 INVALID_RECIPIENT. */
-const addressOf = (channel: 'email' | 'phone', raw: string): Address => ({ channel, recipient: normalizeRecipient(channel, raw) });
+function addressOf(channel: HandoverChannel, raw: string | undefined): Address {
+  if (channel === 'qrcode') {
+    if (raw?.trim()) throw new AppError(400, HandoverErrorCode.invalidRecipient, 'A QR-code handover has no recipient: the customer who scans it answers it.');
+    return { channel, recipient: '' };
+  }
+  if (!raw?.trim()) throw new AppError(400, HandoverErrorCode.invalidRecipient, channel === 'email' ? "Enter the customer's email address." : "Enter the customer's mobile number.");
+  return { channel, recipient: normalizeRecipient(channel, raw) };
+}
+
+/** Who may answer a handover: its recipient, or for a QR code whoever holds its link (and afterwards only them). */
+function answerableBy(row: HandoverRow, account: { id: string; email: string; phone: string | null }, token: string | undefined): boolean {
+  if (row.channel !== 'qrcode') return isFor(row, account);
+  return row.recipientAccountId === account.id || (row.recipientAccountId === null && token !== undefined && sha256(token) === row.tokenHash);
+}
 
 /** The permissions fit their kinds: devices for device permissions only, each permission once. Returns them de-duplicated. */
 function checkPermissionShape(asked: readonly HandoverPermission[]): HandoverPermission[] {
@@ -122,6 +138,7 @@ export async function handoverRoutes(app: FastifyInstance) {
 
   /** The recipient's account, if it has one; an installer's or the platform's account cannot take a site. */
   async function customerFor(tx: Tx, to: Address) {
+    if (to.channel === 'qrcode') return null;
     const account = await accountByContact(tx, to.channel, to.recipient);
     if (account && account.role !== 'customer') {
       throw unprocessable(HandoverErrorCode.recipientNotCustomer, `${to.recipient} belongs to an installer's account: hand the site over to a customer.`);
@@ -131,7 +148,7 @@ export async function handoverRoutes(app: FastifyInstance) {
 
   /**
    * Writes a handover to one recipient, takes the site to its status, and sends the offer (mail or SMS, and the
-   * Notification Center of an existing customer), all in the caller's transaction.
+   * Notification Center of an existing customer), all in the caller's transaction. Returns the offer's link.
    */
   async function offer(
     tx: Tx,
@@ -139,9 +156,10 @@ export async function handoverRoutes(app: FastifyInstance) {
     site: SiteRow,
     to: Address,
     fields: { customerName: string; remarks: string; permissions: HandoverRow['permissions'] },
-  ): Promise<void> {
+  ): Promise<string> {
     const customer = await customerFor(tx, to);
-    const status = customer ? HandoverStatus.toBeAccepted : HandoverStatus.notRegistered;
+    // A QR code is shown face to face: it waits for an answer at once, from whoever scans it.
+    const status = customer || to.channel === 'qrcode' ? HandoverStatus.toBeAccepted : HandoverStatus.notRegistered;
     const token = randomToken();
     const expiresAt = new Date(Date.now() + HANDOVER_VALID_DAYS * DAY_MS);
     const [row] = await tx
@@ -181,12 +199,18 @@ export async function handoverRoutes(app: FastifyInstance) {
         },
         tx,
       );
-    } else {
+    } else if (to.channel === 'phone') {
       await ctx.sms.send({ to: to.recipient, kind: 'handover.offer', text: `${body}\nAccept or reject: ${link}` }, tx);
     }
     if (customer) {
       await notifyAccounts(tx, [customer.id], { kind: 'handover.offer', title: 'Site handover', body: intro, data: { handoverId: row!.id, siteId: site.id } });
     }
+    return link;
+  }
+
+  /** The reply to a new or resent handover: a QR code's link is given this once. */
+  async function sentHandover(site: SiteRow, to: Address, link: string): Promise<SiteHandover> {
+    return { ...(await siteHandover(site)), ...(to.channel === 'qrcode' ? { link } : {}) };
   }
 
   app.post(
@@ -199,7 +223,7 @@ export async function handoverRoutes(app: FastifyInstance) {
     async (request, reply) => {
       const { auth, site } = await handoverSite(request);
       const body = request.body as HandoverBody;
-      request.oplog.target = body.recipient;
+      request.oplog.target = body.recipient ?? 'QR code';
       requireSiteOperation(site, SiteOperation.transfer);
       const to = addressOf(body.channel, body.recipient);
       const asked = checkPermissionShape(body.permissions);
@@ -219,12 +243,12 @@ export async function handoverRoutes(app: FastifyInstance) {
         if (device.accessMode === 'ip_domain') throw unprocessable(HandoverErrorCode.deviceNotHandoverCapable, `${device.name} is added by IP/domain: it cannot be handed over.`);
       }
 
-      await ctx.db.transaction(async (tx) => {
+      const link = await ctx.db.transaction(async (tx) => {
         const locked = await lockSite(tx, site.id, SiteOperation.transfer);
-        await offer(tx, auth, locked, to, { customerName: body.customerName?.trim() ?? '', remarks: body.remarks?.trim() ?? '', permissions: asked });
+        return offer(tx, auth, locked, to, { customerName: body.customerName?.trim() ?? '', remarks: body.remarks?.trim() ?? '', permissions: asked });
       });
       ctx.hub.publish(site.companyId, { type: 'site.changed', siteId: site.id });
-      return reply.status(201).send(await siteHandover(site));
+      return reply.status(201).send(await sentHandover(site, to, link));
     },
   );
 
@@ -244,7 +268,7 @@ export async function handoverRoutes(app: FastifyInstance) {
       const { auth, site } = await handoverSite(request);
       const body = request.body as ResendHandoverBody;
       requireSiteOperation(site, SiteOperation.resendHandover);
-      await ctx.db.transaction(async (tx) => {
+      const sent = await ctx.db.transaction(async (tx) => {
         const locked = await lockSite(tx, site.id, SiteOperation.resendHandover);
         const [previous] = await tx
           .select()
@@ -256,18 +280,23 @@ export async function handoverRoutes(app: FastifyInstance) {
         if ((await resendsLeft(tx, locked)) === 0) {
           throw new AppError(429, HandoverErrorCode.resendLimit, `The handover of ${site.name} has been sent again 5 times today: try again tomorrow.`);
         }
-        const channel = body.channel ?? (previous.channel as Address['channel']);
-        const to = body.recipient !== undefined || body.channel !== undefined ? addressOf(channel, body.recipient ?? previous.recipient) : { channel, recipient: previous.recipient };
-        request.oplog.target = to.recipient;
+        const channel = body.channel ?? (previous.channel as HandoverChannel);
+        // A QR code keeps no recipient; switching to one drops the previous recipient.
+        const to =
+          body.recipient !== undefined || body.channel !== undefined
+            ? addressOf(channel, body.recipient ?? (channel === 'qrcode' ? undefined : previous.recipient || undefined))
+            : { channel, recipient: previous.recipient };
+        request.oplog.target = to.recipient || 'QR code';
         await tx.update(handovers).set({ status: HandoverStatus.invalidated, decidedAt: sql`now()` }).where(eq(handovers.id, previous.id));
-        await offer(tx, auth, locked, to, {
+        const link = await offer(tx, auth, locked, to, {
           customerName: body.customerName?.trim() ?? previous.customerName,
           remarks: body.remarks?.trim() ?? previous.remarks,
           permissions: previous.permissions,
         });
+        return { to, link };
       });
       ctx.hub.publish(site.companyId, { type: 'site.changed', siteId: site.id });
-      return reply.status(201).send(await siteHandover(site));
+      return reply.status(201).send(await sentHandover(site, sent.to, sent.link));
     },
   );
 
@@ -284,7 +313,7 @@ export async function handoverRoutes(app: FastifyInstance) {
           .where(and(eq(handovers.siteId, site.id), inArray(handovers.status, [...PENDING_HANDOVER_STATUSES])))
           .returning({ recipient: handovers.recipient, recipientAccountId: handovers.recipientAccountId });
         if (cancelled.length === 0) throw new AppError(409, HandoverErrorCode.notPending, `${site.name} has no handover waiting to be cancelled.`);
-        request.oplog.target = cancelled[0]!.recipient;
+        request.oplog.target = cancelled[0]!.recipient || 'QR code';
         await tx.update(sites).set({ status: SiteStatus.notHandedOver, updatedAt: new Date() }).where(eq(sites.id, site.id));
         const customers = cancelled.flatMap((c) => (c.recipientAccountId ? [c.recipientAccountId] : []));
         await notifyAccounts(tx, customers, {
@@ -324,7 +353,7 @@ export async function handoverRoutes(app: FastifyInstance) {
       if (!row) throw notFound();
       requireLive(row);
       const account = await accountOf(request.auth);
-      return offerView(ctx.db, row, account !== null && isFor(row, account));
+      return offerView(ctx.db, row, account !== null && answerableBy(row, account, (request.params as { token: string }).token));
     },
   );
 
@@ -344,7 +373,7 @@ export async function handoverRoutes(app: FastifyInstance) {
     const decided = await ctx.db.transaction(async (tx) => {
       const [row] = await tx.select().from(handovers).where(eq(handovers.id, id)).for('update');
       if (!row) throw notFound();
-      if (!isFor(row, account)) throw new AppError(403, HandoverErrorCode.notRecipient, 'This handover was sent to someone else.');
+      if (!answerableBy(row, account, (request.query as HandoverAnswerQuery).token)) throw new AppError(403, HandoverErrorCode.notRecipient, 'This handover was sent to someone else.');
       requireLive(row);
       if (!PENDING_HANDOVER_STATUSES.includes(row.status as HandoverStatus)) {
         throw new AppError(409, HandoverErrorCode.notPending, `This handover is ${row.status}: there is nothing to answer.`);
@@ -412,12 +441,12 @@ export async function handoverRoutes(app: FastifyInstance) {
 
   app.post(
     '/customer/handovers/:id/accept',
-    { schema: { params: IdParams, response: { 200: HandoverOfferSchema } }, preHandler: requireCustomer, config: { oplog: 'Accept Handover' } },
+    { schema: { params: IdParams, querystring: HandoverAnswerQuerySchema, response: { 200: HandoverOfferSchema } }, preHandler: requireCustomer, config: { oplog: 'Accept Handover' } },
     async (request) => decide(request, true),
   );
   app.post(
     '/customer/handovers/:id/reject',
-    { schema: { params: IdParams, response: { 200: HandoverOfferSchema } }, preHandler: requireCustomer, config: { oplog: 'Reject Handover' } },
+    { schema: { params: IdParams, querystring: HandoverAnswerQuerySchema, response: { 200: HandoverOfferSchema } }, preHandler: requireCustomer, config: { oplog: 'Reject Handover' } },
     async (request) => decide(request, false),
   );
 }

@@ -9,7 +9,9 @@ import { DevicePermissionName, ValiditySchema } from './site-status.js';
  * Installer side (Manage All Sites, or Manage Assigned Sites for this site; an active ISP partner too):
  *   POST   /api/v1/sites/:siteId/handover         HandoverBody → 201 SiteHandover (site and handover NotRegistered,
  *                                                 or ToBeAccepted when a customer has that email or phone; a mail or
- *                                                 SMS carries the link `/handover/<token>`)
+ *                                                 SMS carries the link `/handover/<token>`. By QR code: no recipient,
+ *                                                 ToBeAccepted, and the reply's `link` — shown once, as a QR code the
+ *                                                 customer scans face to face — lets the customer who opens it accept)
  *   GET    /api/v1/sites/:siteId/handover         → SiteHandover (the current or last handover, and resends left today)
  *   POST   /api/v1/sites/:siteId/handover/resend  ResendHandoverBody → 201 SiteHandover (the previous handover is
  *                                                 Invalidated; at most 5 a day in the site's time zone)
@@ -17,7 +19,8 @@ import { DevicePermissionName, ValiditySchema } from './site-status.js';
  * Customer side:
  *   GET    /api/v1/handovers/:token               (public) → HandoverOffer
  *   GET    /api/v1/customer/handovers             → CustomerHandoversReply (waiting for the caller)
- *   POST   /api/v1/customer/handovers/:id/accept  → HandoverOffer (the caller owns the site: HandedOverNotAuthorized,
+ *   POST   /api/v1/customer/handovers/:id/accept  ?token=<the link's token> (a QR code's handover: whoever holds its
+ *                                                 link answers it) → HandoverOffer (the caller owns the site: HandedOverNotAuthorized,
  *                                                 or AuthorizedAndMonitoring when ManageSiteInformation was asked;
  *                                                 each asked permission is an approved grant; ISP partners leave)
  *   POST   /api/v1/customer/handovers/:id/reject  → HandoverOffer (Rejected; the site is NotHandedOver again)
@@ -25,7 +28,8 @@ import { DevicePermissionName, ValiditySchema } from './site-status.js';
  * Refusals, in the order they are checked: a malformed body, a validity not in Validity among them, 400
  * VALIDATION_FAILED (before anything else); no site permission at all 403 PERMISSION_DENIED; an unknown site 404
  * SITE_NOT_FOUND; a site of the company not assigned to the caller 403 PERMISSION_DENIED; a status that forbids it
- * 409 SITE_STATUS_FORBIDS; a recipient that is no email / no E.164 number 400 INVALID_RECIPIENT; a permission
+ * 409 SITE_STATUS_FORBIDS; a recipient that is no email / no E.164 number, or one given to a QR code, 400
+ * INVALID_RECIPIENT; a permission
  * list that does not fit (devices on ManageSiteInformation, none on a device permission, a permission twice) 422
  * HANDOVER_PERMISSIONS_INVALID; no device that can be handed over 422 SITE_HAS_NO_DEVICES; a device permission
  * without device management 403 DEVICE_MANAGEMENT_REQUIRED; a device not of this site 422 DEVICE_NOT_ON_SITE, or
@@ -103,7 +107,9 @@ export const HandoverPermissionSchema = Type.Object(
 );
 export type HandoverPermission = Static<typeof HandoverPermissionSchema>;
 
-const Channel = literals(['email', 'phone'] as const);
+export const HANDOVER_CHANNELS = ['email', 'phone', 'qrcode'] as const;
+export type HandoverChannel = (typeof HANDOVER_CHANNELS)[number];
+const Channel = literals(HANDOVER_CHANNELS);
 const Recipient = Type.String({ minLength: 1, maxLength: 254 });
 const CustomerName = Type.String({ maxLength: 128 });
 const Remarks = Type.String({ maxLength: 512 });
@@ -111,8 +117,8 @@ const Remarks = Type.String({ maxLength: 512 });
 export const HandoverBodySchema = Type.Object(
   {
     channel: Channel,
-    /** An email address, or a mobile number in E.164. */
-    recipient: Recipient,
+    /** An email address, or a mobile number in E.164; none for a QR code. */
+    recipient: Type.Optional(Recipient),
     customerName: Type.Optional(CustomerName),
     /** Shown to the customer with the handover. */
     remarks: Type.Optional(Remarks),
@@ -121,6 +127,10 @@ export const HandoverBodySchema = Type.Object(
   { additionalProperties: false },
 );
 export type HandoverBody = Static<typeof HandoverBodySchema>;
+
+/** The link's token, when a customer answers a QR code's handover (nobody else is its recipient). */
+export const HandoverAnswerQuerySchema = Type.Object({ token: Type.Optional(Type.String({ maxLength: 128 })) }, { additionalProperties: false });
+export type HandoverAnswerQuery = Static<typeof HandoverAnswerQuerySchema>;
 
 /** A resend asks for the same permissions; it may go to another recipient, or with other remarks. */
 export const ResendHandoverBodySchema = Type.Object(
@@ -167,6 +177,8 @@ export const SiteHandoverSchema = Type.Object({
   handover: Type.Union([HandoverSchema, Type.Null()]),
   /** Resends still allowed today (site's time zone). */
   resendsLeft: Type.Integer({ minimum: 0 }),
+  /** The offer's link, in the reply that made a QR-code handover only: it is not kept (a resend makes a new one). */
+  link: Type.Optional(Type.String()),
 });
 export type SiteHandover = Static<typeof SiteHandoverSchema>;
 

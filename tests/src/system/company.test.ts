@@ -1,7 +1,7 @@
-import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { newSite, registerCompany, VENDOR_ADMIN } from '@vigil/cloud/testing';
 import { launchChromium, signIn, type ChromiumSession } from '../browser/chromium.js';
+import { insertP2pDevices } from '../harness/devices-db.js';
 import type { Proc } from '../harness/process.js';
 import { scenarioDir, startCloudProcess } from '../harness/system.js';
 
@@ -14,24 +14,6 @@ afterAll(async () => {
   await Promise.all(procs.map((p) => p.stop()));
   await dropDatabase();
 });
-
-/** Devices of the company on a site as if added through Hik-Connect P2P (the access mode the free year counts). */
-async function addP2pDevices(databaseUrl: string, companyId: string, siteId: string, count: number) {
-  const db = new pg.Client({ connectionString: databaseUrl });
-  await db.connect();
-  try {
-    for (let i = 1; i <= count; i++) {
-      const serial = `DSP2P${companyId.slice(0, 8)}${i}`;
-      await db.query(
-        `INSERT INTO devices (company_id, site_id, device_key, kind, protocol, manufacturer, model, serial, short_serial, firmware, name, host, port, access_mode, reported_online, reported_at, status)
-         VALUES ($1, $2, $3, 'camera', 'isapi', 'hikvision', 'DS-2CD2143G2', $3, $4, 'V5.7.0', $5, '', 0, 'p2p', true, now(), 'online')`,
-        [companyId, siteId, serial, serial.slice(-9), `Camera ${i}`],
-      );
-    }
-  } finally {
-    await db.end();
-  }
-}
 
 describe('company authentication in the portal', () => {
   it('is sent by the Installer Admin, rejected and then approved by the vendor admin, with notifications', async () => {
@@ -101,7 +83,7 @@ describe('company authentication in the portal', () => {
     const offer = admin.getByTestId('co-branding-free-year');
     await offer.getByText('Devices added via P2P: 0 of 3').waitFor();
     expect(await admin.getByTestId('co-branding-claim-free-year').isDisabled()).toBe(true);
-    await addP2pDevices(cloud.databaseUrl, company.companyId, await newSite(company.client), 3);
+    await insertP2pDevices(cloud.databaseUrl, company.companyId, await newSite(company.client), 3);
     await admin.reload();
     await offer.getByText('Devices added via P2P: 3 of 3').waitFor();
     await admin.getByTestId('co-branding-claim-free-year').click();

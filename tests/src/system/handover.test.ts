@@ -3,6 +3,7 @@ import type { Device, Grant } from '@vigil/protocol/api';
 import { MailCatcher } from '@vigil/simulators';
 import type { Locator } from 'playwright-core';
 import { launchChromium, signIn, type ChromiumSession } from '../browser/chromium.js';
+import { insertP2pDevices } from '../harness/devices-db.js';
 import { eventually } from '../harness/process.js';
 import { scenarioDir } from '../harness/system.js';
 import { CAMERAS, startVideoSite, type VideoSite } from '../harness/video-site.js';
@@ -161,5 +162,39 @@ describe('handover in the portal (Chromium)', () => {
     await installer.getByRole('navigation', { name: 'Site sections' }).getByRole('link', { name: 'Permissions' }).click();
     await expect.poll(() => grantRow.getAttribute('data-status')).toBe('expired');
     await customer.getByText("No installer has access to this site's devices now.").waitFor();
+  });
+
+  it('hands a site over by QR code: the installer shows it, the customer opens its link, registers and accepts', async () => {
+    const made = await site.client.post<{ id: string }>('/sites', { name: 'Corner kiosk', type: 'personal', timeZone: 'UTC' });
+    expect(made.status).toBe(201);
+    await insertP2pDevices(site.databaseUrl, site.login.companyId, made.body.id, 1);
+
+    const { page: installer } = await browser();
+    await signIn(installer, site.login);
+    await installer.goto(`/sites/${made.body.id}/handover`);
+    await installer.getByRole('heading', { name: 'Handover', level: 1 }).waitFor();
+    await installer.getByLabel('Send by').selectOption('qrcode');
+    expect(await installer.getByLabel('Customer email').count()).toBe(0);
+    await installer.getByRole('button', { name: 'Hand over', exact: true }).click();
+    const qr = installer.getByTestId('handover-qr');
+    await qr.getByRole('img', { name: /QR code of the handover of Corner kiosk/ }).waitFor();
+    expect(await installer.getByTestId('site-status').textContent()).toBe('To be accepted');
+    const link = await installer.getByTestId('handover-qr-link').getAttribute('href');
+    expect(link).toMatch(/\/handover\/[A-Za-z0-9_-]+$/);
+
+    // What the phone's camera opens.
+    const { page: customer } = await browser();
+    await customer.goto(new URL(link!).pathname);
+    await customer.getByRole('heading', { name: 'Site handover' }).waitFor();
+    await customer.getByRole('link', { name: 'Create a customer account' }).click();
+    await customer.getByLabel('Your name').fill('Kim Kiosk');
+    await customer.getByLabel('Email', { exact: true }).fill(`kiosk.${Date.now().toString(36)}@example.test`);
+    await customer.getByLabel('Country/Region').selectOption('GB');
+    await customer.getByLabel('Password', { exact: true }).fill(PASSWORD);
+    await customer.getByLabel('Confirm password').fill(PASSWORD);
+    await customer.getByRole('button', { name: 'Create account' }).click();
+    await customer.getByRole('button', { name: 'Accept' }).click();
+    await customer.getByText('You accepted the handover: the site is yours.').waitFor();
+    await expect.poll(() => installer.getByTestId('site-status').textContent()).toBe('Handed over, not authorized');
   });
 });

@@ -20,8 +20,9 @@ export const handoverApi = {
   cancel: (siteId: string) => request<SiteHandover>('DELETE', `/sites/${enc(siteId)}/handover`),
   offer: (token: string) => request<HandoverOffer>('GET', `/handovers/${enc(token)}`),
   waiting: () => request<{ items: HandoverOffer[] }>('GET', '/customer/handovers'),
-  accept: (id: string) => request<HandoverOffer>('POST', `/customer/handovers/${enc(id)}/accept`),
-  reject: (id: string) => request<HandoverOffer>('POST', `/customer/handovers/${enc(id)}/reject`),
+  /** `token`: the link's, which a QR code's handover needs (whoever holds it answers). */
+  accept: (id: string, token?: string) => request<HandoverOffer>('POST', `/customer/handovers/${enc(id)}/accept${token ? `?token=${enc(token)}` : ''}`),
+  reject: (id: string, token?: string) => request<HandoverOffer>('POST', `/customer/handovers/${enc(id)}/reject${token ? `?token=${enc(token)}` : ''}`),
 };
 
 /** The badge look of a handover's status: waiting, done, or over. */
