@@ -157,9 +157,10 @@ Vigil is running.
   Clips:     ${recording ? `"${recording.name}" records motion to Cloud Storage (the site's Events tab); make motion with
                curl -X POST -H 'content-type: application/json' -d '{"motion":true}' http://${recording.control}/__sim/control
              and '{"motion":false}' to end it` : 'the cameras were not online in time; Cloud Storage is set up on the next start'}
-  Customers: a site's Handover tab offers it to a customer by email or text message; the message is written to
-             ${join(home, 'cloud', 'mail')} (or ${join(home, 'cloud', 'sms')}), and its link lets the customer create an
-             account, accept, and answer the installer's permission requests (${url}/customer/register to sign up first)
+  Customers: a site's Handover tab offers it to a customer by email, text message or a QR code shown on the tab; a
+             message is written to ${join(home, 'cloud', 'mail')} (or ${join(home, 'cloud', 'sms')}), and its link lets the
+             customer create an account, accept, and answer the installer's permission requests
+             (${url}/customer/register to sign up first)
   Logs:      ${logDir}
 Press Ctrl+C to stop.${port === 0 ? `\n(Port ${wanted} was taken, so the portal uses port ${new URL(url).port}.)` : ''}`);
 }
