@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Device, Grant } from '@vigil/protocol/api';
 import { MailCatcher } from '@vigil/simulators';
-import type { Locator } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { launchChromium, signIn, type ChromiumSession } from '../browser/chromium.js';
 import { insertP2pDevices } from '../harness/devices-db.js';
 import { eventually } from '../harness/process.js';
@@ -35,6 +35,20 @@ async function browser(): Promise<ChromiumSession> {
   const session = await launchChromium({ baseURL: site.cloudUrl, timeoutMs: 20_000 });
   browsers.push(session);
   return session;
+}
+
+/** On a handover's offer page: the visitor creates a customer account from it, comes back and accepts. */
+async function registerAndAccept(customer: Page, name: string, email: string): Promise<void> {
+  await customer.getByRole('heading', { name: 'Site handover' }).waitFor();
+  await customer.getByRole('link', { name: 'Create a customer account' }).click();
+  await customer.getByLabel('Your name').fill(name);
+  await customer.getByLabel('Email', { exact: true }).fill(email);
+  await customer.getByLabel('Country/Region').selectOption('GB');
+  await customer.getByLabel('Password', { exact: true }).fill(PASSWORD);
+  await customer.getByLabel('Confirm password').fill(PASSWORD);
+  await customer.getByRole('button', { name: 'Create account' }).click();
+  await customer.getByRole('button', { name: 'Accept' }).click();
+  await customer.getByText('You accepted the handover: the site is yours.').waitFor();
 }
 
 /** The picture of a playing window changes from one look to the next. */
@@ -80,16 +94,7 @@ describe('handover in the portal (Chromium)', () => {
     expect(link, mail.text).toBeTruthy();
     const { page: customer } = await browser();
     await customer.goto(new URL(link!).pathname);
-    await customer.getByRole('heading', { name: 'Site handover' }).waitFor();
-    await customer.getByRole('link', { name: 'Create a customer account' }).click();
-    await customer.getByLabel('Your name').fill('Olivia Owner');
-    await customer.getByLabel('Email', { exact: true }).fill(customerEmail);
-    await customer.getByLabel('Country/Region').selectOption('GB');
-    await customer.getByLabel('Password', { exact: true }).fill(PASSWORD);
-    await customer.getByLabel('Confirm password').fill(PASSWORD);
-    await customer.getByRole('button', { name: 'Create account' }).click();
-    await customer.getByRole('button', { name: 'Accept' }).click();
-    await customer.getByText('You accepted the handover: the site is yours.').waitFor();
+    await registerAndAccept(customer, 'Olivia Owner', customerEmail);
 
     // The installer's open Handover tab shows the answer without a reload.
     await expect.poll(() => installer.getByTestId('site-status').textContent()).toBe('Handed over, not authorized');
@@ -185,16 +190,7 @@ describe('handover in the portal (Chromium)', () => {
     // What the phone's camera opens.
     const { page: customer } = await browser();
     await customer.goto(new URL(link!).pathname);
-    await customer.getByRole('heading', { name: 'Site handover' }).waitFor();
-    await customer.getByRole('link', { name: 'Create a customer account' }).click();
-    await customer.getByLabel('Your name').fill('Kim Kiosk');
-    await customer.getByLabel('Email', { exact: true }).fill(`kiosk.${Date.now().toString(36)}@example.test`);
-    await customer.getByLabel('Country/Region').selectOption('GB');
-    await customer.getByLabel('Password', { exact: true }).fill(PASSWORD);
-    await customer.getByLabel('Confirm password').fill(PASSWORD);
-    await customer.getByRole('button', { name: 'Create account' }).click();
-    await customer.getByRole('button', { name: 'Accept' }).click();
-    await customer.getByText('You accepted the handover: the site is yours.').waitFor();
+    await registerAndAccept(customer, 'Kim Kiosk', `kiosk.${Date.now().toString(36)}@example.test`);
     await expect.poll(() => installer.getByTestId('site-status').textContent()).toBe('Handed over, not authorized');
   });
 });
