@@ -4,7 +4,7 @@ import {
   CoBrandingErrorCode,
   CoBrandingSource,
   CompanyErrorCode,
-  EXPIRY_NOTICE_MONTHS,
+  expiryNoticeAt,
   FREE_YEAR_P2P_DEVICES,
   LOGO_MAX_BYTES,
   RegionFeature,
@@ -124,8 +124,7 @@ export async function extendCoBranding(tx: Tx, jobs: JobQueue, companyId: string
     .where(eq(coBrandings.companyId, companyId))
     .returning({ validUntil: coBrandings.validUntil });
   const validUntil = row!.validUntil!;
-  const remindAt = new Date(validUntil);
-  remindAt.setUTCMonth(remindAt.getUTCMonth() - EXPIRY_NOTICE_MONTHS);
+  const remindAt = expiryNoticeAt(validUntil);
   // A service that ends sooner than that is shown as ending soon on its page, with no mail right after buying it.
   if (remindAt > new Date()) {
     await jobs.schedule(`co-branding-reminder:${companyId}`, CO_BRANDING_REMINDER_JOB, remindAt, { companyId, validUntil: validUntil.toISOString() }, tx);
@@ -134,11 +133,15 @@ export async function extendCoBranding(tx: Tx, jobs: JobQueue, companyId: string
 
 /** Tells the Installer Admin that the service ends soon, unless it has been extended (or has ended) since the reminder was set. */
 export async function remindOfExpiry(tx: Tx, outbox: MailOutbox, companyId: string, validUntil: string): Promise<void> {
-  const view = await coBrandingView(tx, companyId);
-  if (view.validUntil !== validUntil || new Date(validUntil) <= new Date()) return;
+  const [now] = await tx
+    .select({ ...freeYearColumns, validUntil: coBrandings.validUntil })
+    .from(companies)
+    .leftJoin(coBrandings, eq(coBrandings.companyId, companies.id))
+    .where(eq(companies.id, companyId));
+  if (now?.validUntil?.toISOString() !== validUntil || now.validUntil <= new Date()) return;
   const body =
     `Your co-branding service ends on ${validUntil.slice(0, 10)}. Extend it on the Co-branding page so your customers keep ` +
-    `seeing your brand${view.freeYear.available ? ', or get your free year there' : ''}.`;
+    `seeing your brand${freeYearAvailable(now) ? ', or get your free year there' : ''}.`;
   await tellAccounts(
     tx,
     outbox,

@@ -60,6 +60,12 @@ export const FREE_YEAR_MONTHS = 12;
 
 /** The Installer Admin is told this many months before the service ends (§3.3.3). */
 export const EXPIRY_NOTICE_MONTHS = 2;
+/** When a service ending at `validUntil` is ending soon: the reminder's moment, and the page's warning's. */
+export function expiryNoticeAt(validUntil: Date): Date {
+  const at = new Date(validUntil);
+  at.setUTCMonth(at.getUTCMonth() - EXPIRY_NOTICE_MONTHS);
+  return at;
+}
 
 /** The largest logo, decoded. */
 export const LOGO_MAX_BYTES = 256 * 1024;

@@ -2,10 +2,31 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RtspServer } from './server.js';
-import { probe, RawRtspClient, run } from './test/helpers.js';
+import { RtspServer, type RtspServerOptions } from './server.js';
+import { probe, RawRtspClient, run, waitFor } from './test/helpers.js';
 
 const account = { username: 'admin', password: 'Cam-pass1' };
+const basicAuth = { Authorization: `Basic ${Buffer.from(`${account.username}:${account.password}`).toString('base64')}` };
+
+/** A server of one small MJPEG stream at /mjpeg for a describe block, stopped after it with the raw clients it gave. */
+function mjpegServer(opts: RtspServerOptions, fps: number) {
+  const server = new RtspServer({ account, basicAuth: true, idleStopMs: 500, ...opts });
+  const clients: RawRtspClient[] = [];
+  beforeAll(async () => {
+    server.addStream('/mjpeg', { codec: 'mjpeg', width: 160, height: 120, fps });
+    await server.start();
+  });
+  afterAll(async () => {
+    for (const c of clients) c.close();
+    await server.stop();
+  });
+  const client = (): RawRtspClient => {
+    const c = new RawRtspClient(server.port);
+    clients.push(c);
+    return c;
+  };
+  return { server, client };
+}
 
 // Each test has its own streams or connections, so they run at the same time. Sessions keep the default
 // timeout: on a loaded machine a client can stall for a second, which must not end its session here.
@@ -75,8 +96,7 @@ describe.concurrent('RTSP server with ffmpeg test streams', () => {
     const challenged = await c.request('DESCRIBE', uri, 1);
     expect(challenged.status).toBe(401);
     expect(challenged.headers.get('www-authenticate')).toMatch(/^(Digest|Basic) /);
-    const basic = Buffer.from(`${account.username}:${account.password}`).toString('base64');
-    const described = await c.request('DESCRIBE', uri, 2, { Authorization: `Basic ${basic}` });
+    const described = await c.request('DESCRIBE', uri, 2, basicAuth);
     expect(described.status).toBe(200);
     expect(described.headers.get('content-base')).toBe(`${uri}/`);
     expect(described.body).toContain('a=control:trackID=0');
@@ -84,12 +104,11 @@ describe.concurrent('RTSP server with ffmpeg test streams', () => {
 
   it('answers 404 for an unknown path, 454 for an unknown session and 461 for multicast', async () => {
     const c = rawClient();
-    const auth = { Authorization: `Basic ${Buffer.from(`${account.username}:${account.password}`).toString('base64')}` };
-    expect((await c.request('DESCRIBE', server.url('/nothing/here'), 1, auth)).status).toBe(404);
-    expect((await c.request('PLAY', server.url('/hevc'), 2, { ...auth, Session: 'deadbeef' })).status).toBe(454);
-    expect((await c.request('SETUP', `${server.url('/hevc')}/trackID=0`, 3, { ...auth, Transport: 'RTP/AVP;multicast' })).status).toBe(461);
-    expect((await c.request('SETUP', `${server.url('/hevc')}/trackID=5`, 4, { ...auth, Transport: 'RTP/AVP/TCP;interleaved=0-1' })).status).toBe(404);
-    expect((await c.request('RECORD', server.url('/hevc'), 5, auth)).status).toBe(501);
+    expect((await c.request('DESCRIBE', server.url('/nothing/here'), 1, basicAuth)).status).toBe(404);
+    expect((await c.request('PLAY', server.url('/hevc'), 2, { ...basicAuth, Session: 'deadbeef' })).status).toBe(454);
+    expect((await c.request('SETUP', `${server.url('/hevc')}/trackID=0`, 3, { ...basicAuth, Transport: 'RTP/AVP;multicast' })).status).toBe(461);
+    expect((await c.request('SETUP', `${server.url('/hevc')}/trackID=5`, 4, { ...basicAuth, Transport: 'RTP/AVP/TCP;interleaved=0-1' })).status).toBe(404);
+    expect((await c.request('RECORD', server.url('/hevc'), 5, basicAuth)).status).toBe(501);
     expect((await c.request('OPTIONS', '*', 6)).headers.get('public')).toContain('GET_PARAMETER');
     const wrong = await probe(server.url('/nothing', account));
     expect(wrong.result.stderr).toContain('404');
@@ -108,72 +127,49 @@ describe.concurrent('RTSP server with ffmpeg test streams', () => {
 
 // Its own server: a short session timeout, with keep-alives well inside it.
 describe('RTSP server with a session timeout', () => {
-  const server = new RtspServer({ account, basicAuth: true, idleStopMs: 500, sessionTimeoutSec: 2 });
-  const clients: RawRtspClient[] = [];
-  beforeAll(async () => {
-    server.addStream('/mjpeg', { codec: 'mjpeg', width: 160, height: 120, fps: 10 });
-    await server.start();
-  });
-  afterAll(async () => {
-    for (const c of clients) c.close();
-    await server.stop();
-  });
+  const { server, client } = mjpegServer({ sessionTimeoutSec: 2 }, 10);
 
   it('plays over interleaved TCP on the channels asked for, keeps the session alive, and ends it after its timeout', async () => {
-    const c = new RawRtspClient(server.port);
-    clients.push(c);
-    const auth = { Authorization: `Basic ${Buffer.from(`${account.username}:${account.password}`).toString('base64')}` };
+    const c = client();
     const base = server.url('/mjpeg');
-    const setup = await c.request('SETUP', `${base}/trackID=0`, 1, { ...auth, Transport: 'RTP/AVP/TCP;unicast;interleaved=6-7' });
+    const setup = await c.request('SETUP', `${base}/trackID=0`, 1, { ...basicAuth, Transport: 'RTP/AVP/TCP;unicast;interleaved=6-7' });
     expect(setup.status).toBe(200);
     expect(setup.headers.get('transport')).toBe('RTP/AVP/TCP;unicast;interleaved=6-7');
     const session = setup.headers.get('session')!.split(';')[0]!;
     expect(setup.headers.get('session')).toBe(`${session};timeout=2`);
-    expect((await c.request('SETUP', `${base}/trackID=0`, 2, { ...auth, Session: session, Transport: 'RTP/AVP/TCP;interleaved=6-7' })).status).toBe(200);
-    expect((await c.request('PLAY', base, 3, { ...auth, Session: session })).status).toBe(200);
+    expect((await c.request('SETUP', `${base}/trackID=0`, 2, { ...basicAuth, Session: session, Transport: 'RTP/AVP/TCP;interleaved=6-7' })).status).toBe(200);
+    expect((await c.request('PLAY', base, 3, { ...basicAuth, Session: session })).status).toBe(200);
     await c.frames(6, 5);
-    expect((await c.request('SETUP', `${base}/trackID=0`, 4, { ...auth, Session: session, Transport: 'RTP/AVP/TCP' })).status).toBe(455);
+    expect((await c.request('SETUP', `${base}/trackID=0`, 4, { ...basicAuth, Session: session, Transport: 'RTP/AVP/TCP' })).status).toBe(455);
     for (let i = 0; i < 3; i++) {
       await new Promise((r) => setTimeout(r, 500));
-      expect((await c.request('GET_PARAMETER', base, 5 + i, { ...auth, Session: session })).status).toBe(200);
+      expect((await c.request('GET_PARAMETER', base, 5 + i, { ...basicAuth, Session: session })).status).toBe(200);
     }
     expect(server.sessions('/mjpeg')).toBe(1);
-    expect((await c.request('PAUSE', base, 9, { ...auth, Session: session })).status).toBe(200);
-    const deadline = Date.now() + 6000;
-    while (server.sessions('/mjpeg') > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect((await c.request('PAUSE', base, 9, { ...basicAuth, Session: session })).status).toBe(200);
+    await waitFor(() => server.sessions('/mjpeg') === 0, 6000, 'the session to time out');
     expect(server.sessions('/mjpeg')).toBe(0);
-    expect((await c.request('PLAY', base, 10, { ...auth, Session: session })).status).toBe(454);
+    expect((await c.request('PLAY', base, 10, { ...basicAuth, Session: session })).status).toBe(454);
   });
 });
 
 describe('RTSP server with a session limit', () => {
-  const server = new RtspServer({ account, basicAuth: true, idleStopMs: 500, maxSessions: 1 });
-  const clients: RawRtspClient[] = [];
-  beforeAll(async () => {
-    server.addStream('/mjpeg', { codec: 'mjpeg', width: 160, height: 120, fps: 5 });
-    await server.start();
-  });
-  afterAll(async () => {
-    for (const c of clients) c.close();
-    await server.stop();
-  });
+  const { server, client } = mjpegServer({ maxSessions: 1 }, 5);
 
   it('refuses a session beyond the limit with 453, and takes one again once a client ended its own with TEARDOWN', async () => {
-    const auth = { Authorization: `Basic ${Buffer.from(`${account.username}:${account.password}`).toString('base64')}` };
     const track = `${server.url('/mjpeg')}/trackID=0`;
-    const [a, b] = [new RawRtspClient(server.port), new RawRtspClient(server.port)];
-    clients.push(a, b);
-    const first = await a.request('SETUP', track, 1, { ...auth, Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1' });
+    const [a, b] = [client(), client()];
+    const first = await a.request('SETUP', track, 1, { ...basicAuth, Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1' });
     expect(first.status).toBe(200);
     expect(server.sessionCount).toBe(1);
-    const refused = await b.request('SETUP', track, 1, { ...auth, Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1' });
+    const refused = await b.request('SETUP', track, 1, { ...basicAuth, Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1' });
     expect(refused.status).toBe(453);
     expect(server.counters.sessionsRefused).toBe(1);
 
     const session = first.headers.get('session')!.split(';')[0]!;
-    expect((await a.request('TEARDOWN', server.url('/mjpeg'), 2, { ...auth, Session: session })).status).toBe(200);
+    expect((await a.request('TEARDOWN', server.url('/mjpeg'), 2, { ...basicAuth, Session: session })).status).toBe(200);
     expect(server.counters.teardowns).toBe(1);
     expect(server.sessionCount).toBe(0);
-    expect((await b.request('SETUP', track, 2, { ...auth, Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1' })).status).toBe(200);
+    expect((await b.request('SETUP', track, 2, { ...basicAuth, Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1' })).status).toBe(200);
   });
 });
