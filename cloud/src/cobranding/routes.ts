@@ -194,7 +194,7 @@ export async function coBrandingRoutes(app: FastifyInstance) {
     async (request) => {
       const auth = requireAuth(request);
       return ctx.db.transaction(async (tx) => {
-        const p2pDevices = await claimFreeYear(tx, ctx.jobs, auth.companyId, auth.accountId, FREE_YEAR_MONTHS);
+        const p2pDevices = await claimFreeYear(tx, ctx.jobs, auth.companyId, auth.accountId);
         request.oplog.detail = `${plural(FREE_YEAR_MONTHS, 'month')}, ${plural(p2pDevices, 'P2P device')}`;
         return coBrandingView(tx, auth.companyId);
       });

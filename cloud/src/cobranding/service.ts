@@ -5,6 +5,7 @@ import {
   CoBrandingSource,
   CompanyErrorCode,
   expiryNoticeAt,
+  FREE_YEAR_MONTHS,
   FREE_YEAR_P2P_DEVICES,
   LOGO_MAX_BYTES,
   RegionFeature,
@@ -155,7 +156,7 @@ export async function remindOfExpiry(tx: Tx, outbox: MailOutbox, companyId: stri
  * The free year, once per company: checked and recorded under the company's co-branding lock, so two claims at once
  * cannot both pass. Refuses with the first condition not met.
  */
-export async function claimFreeYear(tx: Tx, jobs: JobQueue, companyId: string, accountId: string, months: number): Promise<number> {
+export async function claimFreeYear(tx: Tx, jobs: JobQueue, companyId: string, accountId: string): Promise<number> {
   await lockCoBranding(tx, companyId);
   const [terms] = await tx.select(freeYearColumns).from(companies).where(eq(companies.id, companyId));
   if (!terms) throw new AppError(404, CompanyErrorCode.companyNotFound, 'Company not found.');
@@ -169,7 +170,7 @@ export async function claimFreeYear(tx: Tx, jobs: JobQueue, companyId: string, a
       `The free year needs ${FREE_YEAR_P2P_DEVICES} devices added via P2P on your sites; your company has ${terms.p2pDevices}.`,
     );
   }
-  await extendCoBranding(tx, jobs, companyId, accountId, [{ source: CoBrandingSource.freePromo, months, details: { offer: 'Free year', p2pDevices: String(terms.p2pDevices) } }]);
+  await extendCoBranding(tx, jobs, companyId, accountId, [{ source: CoBrandingSource.freePromo, months: FREE_YEAR_MONTHS, details: { offer: 'Free year', p2pDevices: String(terms.p2pDevices) } }]);
   return terms.p2pDevices;
 }
 
